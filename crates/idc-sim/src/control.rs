@@ -1,0 +1,126 @@
+//! The operator's side: the start page, and `/_sim/*` routes that tests (in any language) use to
+//! approve or deny a sign-in, inject faults and read counters without a browser.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+
+use axum::extract::{Query, State};
+use axum::http::StatusCode;
+use axum::response::{Html, IntoResponse, Response};
+use axum::routing::{get, post};
+use axum::{Json, Router};
+
+use crate::approval::decide_device;
+use crate::html::{escape, page};
+use crate::state::{Decision, Sim, now};
+
+pub(crate) fn routes() -> Router<Arc<Sim>> {
+    Router::new()
+        .route("/_sim/pending", get(pending))
+        .route("/_sim/approve", post(approve))
+        .route("/_sim/deny", post(deny))
+        .route("/_sim/deny-next", post(deny_next))
+        .route("/_sim/revoke-all", post(revoke_all))
+        .route("/_sim/fail-rate", post(fail_rate))
+        .route("/_sim/stats", get(stats))
+}
+
+pub(crate) async fn start_page(State(sim): State<Arc<Sim>>) -> Html<String> {
+    let org = &sim.opts.org;
+    Html(page(
+        "AWS access portal (simulated)",
+        &format!(
+            "<h1>AWS access portal</h1>\n<p>Rolecall IAM Identity Center simulator, organisation <strong id=\"org\">{}</strong>: \
+{} accounts, {} roles for <span id=\"user\">{}</span>.</p>\n<p>Sign in from Rolecall with this start URL.</p>",
+            escape(&org.name),
+            org.accounts().count(),
+            org.role_count(),
+            escape(&org.user.username)
+        ),
+    ))
+}
+
+/// User codes waiting for a decision, oldest first.
+pub(crate) fn pending_codes(sim: &Sim) -> Vec<String> {
+    let ledger = sim.ledger();
+    let at = now();
+    let mut codes: Vec<_> = ledger
+        .devices
+        .values()
+        .filter(|d| d.decision == Decision::Pending && d.expires > at)
+        .map(|d| (d.expires, d.user_code.clone()))
+        .collect();
+    codes.sort();
+    codes.into_iter().map(|(_, c)| c).collect()
+}
+
+async fn pending(State(sim): State<Arc<Sim>>) -> Json<Vec<String>> {
+    Json(pending_codes(&sim))
+}
+
+fn decide(sim: &Sim, q: &HashMap<String, String>, approve: bool) -> Response {
+    let code = match q.get("user_code") {
+        Some(c) => c.clone(),
+        None => match pending_codes(sim).pop() {
+            Some(c) => c,
+            None => {
+                return (
+                    StatusCode::NOT_FOUND,
+                    "no sign-in is waiting for a decision\n",
+                )
+                    .into_response();
+            }
+        },
+    };
+    match decide_device(sim, &code, approve) {
+        Ok(Decision::Approved) => "approved\n".into_response(),
+        Ok(_) => "denied\n".into_response(),
+        Err(message) => (StatusCode::NOT_FOUND, format!("{message}\n")).into_response(),
+    }
+}
+
+async fn approve(
+    State(sim): State<Arc<Sim>>,
+    Query(q): Query<HashMap<String, String>>,
+) -> Response {
+    decide(&sim, &q, true)
+}
+
+async fn deny(State(sim): State<Arc<Sim>>, Query(q): Query<HashMap<String, String>>) -> Response {
+    decide(&sim, &q, false)
+}
+
+async fn deny_next(State(sim): State<Arc<Sim>>) -> &'static str {
+    sim.ledger().deny_next = true;
+    "the next approval will be denied\n"
+}
+
+async fn revoke_all(State(sim): State<Arc<Sim>>) -> &'static str {
+    sim.ledger().revoke_all();
+    "every sign-in session is revoked\n"
+}
+
+async fn fail_rate(
+    State(sim): State<Arc<Sim>>,
+    Query(q): Query<HashMap<String, String>>,
+) -> Response {
+    match q
+        .get("rate")
+        .and_then(|r| r.parse::<f64>().ok())
+        .filter(|r| (0.0..=1.0).contains(r))
+    {
+        Some(rate) => {
+            sim.ledger().fail_rate = rate;
+            format!("fail rate {rate}\n").into_response()
+        }
+        None => (
+            StatusCode::BAD_REQUEST,
+            "rate must be a number from 0 to 1\n",
+        )
+            .into_response(),
+    }
+}
+
+async fn stats(State(sim): State<Arc<Sim>>) -> Json<crate::state::Stats> {
+    Json(sim.ledger().stats.clone())
+}

@@ -1,0 +1,178 @@
+//! An IAM Identity Center simulator that real AWS clients accept: SSO OIDC, the access portal,
+//! STS and the console federation endpoint, on one port with one path prefix per service.
+//!
+//! Tests start it in-process on port 0 with [`Simulator::start`]; the `idc-sim` binary serves the
+//! same thing. It exists because no machine of this project can reach AWS, and it is the ground
+//! every other crate is tested on: when it disagrees with a real AWS client, it is wrong.
+//!
+//! It must never log a secret: tokens and credentials travel in query strings, headers and
+//! bodies, and the request log names only method, path, status and latency.
+
+mod approval;
+mod control;
+mod error;
+mod federation;
+mod html;
+mod ids;
+mod oidc;
+mod options;
+pub mod org;
+mod portal;
+mod registration;
+mod server;
+pub mod sigv4;
+mod state;
+mod sts;
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+
+pub use options::SimOptions;
+pub use org::{Account, Organisation, User};
+pub use state::Stats;
+
+/// Where each service of a running simulator answers.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Endpoints {
+    /// `http://127.0.0.1:<port>`
+    pub base: String,
+    /// SSO OIDC (`AWS_ENDPOINT_URL_SSO_OIDC`).
+    pub oidc: String,
+    /// Access portal (`AWS_ENDPOINT_URL_SSO`).
+    pub portal: String,
+    /// STS (`AWS_ENDPOINT_URL_STS`).
+    pub sts: String,
+    /// Console federation (`ROLECALL_FEDERATION_URL`).
+    pub federation: String,
+    /// The start URL that identifies this directory (`ROLECALL_START_URL`).
+    pub start_url: String,
+}
+
+impl Endpoints {
+    fn new(base: String) -> Self {
+        Self {
+            oidc: format!("{base}/oidc"),
+            portal: format!("{base}/portal"),
+            sts: format!("{base}/sts"),
+            federation: format!("{base}/federation"),
+            start_url: format!("{base}/start"),
+            base,
+        }
+    }
+
+    /// The lines a person pastes into a shell to point AWS tools and Rolecall here.
+    pub fn shell_exports(&self) -> String {
+        format!(
+            "export AWS_ENDPOINT_URL_SSO_OIDC={}\nexport AWS_ENDPOINT_URL_SSO={}\nexport AWS_ENDPOINT_URL_STS={}\nexport ROLECALL_FEDERATION_URL={}\nexport ROLECALL_START_URL={}\n",
+            self.oidc, self.portal, self.sts, self.federation, self.start_url
+        )
+    }
+}
+
+/// A running simulator. Dropping it stops the server.
+#[derive(Debug)]
+pub struct Simulator {
+    sim: Arc<state::Sim>,
+    endpoints: Endpoints,
+    addr: SocketAddr,
+    shutdown: Option<tokio::sync::oneshot::Sender<()>>,
+    task: Option<tokio::task::JoinHandle<()>>,
+}
+
+impl Simulator {
+    /// Binds `options.addr` and serves until [`Simulator::stop`] or drop.
+    pub async fn start(options: SimOptions) -> std::io::Result<Self> {
+        let listener = tokio::net::TcpListener::bind(options.addr).await?;
+        let addr = listener.local_addr()?;
+        let base = format!("http://{addr}");
+        let sim = Arc::new(state::Sim::new(options, base.clone()));
+        let app = server::router(sim.clone());
+        let (tx, rx) = tokio::sync::oneshot::channel::<()>();
+        let task = tokio::spawn(async move {
+            let serve = axum::serve(listener, app).with_graceful_shutdown(async {
+                let _ = rx.await;
+            });
+            if let Err(e) = serve.await {
+                tracing::error!("simulator stopped: {e}");
+            }
+        });
+        Ok(Self {
+            sim,
+            endpoints: Endpoints::new(base),
+            addr,
+            shutdown: Some(tx),
+            task: Some(task),
+        })
+    }
+
+    pub fn endpoints(&self) -> &Endpoints {
+        &self.endpoints
+    }
+
+    pub fn addr(&self) -> SocketAddr {
+        self.addr
+    }
+
+    pub fn organisation(&self) -> &Organisation {
+        &self.sim.opts.org
+    }
+
+    /// User codes waiting for the person's decision, oldest first.
+    pub fn pending_user_codes(&self) -> Vec<String> {
+        control::pending_codes(&self.sim)
+    }
+
+    /// Clicks "Allow access" for a user code, as the person would on the verification page.
+    pub fn approve(&self, user_code: &str) -> Result<(), String> {
+        approval::decide_device(&self.sim, user_code, true)
+            .map(|_| ())
+            .map_err(str::to_owned)
+    }
+
+    /// Clicks "Deny" for a user code.
+    pub fn deny(&self, user_code: &str) -> Result<(), String> {
+        approval::decide_device(&self.sim, user_code, false)
+            .map(|_| ())
+            .map_err(str::to_owned)
+    }
+
+    /// The next approval (a click or an auto-approval) becomes a denial.
+    pub fn deny_next_approval(&self) {
+        self.sim.ledger().deny_next = true;
+    }
+
+    /// Ends every sign-in session now; issued role credentials keep working until they expire.
+    pub fn revoke_all_tokens(&self) {
+        self.sim.ledger().revoke_all();
+    }
+
+    /// Fraction (0..1) of API requests answered with a 5xx from now on.
+    pub fn set_fail_rate(&self, rate: f64) {
+        self.sim.ledger().fail_rate = rate.clamp(0.0, 1.0);
+    }
+
+    pub fn stats(&self) -> Stats {
+        self.sim.ledger().stats.clone()
+    }
+
+    /// Stops serving and waits for the server task to end.
+    pub async fn stop(mut self) {
+        if let Some(tx) = self.shutdown.take() {
+            let _ = tx.send(());
+        }
+        if let Some(task) = self.task.take() {
+            let _ = task.await;
+        }
+    }
+}
+
+impl Drop for Simulator {
+    fn drop(&mut self) {
+        if let Some(tx) = self.shutdown.take() {
+            let _ = tx.send(());
+        }
+        if let Some(task) = self.task.take() {
+            task.abort();
+        }
+    }
+}

@@ -1,0 +1,261 @@
+//! STS in the query protocol (form or query parameters in, XML out): GetCallerIdentity and
+//! AssumeRole, each verifying the SigV4 signature against credentials this simulator issued.
+//! Role chaining (AssumeRole) is capped at one hour, as in the service.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+use std::time::{Duration, UNIX_EPOCH};
+
+use axum::body::Bytes;
+use axum::extract::State;
+use axum::http::{HeaderMap, HeaderValue, Method, Uri, header};
+use axum::response::{IntoResponse, Response};
+use time::OffsetDateTime;
+use time::format_description::well_known::Rfc3339;
+
+use crate::error::StsError;
+use crate::html::escape;
+use crate::ids;
+use crate::sigv4::{self, SigV4Error, SignedRequest};
+use crate::state::{IssuedCredentials, Sim, now, role_unique_id};
+
+const CHAIN_CAP: Duration = Duration::from_secs(3600);
+
+pub(crate) async fn handle(
+    State(sim): State<Arc<Sim>>,
+    method: Method,
+    uri: Uri,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response {
+    match dispatch(&sim, &method, &uri, &headers, &body) {
+        Ok(xml) => {
+            let mut response = xml.into_response();
+            response
+                .headers_mut()
+                .insert(header::CONTENT_TYPE, HeaderValue::from_static("text/xml"));
+            response
+        }
+        Err(e) => e.into_response(),
+    }
+}
+
+fn dispatch(
+    sim: &Sim,
+    method: &Method,
+    uri: &Uri,
+    headers: &HeaderMap,
+    body: &[u8],
+) -> Result<String, StsError> {
+    let mut params: HashMap<String, String> = HashMap::new();
+    if let Some(q) = uri.query() {
+        params.extend(form_urlencoded::parse(q.as_bytes()).into_owned());
+    }
+    if method == Method::POST {
+        params.extend(form_urlencoded::parse(body).into_owned());
+    }
+    let caller = authenticate(sim, method, uri, headers, body)?;
+    let action = params.get("Action").map(String::as_str).unwrap_or("");
+    sim.ledger().count(action);
+    match action {
+        "GetCallerIdentity" => Ok(envelope(
+            "GetCallerIdentity",
+            &format!(
+                "<Arn>{}</Arn>\n    <UserId>{}</UserId>\n    <Account>{}</Account>",
+                escape(&caller.arn),
+                escape(&caller.user_id),
+                caller.account_id
+            ),
+        )),
+        "AssumeRole" => assume_role(sim, &caller, &params),
+        "" => Err(StsError::new(
+            axum::http::StatusCode::BAD_REQUEST,
+            "MissingAction",
+            "Missing Action",
+        )),
+        other => Err(StsError::new(
+            axum::http::StatusCode::BAD_REQUEST,
+            "InvalidAction",
+            format!("Could not find operation {other} for version 2011-06-15"),
+        )),
+    }
+}
+
+/// Finds the issued credentials behind the signature and checks it.
+fn authenticate(
+    sim: &Sim,
+    method: &Method,
+    uri: &Uri,
+    headers: &HeaderMap,
+    body: &[u8],
+) -> Result<IssuedCredentials, StsError> {
+    let auth = sigv4::parse_authorization(headers).map_err(|e| match e {
+        SigV4Error::Missing => StsError::missing_auth(),
+        other => StsError::new(
+            axum::http::StatusCode::BAD_REQUEST,
+            "IncompleteSignature",
+            other.to_string(),
+        ),
+    })?;
+    let issued = sim
+        .ledger()
+        .credentials
+        .get(&auth.access_key_id)
+        .cloned()
+        .ok_or_else(StsError::invalid_client_token)?;
+    let token = headers
+        .get("x-amz-security-token")
+        .and_then(|v| v.to_str().ok());
+    if token != Some(issued.session_token.as_str()) {
+        return Err(StsError::invalid_client_token());
+    }
+    if issued.expires <= now() {
+        return Err(StsError::expired_token());
+    }
+    let request = SignedRequest {
+        method,
+        raw_path: uri.path(),
+        raw_query: uri.query(),
+        headers,
+        body,
+    };
+    sigv4::verify(
+        &request,
+        &auth,
+        &issued.secret_access_key,
+        OffsetDateTime::now_utc(),
+    )
+    .map_err(|e| StsError::signature_mismatch(e.to_string()))?;
+    Ok(issued)
+}
+
+fn envelope(action: &str, result: &str) -> String {
+    format!(
+        "<{action}Response xmlns=\"https://sts.amazonaws.com/doc/2011-06-15/\">\n  <{action}Result>\n    {result}\n  </{action}Result>\n  <ResponseMetadata>\n    <RequestId>{}</RequestId>\n  </ResponseMetadata>\n</{action}Response>\n",
+        ids::request_id()
+    )
+}
+
+fn assume_role(
+    sim: &Sim,
+    caller: &IssuedCredentials,
+    params: &HashMap<String, String>,
+) -> Result<String, StsError> {
+    let role_arn = params
+        .get("RoleArn")
+        .ok_or_else(|| StsError::validation("RoleArn is required"))?;
+    let session_name = params
+        .get("RoleSessionName")
+        .ok_or_else(|| StsError::validation("RoleSessionName is required"))?;
+    let valid_name = (2..=64).contains(&session_name.len())
+        && session_name
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || "_+=,.@-".contains(c));
+    if !valid_name {
+        return Err(StsError::validation(
+            "1 validation error detected: Value at 'roleSessionName' failed to satisfy constraint: Member must satisfy regular expression pattern: [\\w+=,.@-]*",
+        ));
+    }
+    let duration = match params.get("DurationSeconds") {
+        None => CHAIN_CAP,
+        Some(d) => Duration::from_secs(
+            d.parse()
+                .map_err(|_| StsError::validation("DurationSeconds must be a number"))?,
+        ),
+    };
+    if duration < Duration::from_secs(900) {
+        return Err(StsError::validation("DurationSeconds must be at least 900"));
+    }
+    if duration > CHAIN_CAP {
+        return Err(StsError::validation(
+            "The requested DurationSeconds exceeds the 1 hour session limit for roles assumed by role chaining.",
+        ));
+    }
+    let (account_id, role_name) = parse_role_arn(role_arn)
+        .ok_or_else(|| StsError::validation(format!("{role_arn} is not a valid role ARN")))?;
+    let allowed = sim
+        .opts
+        .org
+        .all_accounts()
+        .iter()
+        .any(|a| a.id == account_id && a.chain_roles.iter().any(|r| r == role_name));
+    if !allowed {
+        return Err(StsError::access_denied(format!(
+            "User: {} is not authorized to perform: sts:AssumeRole on resource: {role_arn}",
+            caller.arn
+        )));
+    }
+    let role_id = role_unique_id(role_arn.as_bytes());
+    let arn = format!("arn:aws:sts::{account_id}:assumed-role/{role_name}/{session_name}");
+    let user_id = format!("{role_id}:{session_name}");
+    let expires = now() + duration;
+    let access_key_id = ids::access_key_id();
+    let issued = IssuedCredentials {
+        secret_access_key: ids::secret_access_key(),
+        session_token: ids::token("FwoGZXIvYXdzE", 160),
+        account_id: account_id.to_owned(),
+        role_name: role_name.to_owned(),
+        arn: arn.clone(),
+        user_id: user_id.clone(),
+        expires,
+        chained: true,
+    };
+    let expiration = OffsetDateTime::from_unix_timestamp(
+        expires
+            .duration_since(UNIX_EPOCH)
+            .map_or(0, |d| d.as_secs() as i64),
+    )
+    .map_err(|_| StsError::internal())?
+    .format(&Rfc3339)
+    .map_err(|_| StsError::internal())?;
+    let xml = envelope(
+        "AssumeRole",
+        &format!(
+            "<Credentials>\n      <AccessKeyId>{access_key_id}</AccessKeyId>\n      <SecretAccessKey>{}</SecretAccessKey>\n      <SessionToken>{}</SessionToken>\n      <Expiration>{expiration}</Expiration>\n    </Credentials>\n    <AssumedRoleUser>\n      <AssumedRoleId>{}</AssumedRoleId>\n      <Arn>{}</Arn>\n    </AssumedRoleUser>",
+            escape(&issued.secret_access_key),
+            escape(&issued.session_token),
+            escape(&user_id),
+            escape(&arn)
+        ),
+    );
+    sim.ledger().credentials.insert(access_key_id, issued);
+    Ok(xml)
+}
+
+/// `arn:aws:iam::123456789012:role/path/Name` -> (`123456789012`, `Name`).
+fn parse_role_arn(arn: &str) -> Option<(&str, &str)> {
+    let rest = arn.strip_prefix("arn:")?;
+    let mut parts = rest.splitn(5, ':');
+    let (_partition, service, _region, account, resource) = (
+        parts.next()?,
+        parts.next()?,
+        parts.next()?,
+        parts.next()?,
+        parts.next()?,
+    );
+    if service != "iam" || account.len() != 12 {
+        return None;
+    }
+    let name = resource.strip_prefix("role/")?.rsplit('/').next()?;
+    (!name.is_empty()).then_some((account, name))
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn role_arns() {
+        assert_eq!(
+            super::parse_role_arn("arn:aws:iam::123456789012:role/Deployer"),
+            Some(("123456789012", "Deployer"))
+        );
+        assert_eq!(
+            super::parse_role_arn("arn:aws:iam::123456789012:role/team/x/Deployer"),
+            Some(("123456789012", "Deployer"))
+        );
+        assert_eq!(
+            super::parse_role_arn("arn:aws:iam::123:role/Deployer"),
+            None
+        );
+        assert_eq!(super::parse_role_arn("arn:aws:s3:::bucket"), None);
+    }
+}
