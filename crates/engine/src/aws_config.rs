@@ -1,0 +1,144 @@
+//! Reading `~/.aws/config`: the `sso-session` sections (and legacy profiles that carry
+//! `sso_start_url` themselves) become Rolecall sessions. This module only reads; writing
+//! profiles is the companion CLI's job, inside a marked block.
+
+use std::path::{Path, PathBuf};
+
+use crate::session::{Endpoints, SsoSession, validate_start_url};
+
+/// `AWS_CONFIG_FILE`, else `~/.aws/config`.
+pub fn default_path(env: impl Fn(&str) -> Option<String>) -> Option<PathBuf> {
+    if let Some(p) = env("AWS_CONFIG_FILE").filter(|p| !p.is_empty()) {
+        return Some(PathBuf::from(p));
+    }
+    directories::BaseDirs::new().map(|d| d.home_dir().join(".aws").join("config"))
+}
+
+/// An sso-session found in the file, or why one was skipped.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Found {
+    Session(SsoSession),
+    Skipped { section: String, reason: String },
+}
+
+/// Parses the text of an AWS config file.
+pub fn sso_sessions(text: &str) -> Result<Vec<Found>, String> {
+    let ini = ini::Ini::load_from_str(text)
+        .map_err(|e| format!("the AWS config file does not parse: {e}"))?;
+    let mut found = Vec::new();
+    let mut seen_urls = std::collections::HashSet::new();
+    for (section, props) in ini.iter() {
+        let Some(section) = section else { continue };
+        let name = if let Some(n) = section.strip_prefix("sso-session ") {
+            n.trim().to_owned()
+        } else if let Some(p) = section.strip_prefix("profile ") {
+            // Legacy form: the profile holds the start URL itself.
+            if props.get("sso_session").is_some() || props.get("sso_start_url").is_none() {
+                continue;
+            }
+            p.trim().to_owned()
+        } else if section == "default"
+            && props.get("sso_start_url").is_some()
+            && props.get("sso_session").is_none()
+        {
+            "default".to_owned()
+        } else {
+            continue;
+        };
+        let (Some(url), Some(region)) = (props.get("sso_start_url"), props.get("sso_region"))
+        else {
+            found.push(Found::Skipped {
+                section: section.to_owned(),
+                reason: "needs sso_start_url and sso_region".into(),
+            });
+            continue;
+        };
+        match validate_start_url(url) {
+            Ok(start_url) => {
+                if seen_urls.insert((start_url.clone(), region.trim().to_owned())) {
+                    found.push(Found::Session(SsoSession {
+                        name,
+                        start_url,
+                        region: region.trim().to_owned(),
+                        endpoints: Endpoints::default(),
+                    }));
+                }
+            }
+            Err(reason) => found.push(Found::Skipped {
+                section: section.to_owned(),
+                reason,
+            }),
+        }
+    }
+    Ok(found)
+}
+
+/// Reads and parses a file; a missing file finds nothing.
+pub fn read_sso_sessions(path: &Path) -> Result<Vec<Found>, String> {
+    match std::fs::read_to_string(path) {
+        Ok(text) => sso_sessions(&text),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(Vec::new()),
+        Err(e) => Err(format!("cannot read {}: {e}", path.display())),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn finds_sso_sessions_and_legacy_profiles() {
+        let text = "
+[default]
+region = eu-west-1
+
+[sso-session corp]
+sso_start_url = https://d-1234567890.awsapps.com/start
+sso_region = eu-west-1
+sso_registration_scopes = sso:account:access
+
+[profile dev]
+sso_session = corp
+sso_account_id = 111111111111
+sso_role_name = Developer
+
+[profile old]
+sso_start_url = https://d-9999999999.awsapps.com/start#/
+sso_region = us-east-1
+sso_account_id = 1
+sso_role_name = R
+
+[sso-session broken]
+sso_start_url = not a url
+sso_region = eu-west-1
+
+[sso-session half]
+sso_region = eu-west-1
+";
+        let found = sso_sessions(text).expect("parses");
+        let sessions: Vec<_> = found
+            .iter()
+            .filter_map(|f| {
+                if let Found::Session(s) = f {
+                    Some(s)
+                } else {
+                    None
+                }
+            })
+            .collect();
+        assert_eq!(sessions.len(), 2);
+        assert_eq!(sessions[0].name, "corp");
+        assert_eq!(sessions[1].name, "old");
+        assert_eq!(
+            sessions[1].start_url,
+            "https://d-9999999999.awsapps.com/start"
+        );
+        assert_eq!(
+            found
+                .iter()
+                .filter(|f| matches!(f, Found::Skipped { .. }))
+                .count(),
+            2
+        );
+    }
+}

@@ -1,0 +1,272 @@
+//! AWS console sign-in URLs through the federation endpoint.
+//!
+//! Every URL is built with a URL type, every parameter encoded (a tool in this field is known to
+//! insert `Destination` raw). `SessionDuration` is left out for role-chained credentials, where
+//! the endpoint refuses it. The finished login URL carries a sign-in token that opens a console
+//! session, so it is a [`Secret`].
+
+use std::time::Duration;
+
+use url::Url;
+
+use crate::api::{ApiError, FederationApi, RoleCredentials};
+use crate::secret::Secret;
+
+/// An AWS partition, which decides the sign-in and console hosts.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Partition {
+    Aws,
+    AwsUsGov,
+    AwsCn,
+    AwsEusc,
+}
+
+impl Partition {
+    pub fn of_region(region: &str) -> Self {
+        if region.starts_with("us-gov-") {
+            Self::AwsUsGov
+        } else if region.starts_with("cn-") {
+            Self::AwsCn
+        } else if region.starts_with("eusc-") {
+            Self::AwsEusc
+        } else {
+            Self::Aws
+        }
+    }
+
+    pub fn name(self) -> &'static str {
+        match self {
+            Self::Aws => "aws",
+            Self::AwsUsGov => "aws-us-gov",
+            Self::AwsCn => "aws-cn",
+            Self::AwsEusc => "aws-eusc",
+        }
+    }
+
+    /// The sign-in host for `region`.
+    pub fn signin_host(self, region: &str) -> String {
+        match self {
+            Self::Aws if region == "us-east-1" => "signin.aws.amazon.com".into(),
+            Self::Aws => format!("{region}.signin.aws.amazon.com"),
+            Self::AwsUsGov if region == "us-gov-west-1" => "signin.amazonaws-us-gov.com".into(),
+            Self::AwsUsGov => format!("{region}.signin.amazonaws-us-gov.com"),
+            Self::AwsCn => "signin.amazonaws.cn".into(),
+            Self::AwsEusc => format!("{region}.signin.amazonaws-eusc.eu"),
+        }
+    }
+
+    /// The console host for `region`.
+    pub fn console_host(self, region: &str) -> String {
+        match self {
+            Self::Aws if region == "us-east-1" => "console.aws.amazon.com".into(),
+            Self::Aws => format!("{region}.console.aws.amazon.com"),
+            Self::AwsUsGov => "console.amazonaws-us-gov.com".into(),
+            Self::AwsCn => "console.amazonaws.cn".into(),
+            Self::AwsEusc => "console.amazonaws-eusc.eu".into(),
+        }
+    }
+}
+
+/// The federation endpoint of the partition of `region`.
+pub fn federation_url(region: &str) -> Url {
+    let host = Partition::of_region(region).signin_host(region);
+    Url::parse(&format!("https://{host}/federation")).expect("a host name makes a valid URL")
+}
+
+/// Where the console opens: a service (`ec2`, `s3`, ...) or the console home, in a region.
+pub fn destination(region: &str, service: Option<&str>) -> Url {
+    let host = Partition::of_region(region).console_host(region);
+    let service = service
+        .map(str::trim)
+        .filter(|s| !s.is_empty())
+        .unwrap_or("console");
+    let mut url = Url::parse(&format!("https://{host}/")).expect("valid host");
+    url.path_segments_mut()
+        .expect("https URLs have paths")
+        .push(service)
+        .push("home");
+    url.query_pairs_mut().append_pair("region", region);
+    url
+}
+
+/// The final `Action=login` URL.
+pub fn login_url(
+    federation: &Url,
+    issuer: &str,
+    destination: &Url,
+    signin_token: &Secret,
+) -> Secret {
+    let mut url = federation.clone();
+    url.set_query(None);
+    url.query_pairs_mut()
+        .append_pair("Action", "login")
+        .append_pair("Issuer", issuer)
+        .append_pair("Destination", destination.as_str())
+        .append_pair("SigninToken", signin_token.expose());
+    Secret::new(String::from(url))
+}
+
+/// A URL that first signs the browser out of the console, then goes on to `then` (switching
+/// identity in a browser that is already signed in).
+pub fn logout_first(federation: &Url, then: &Secret) -> Secret {
+    let mut url = federation.clone();
+    url.set_path("/oauth");
+    url.set_query(None);
+    url.query_pairs_mut()
+        .append_pair("Action", "logout")
+        .append_pair("redirect_uri", then.expose());
+    Secret::new(String::from(url))
+}
+
+/// Opens `url` in a named Firefox container (the `ext+container:` scheme of the Open URL in
+/// Container extension).
+pub fn firefox_container(container: &str, url: &Secret) -> Secret {
+    let encoded: String = url::form_urlencoded::Serializer::new(String::new())
+        .append_pair("name", container)
+        .append_pair("url", url.expose())
+        .finish();
+    Secret::new(format!("ext+container:{encoded}"))
+}
+
+/// What the person asked for.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ConsoleRequest {
+    /// Console region (the destination's region).
+    pub region: String,
+    pub service: Option<String>,
+    /// Shown by AWS when the console session ends; the start URL is a good choice.
+    pub issuer: String,
+    /// Console session length for non-chained credentials (900 s to 12 h; clamped).
+    pub session_duration: Duration,
+    /// The credentials came from role chaining: no `SessionDuration`.
+    pub chained: bool,
+    /// Sign the browser out of the console first.
+    pub logout_first: bool,
+    /// Open in this Firefox container.
+    pub container: Option<String>,
+    /// Overrides the partition's federation endpoint (the simulator's in tests and the demo).
+    pub federation_url: Option<Url>,
+}
+
+impl ConsoleRequest {
+    pub fn new(region: impl Into<String>) -> Self {
+        Self {
+            region: region.into(),
+            service: None,
+            issuer: "Rolecall".into(),
+            session_duration: Duration::from_secs(12 * 3600),
+            chained: false,
+            logout_first: false,
+            container: None,
+            federation_url: None,
+        }
+    }
+}
+
+/// Gets a sign-in token for `creds` and builds the URL to open.
+pub async fn console_url(
+    federation: &dyn FederationApi,
+    creds: &RoleCredentials,
+    request: &ConsoleRequest,
+) -> Result<Secret, ApiError> {
+    let endpoint = request
+        .federation_url
+        .clone()
+        .unwrap_or_else(|| federation_url(&request.region));
+    let duration = (!request.chained).then(|| {
+        request
+            .session_duration
+            .clamp(Duration::from_secs(900), Duration::from_secs(43_200))
+    });
+    let token = federation
+        .get_signin_token(&endpoint, creds, duration)
+        .await?;
+    let dest = destination(&request.region, request.service.as_deref());
+    let mut url = login_url(&endpoint, &request.issuer, &dest, &token);
+    if request.logout_first {
+        url = logout_first(&endpoint, &url);
+    }
+    if let Some(container) = &request.container {
+        url = firefox_container(container, &url);
+    }
+    Ok(url)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn hosts_per_partition() {
+        assert_eq!(
+            federation_url("us-east-1").as_str(),
+            "https://signin.aws.amazon.com/federation"
+        );
+        assert_eq!(
+            federation_url("eu-west-1").as_str(),
+            "https://eu-west-1.signin.aws.amazon.com/federation"
+        );
+        assert_eq!(
+            federation_url("us-gov-west-1").as_str(),
+            "https://signin.amazonaws-us-gov.com/federation"
+        );
+        assert_eq!(
+            federation_url("us-gov-east-1").as_str(),
+            "https://us-gov-east-1.signin.amazonaws-us-gov.com/federation"
+        );
+        assert_eq!(
+            federation_url("cn-north-1").as_str(),
+            "https://signin.amazonaws.cn/federation"
+        );
+        assert_eq!(
+            federation_url("eusc-de-east-1").as_str(),
+            "https://eusc-de-east-1.signin.amazonaws-eusc.eu/federation"
+        );
+        assert_eq!(
+            destination("us-east-1", None).as_str(),
+            "https://console.aws.amazon.com/console/home?region=us-east-1"
+        );
+        assert_eq!(
+            destination("eu-west-1", Some("ec2")).as_str(),
+            "https://eu-west-1.console.aws.amazon.com/ec2/home?region=eu-west-1"
+        );
+        assert_eq!(
+            destination("cn-north-1", Some("s3")).as_str(),
+            "https://console.amazonaws.cn/s3/home?region=cn-north-1"
+        );
+        assert_eq!(Partition::of_region("us-gov-east-1").name(), "aws-us-gov");
+    }
+
+    #[test]
+    fn every_parameter_is_encoded() {
+        let fed = federation_url("eu-west-1");
+        let dest = destination("eu-west-1", Some("ec2"));
+        let token = Secret::new("tok+en/=&x");
+        let login = login_url(&fed, "https://d-123.awsapps.com/start", &dest, &token);
+        let parsed = Url::parse(login.expose()).expect("valid url");
+        let pairs: std::collections::HashMap<_, _> = parsed.query_pairs().into_owned().collect();
+        assert_eq!(pairs["Action"], "login");
+        assert_eq!(pairs["Destination"], dest.as_str());
+        assert_eq!(pairs["SigninToken"], "tok+en/=&x");
+        assert!(
+            !login.expose().contains("Destination=https://"),
+            "Destination must be encoded"
+        );
+
+        let out = logout_first(&fed, &login);
+        let parsed = Url::parse(out.expose()).expect("valid");
+        assert_eq!(parsed.path(), "/oauth");
+        let back: String = parsed
+            .query_pairs()
+            .find(|(k, _)| k == "redirect_uri")
+            .map(|(_, v)| v.into_owned())
+            .expect("r");
+        assert_eq!(back, login.expose());
+
+        let ff = firefox_container("prod admin", &login);
+        assert!(
+            ff.expose()
+                .starts_with("ext+container:name=prod+admin&url=https%3A%2F%2F")
+        );
+    }
+}

@@ -1,0 +1,181 @@
+//! An SSO session: a start URL and a region (and, for the simulator or a private endpoint,
+//! endpoint overrides). Several can be signed in at once; each is known by its name.
+
+use serde::{Deserialize, Serialize};
+
+/// Endpoint overrides. Unset ones come from the standard variables
+/// (`AWS_ENDPOINT_URL_SSO_OIDC`, `AWS_ENDPOINT_URL_SSO`, `AWS_ENDPOINT_URL_STS`,
+/// `ROLECALL_FEDERATION_URL`), then from the region.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Endpoints {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub oidc: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub portal: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub sts: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub federation: Option<String>,
+}
+
+impl Endpoints {
+    pub fn is_empty(&self) -> bool {
+        self == &Self::default()
+    }
+
+    /// Fills unset endpoints from the environment (`get` looks a variable up).
+    pub fn with_env(mut self, get: impl Fn(&str) -> Option<String>) -> Self {
+        let pick =
+            |v: Option<String>, name: &str| v.or_else(|| get(name).filter(|s| !s.is_empty()));
+        self.oidc = pick(self.oidc, "AWS_ENDPOINT_URL_SSO_OIDC");
+        self.portal = pick(self.portal, "AWS_ENDPOINT_URL_SSO");
+        self.sts = pick(self.sts, "AWS_ENDPOINT_URL_STS");
+        self.federation = pick(self.federation, "ROLECALL_FEDERATION_URL");
+        self
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SsoSession {
+    pub name: String,
+    pub start_url: String,
+    pub region: String,
+    #[serde(default, skip_serializing_if = "Endpoints::is_empty")]
+    pub endpoints: Endpoints,
+}
+
+impl SsoSession {
+    /// The SSO OIDC endpoint (its `/authorize` is where PKCE sends the browser).
+    pub fn oidc_url(&self) -> String {
+        self.endpoints
+            .oidc
+            .clone()
+            .unwrap_or_else(|| format!("https://oidc.{}.{}", self.region, dns_suffix(&self.region)))
+    }
+
+    pub fn portal_url(&self) -> String {
+        self.endpoints.portal.clone().unwrap_or_else(|| {
+            format!(
+                "https://portal.sso.{}.{}",
+                self.region,
+                dns_suffix(&self.region)
+            )
+        })
+    }
+
+    /// `None`: let the SDK resolve STS for the region.
+    pub fn sts_url(&self) -> Option<String> {
+        self.endpoints.sts.clone()
+    }
+
+    /// `None`: the partition's federation endpoint for the console region.
+    pub fn federation_url(&self) -> Option<url::Url> {
+        self.endpoints
+            .federation
+            .as_deref()
+            .and_then(|u| url::Url::parse(u).ok())
+    }
+}
+
+fn dns_suffix(region: &str) -> &'static str {
+    if region.starts_with("cn-") {
+        "amazonaws.com.cn"
+    } else if region.starts_with("eusc-") {
+        "amazonaws.eu"
+    } else {
+        "amazonaws.com"
+    }
+}
+
+/// Checks a start URL and a region as a person typed them, and guesses the region from the URL
+/// where it can. Returns the cleaned start URL.
+pub fn validate_start_url(raw: &str) -> Result<String, String> {
+    let trimmed = raw.trim();
+    let url = url::Url::parse(trimmed)
+        .map_err(|_| format!("{trimmed:?} is not a URL. A start URL looks like https://d-1234567890.awsapps.com/start"))?;
+    let loopback = matches!(url.host_str(), Some("127.0.0.1" | "localhost" | "[::1]"));
+    if url.scheme() != "https" && !(url.scheme() == "http" && loopback) {
+        return Err("A start URL must use https://".into());
+    }
+    if url.host_str().is_none() {
+        return Err("A start URL needs a host, such as d-1234567890.awsapps.com".into());
+    }
+    let mut clean = url.clone();
+    clean.set_fragment(None);
+    clean.set_query(None);
+    Ok(clean.as_str().trim_end_matches('/').to_owned())
+}
+
+/// Region guess: `https://<id>.<region>.awsapps.com/start`-style hosts, and
+/// `start.<region>.us-gov-home.awsapps.com`; `None` for the usual `d-xxxx.awsapps.com`.
+pub fn guess_region(start_url: &str) -> Option<String> {
+    let host = url::Url::parse(start_url).ok()?.host_str()?.to_owned();
+    host.split('.')
+        .find(|part| is_region(part))
+        .map(str::to_owned)
+}
+
+/// `eu-west-1`, `us-gov-east-1`, `ap-southeast-3`, ...
+pub fn is_region(s: &str) -> bool {
+    let parts: Vec<&str> = s.split('-').collect();
+    parts.len() >= 3
+        && parts.iter().all(|p| {
+            !p.is_empty()
+                && p.bytes()
+                    .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit())
+        })
+        && parts
+            .last()
+            .is_some_and(|p| p.bytes().all(|b| b.is_ascii_digit()))
+        && parts[0].len() == 2
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn start_urls_and_regions() {
+        assert_eq!(
+            validate_start_url(" https://d-1234567890.awsapps.com/start/#/ ").as_deref(),
+            Ok("https://d-1234567890.awsapps.com/start")
+        );
+        assert!(validate_start_url("d-123.awsapps.com").is_err());
+        assert!(validate_start_url("http://d-123.awsapps.com/start").is_err());
+        assert!(validate_start_url("http://127.0.0.1:4000/start").is_ok());
+        assert_eq!(
+            guess_region("https://start.us-gov-home.awsapps.com/directory/d-1"),
+            None
+        );
+        assert_eq!(
+            guess_region("https://ssoins-1.eu-central-1.portal.amazonaws.com/start").as_deref(),
+            Some("eu-central-1")
+        );
+        assert_eq!(guess_region("https://d-1234567890.awsapps.com/start"), None);
+        assert!(is_region("us-gov-west-1") && is_region("ap-southeast-3") && !is_region("awsapps"));
+    }
+
+    #[test]
+    fn endpoints_from_env_when_unset() {
+        let env = |name: &str| {
+            (name == "AWS_ENDPOINT_URL_SSO").then(|| "http://127.0.0.1:9/portal".to_owned())
+        };
+        let e = Endpoints {
+            oidc: Some("http://x/oidc".into()),
+            ..Default::default()
+        }
+        .with_env(env);
+        assert_eq!(e.oidc.as_deref(), Some("http://x/oidc"));
+        assert_eq!(e.portal.as_deref(), Some("http://127.0.0.1:9/portal"));
+        let s = SsoSession {
+            name: "n".into(),
+            start_url: "u".into(),
+            region: "eu-west-1".into(),
+            endpoints: Endpoints::default(),
+        };
+        assert_eq!(s.oidc_url(), "https://oidc.eu-west-1.amazonaws.com");
+        assert_eq!(s.portal_url(), "https://portal.sso.eu-west-1.amazonaws.com");
+    }
+}

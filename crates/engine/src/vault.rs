@@ -1,0 +1,496 @@
+//! The credential vault: role credentials fetched on demand and held **in memory only**.
+//!
+//! - One fetch in flight per (session, account, role[, chained role]) however many ask.
+//! - Each entry has a timer on the [`Clock`]: warnings at the configured times before expiry
+//!   (default 10 min and 1 min), optional auto-renew shortly before expiry while the SSO
+//!   session is valid, and at expiry the credentials are removed (their secrets zeroized on drop)
+//!   and an event says so.
+//! - Role chaining: AssumeRole from an SSO role into a configured role ARN, capped at 1 hour.
+//! - Verify: STS GetCallerIdentity.
+//!
+//! It must never write credentials anywhere: no file, no log, no keychain, no event payload.
+//! Events carry keys and times only.
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex, Weak};
+use std::time::{Duration, SystemTime};
+
+use serde::{Deserialize, Serialize};
+use tokio::sync::broadcast;
+
+use crate::api::{ApiError, AwsConnector, CallerIdentity, RoleCredentials};
+use crate::clock::Clock;
+use crate::session::SsoSession;
+use crate::signin::{SignIn, SignInError};
+
+/// Role chaining is capped at one hour by STS.
+pub const CHAIN_CAP: Duration = Duration::from_secs(3600);
+
+/// Which credentials: a role of an account through a session, optionally chained onward.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+pub struct RoleKey {
+    pub session: String,
+    pub account_id: String,
+    pub role: String,
+    /// The role ARN assumed from this role, for chained credentials.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub chain: Option<String>,
+}
+
+impl RoleKey {
+    pub fn new(session: &str, account_id: &str, role: &str) -> Self {
+        Self {
+            session: session.into(),
+            account_id: account_id.into(),
+            role: role.into(),
+            chain: None,
+        }
+    }
+
+    pub fn chained(&self, role_arn: &str) -> Self {
+        Self {
+            chain: Some(role_arn.into()),
+            ..self.clone()
+        }
+    }
+
+    fn base(&self) -> Self {
+        Self {
+            chain: None,
+            ..self.clone()
+        }
+    }
+}
+
+impl std::fmt::Display for RoleKey {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{}/{}/{}", self.session, self.account_id, self.role)?;
+        if let Some(chain) = &self.chain {
+            write!(f, " -> {chain}")?;
+        }
+        Ok(())
+    }
+}
+
+/// What the vault tells its listeners. No secrets.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum VaultEvent {
+    Issued {
+        key: RoleKey,
+        expires_at: SystemTime,
+    },
+    Warning {
+        key: RoleKey,
+        expires_at: SystemTime,
+        remaining: Duration,
+    },
+    Renewed {
+        key: RoleKey,
+        expires_at: SystemTime,
+    },
+    Expired {
+        key: RoleKey,
+    },
+    Forgotten {
+        key: RoleKey,
+    },
+}
+
+#[derive(Debug, Clone)]
+pub struct VaultOptions {
+    /// Warnings before expiry, in any order.
+    pub warnings: Vec<Duration>,
+    pub auto_renew: bool,
+    /// With auto-renew: renew when this much is left.
+    pub renew_before: Duration,
+    /// Credentials with less than this left are fetched again instead of handed out.
+    pub min_remaining: Duration,
+    /// Session name for AssumeRole.
+    pub chain_session_name: String,
+}
+
+impl Default for VaultOptions {
+    fn default() -> Self {
+        Self {
+            warnings: vec![Duration::from_secs(600), Duration::from_secs(60)],
+            auto_renew: false,
+            renew_before: Duration::from_secs(300),
+            min_remaining: Duration::from_secs(60),
+            chain_session_name: "rolecall".into(),
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum VaultError {
+    #[error(transparent)]
+    SignIn(#[from] SignInError),
+    #[error("no access to role {role} in account {account}: {message}")]
+    Forbidden {
+        account: String,
+        role: String,
+        message: String,
+    },
+    #[error("AWS is throttling requests; try again in a moment")]
+    Throttled,
+    #[error("cannot reach AWS: {0}")]
+    Network(String),
+    #[error("AWS refused the request: {0}")]
+    Refused(String),
+}
+
+impl VaultError {
+    pub fn code(&self) -> &'static str {
+        match self {
+            Self::SignIn(e) => e.code(),
+            Self::Forbidden { .. } => "forbidden",
+            Self::Throttled => "throttled",
+            Self::Network(_) => "network",
+            Self::Refused(_) => "refused",
+        }
+    }
+
+    fn from_api(key: &RoleKey, e: ApiError) -> Self {
+        match e {
+            ApiError::Forbidden(message) => Self::Forbidden {
+                account: key.account_id.clone(),
+                role: key.role.clone(),
+                message,
+            },
+            ApiError::Throttled => Self::Throttled,
+            ApiError::Network(m) | ApiError::Server(m) => Self::Network(m),
+            ApiError::Unauthorized(_) => {
+                Self::SignIn(SignInError::SignInRequired(key.session.clone()))
+            }
+            other => Self::Refused(other.to_string()),
+        }
+    }
+}
+
+/// A summary of held credentials, for display: no secrets.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ActiveRole {
+    pub key: RoleKey,
+    pub access_key_id: String,
+    pub expires_at: SystemTime,
+}
+
+#[derive(Debug)]
+struct Entry {
+    creds: RoleCredentials,
+    timer: tokio::task::JoinHandle<()>,
+}
+
+#[derive(Debug)]
+struct Inner {
+    signin: Arc<SignIn>,
+    connector: Arc<dyn AwsConnector>,
+    clock: Arc<dyn Clock>,
+    options: VaultOptions,
+    entries: Mutex<HashMap<RoleKey, Entry>>,
+    fetch_locks: Mutex<HashMap<RoleKey, Arc<tokio::sync::Mutex<()>>>>,
+    events: broadcast::Sender<VaultEvent>,
+}
+
+/// Holds role credentials in memory and hands them out.
+#[derive(Debug, Clone)]
+pub struct CredentialVault {
+    inner: Arc<Inner>,
+}
+
+fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
+}
+
+impl CredentialVault {
+    pub fn new(
+        signin: Arc<SignIn>,
+        connector: Arc<dyn AwsConnector>,
+        clock: Arc<dyn Clock>,
+        options: VaultOptions,
+    ) -> Self {
+        let (events, _) = broadcast::channel(256);
+        Self {
+            inner: Arc::new(Inner {
+                signin,
+                connector,
+                clock,
+                options,
+                entries: Mutex::new(HashMap::new()),
+                fetch_locks: Mutex::new(HashMap::new()),
+                events,
+            }),
+        }
+    }
+
+    pub fn subscribe(&self) -> broadcast::Receiver<VaultEvent> {
+        self.inner.events.subscribe()
+    }
+
+    /// Credentials for a role, from memory when they have time left, else fetched once.
+    pub async fn get(
+        &self,
+        session: &SsoSession,
+        key: &RoleKey,
+    ) -> Result<RoleCredentials, VaultError> {
+        let gate = {
+            let mut locks = lock(&self.inner.fetch_locks);
+            locks.entry(key.clone()).or_default().clone()
+        };
+        let _one_fetch = gate.lock().await;
+        if let Some(creds) = self.held(key) {
+            return Ok(creds);
+        }
+        let creds = match &key.chain {
+            None => self.inner.fetch_sso(session, key).await?,
+            Some(role_arn) => {
+                let base = Box::pin(self.get(session, &key.base())).await?;
+                self.inner.assume(session, key, &base, role_arn).await?
+            }
+        };
+        self.inner.store(session, key, creds.clone(), false);
+        Ok(creds)
+    }
+
+    /// Held credentials with at least `min_remaining` left.
+    fn held(&self, key: &RoleKey) -> Option<RoleCredentials> {
+        let now = self.inner.clock.now();
+        let entries = lock(&self.inner.entries);
+        entries
+            .get(key)
+            .filter(|e| e.creds.expiration > now + self.inner.options.min_remaining)
+            .map(|e| e.creds.clone())
+    }
+
+    /// Every held set of credentials, soonest expiry first.
+    pub fn active(&self) -> Vec<ActiveRole> {
+        let mut list: Vec<_> = lock(&self.inner.entries)
+            .iter()
+            .map(|(k, e)| ActiveRole {
+                key: k.clone(),
+                access_key_id: e.creds.access_key_id.clone(),
+                expires_at: e.creds.expiration,
+            })
+            .collect();
+        list.sort_by(|a, b| {
+            a.expires_at
+                .cmp(&b.expires_at)
+                .then_with(|| a.key.cmp(&b.key))
+        });
+        list
+    }
+
+    /// Wipes the credentials of `key` (and what was chained from it).
+    pub fn forget(&self, key: &RoleKey) {
+        let removed: Vec<RoleKey> = {
+            let mut entries = lock(&self.inner.entries);
+            let doomed: Vec<RoleKey> = entries
+                .keys()
+                .filter(|k| *k == key || (key.chain.is_none() && k.base() == *key))
+                .cloned()
+                .collect();
+            for k in &doomed {
+                if let Some(e) = entries.remove(k) {
+                    e.timer.abort();
+                }
+            }
+            doomed
+        };
+        for key in removed {
+            let _ = self.inner.events.send(VaultEvent::Forgotten { key });
+        }
+    }
+
+    /// Wipes every credential of a session (sign-out).
+    pub fn forget_session(&self, session: &str) {
+        let keys: Vec<RoleKey> = lock(&self.inner.entries)
+            .keys()
+            .filter(|k| k.session == session)
+            .cloned()
+            .collect();
+        for k in keys {
+            self.forget(&k);
+        }
+    }
+
+    /// STS GetCallerIdentity with the credentials of `key`.
+    pub async fn verify(
+        &self,
+        session: &SsoSession,
+        key: &RoleKey,
+    ) -> Result<CallerIdentity, VaultError> {
+        let creds = self.get(session, key).await?;
+        self.inner
+            .connector
+            .sts(session)
+            .get_caller_identity(&creds)
+            .await
+            .map_err(|e| VaultError::from_api(key, e))
+    }
+}
+
+impl Inner {
+    async fn fetch_sso(
+        &self,
+        session: &SsoSession,
+        key: &RoleKey,
+    ) -> Result<RoleCredentials, VaultError> {
+        let portal = self.connector.portal(session);
+        let mut retried_auth = false;
+        let mut transient = 0;
+        loop {
+            let token = self.signin.access_token(session).await?;
+            match portal
+                .get_role_credentials(&token, &key.account_id, &key.role)
+                .await
+            {
+                Ok(creds) => return Ok(creds),
+                Err(ApiError::Unauthorized(_)) if !retried_auth => {
+                    // The token was revoked or expired early: refresh once, then give up.
+                    retried_auth = true;
+                    self.signin.token_rejected(session);
+                }
+                Err(e) if e.is_transient() && transient < 3 => {
+                    transient += 1;
+                    let pause = Duration::from_millis(300 * (1 << transient));
+                    tokio::time::sleep(pause).await;
+                }
+                Err(e) => return Err(VaultError::from_api(key, e)),
+            }
+        }
+    }
+
+    async fn assume(
+        &self,
+        session: &SsoSession,
+        key: &RoleKey,
+        base: &RoleCredentials,
+        role_arn: &str,
+    ) -> Result<RoleCredentials, VaultError> {
+        self.connector
+            .sts(session)
+            .assume_role(base, role_arn, &self.options.chain_session_name, CHAIN_CAP)
+            .await
+            .map_err(|e| VaultError::from_api(key, e))
+    }
+
+    fn store(
+        self: &Arc<Self>,
+        session: &SsoSession,
+        key: &RoleKey,
+        creds: RoleCredentials,
+        renewed: bool,
+    ) {
+        let expires_at = creds.expiration;
+        let timer = tokio::spawn(watch_expiry(
+            Arc::downgrade(self),
+            session.clone(),
+            key.clone(),
+            expires_at,
+        ));
+        let previous = lock(&self.entries).insert(key.clone(), Entry { creds, timer });
+        if let Some(old) = previous {
+            old.timer.abort();
+        }
+        let event = if renewed {
+            VaultEvent::Renewed {
+                key: key.clone(),
+                expires_at,
+            }
+        } else {
+            VaultEvent::Issued {
+                key: key.clone(),
+                expires_at,
+            }
+        };
+        let _ = self.events.send(event);
+    }
+
+    fn still_holds(&self, key: &RoleKey, expires_at: SystemTime) -> bool {
+        lock(&self.entries)
+            .get(key)
+            .is_some_and(|e| e.creds.expiration == expires_at)
+    }
+}
+
+/// The life of one entry: warnings, optional renewal, and removal at expiry.
+async fn watch_expiry(
+    vault: Weak<Inner>,
+    session: SsoSession,
+    key: RoleKey,
+    expires_at: SystemTime,
+) {
+    let Some(inner) = vault.upgrade() else { return };
+    let clock = inner.clock.clone();
+    let mut marks: Vec<(SystemTime, Option<Duration>)> = inner
+        .options
+        .warnings
+        .iter()
+        .filter_map(|w| expires_at.checked_sub(*w).map(|at| (at, Some(*w))))
+        .collect();
+    let renew_at = (inner.options.auto_renew)
+        .then(|| expires_at.checked_sub(inner.options.renew_before))
+        .flatten();
+    drop(inner);
+    marks.sort();
+    for (at, warning) in marks {
+        if let Some(renew_at) = renew_at
+            && renew_at <= at
+        {
+            break;
+        }
+        clock.sleep_until(at).await;
+        let Some(inner) = vault.upgrade() else { return };
+        if !inner.still_holds(&key, expires_at) {
+            return;
+        }
+        if let Some(remaining) = warning {
+            let _ = inner.events.send(VaultEvent::Warning {
+                key: key.clone(),
+                expires_at,
+                remaining,
+            });
+        }
+    }
+    if let Some(renew_at) = renew_at {
+        clock.sleep_until(renew_at).await;
+        let Some(inner) = vault.upgrade() else { return };
+        if !inner.still_holds(&key, expires_at) {
+            return;
+        }
+        if inner.signin.status(&session).signed_in {
+            let renewed = match &key.chain {
+                None => inner.fetch_sso(&session, &key).await,
+                Some(arn) => match inner.fetch_sso(&session, &key.base()).await {
+                    Ok(base) => inner.assume(&session, &key, &base, arn).await,
+                    Err(e) => Err(e),
+                },
+            };
+            match renewed {
+                Ok(creds) if inner.still_holds(&key, expires_at) => {
+                    // `store` starts a new watcher for the new expiry; this one ends.
+                    inner.store(&session, &key, creds, true);
+                    return;
+                }
+                Ok(_) => return,
+                Err(e) => {
+                    tracing::info!("auto-renew of {key} failed, keeping it until expiry: {e}")
+                }
+            }
+        }
+    }
+    clock.sleep_until(expires_at).await;
+    let Some(inner) = vault.upgrade() else { return };
+    let removed = {
+        let mut entries = lock(&inner.entries);
+        match entries.get(&key) {
+            Some(e) if e.creds.expiration == expires_at => entries.remove(&key),
+            _ => None,
+        }
+    };
+    if removed.is_some() {
+        // Dropping the entry zeroizes the secret parts.
+        drop(removed);
+        let _ = inner.events.send(VaultEvent::Expired { key });
+    }
+}
