@@ -14,9 +14,12 @@ where
             let status = ctx.raw().status().as_u16();
             let e = ctx.err();
             let code = e.code().unwrap_or("").to_owned();
+            // SSO OIDC puts its text in `error_description`, which the SDK does not surface
+            // as the message; read it from the body.
             let message = e
                 .message()
                 .map(str::to_owned)
+                .or_else(|| description_in(ctx.raw().body().bytes()))
                 .unwrap_or_else(|| e.to_string());
             from_code(status, &code, message)
         }
@@ -37,6 +40,14 @@ where
         }
         other => ApiError::Network(other.to_string()),
     }
+}
+
+fn description_in(body: Option<&[u8]>) -> Option<String> {
+    let value: serde_json::Value = serde_json::from_slice(body?).ok()?;
+    ["error_description", "message", "Message"]
+        .iter()
+        .find_map(|k| value.get(*k).and_then(|v| v.as_str()).map(str::to_owned))
+        .filter(|s| !s.is_empty())
 }
 
 fn describe_dispatch<T: std::fmt::Debug>(e: &T) -> String {

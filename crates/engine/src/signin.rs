@@ -107,6 +107,14 @@ pub enum SignInError {
     Loopback(String),
     #[error("IAM Identity Center no longer knows Rolecall's client registration: {0}")]
     ClientRejected(String),
+    #[error(
+        "IAM Identity Center in {region} did not accept the start URL {start_url} ({message}); check the URL and the region"
+    )]
+    StartUrlRejected {
+        start_url: String,
+        region: String,
+        message: String,
+    },
 }
 
 impl SignInError {
@@ -123,6 +131,7 @@ impl SignInError {
             Self::Refused(_) => "refused",
             Self::Loopback(_) => "loopback",
             Self::ClientRejected(_) => "client_rejected",
+            Self::StartUrlRejected { .. } => "start_url_rejected",
         }
     }
 
@@ -461,7 +470,14 @@ impl SignIn {
         let auth = oidc
             .start_device_authorization(registration, &session.start_url)
             .await
-            .map_err(|e| SignInError::from_api(&session.name, e))?;
+            .map_err(|e| match e {
+                ApiError::InvalidRequest(message) => SignInError::StartUrlRejected {
+                    start_url: session.start_url.clone(),
+                    region: session.region.clone(),
+                    message,
+                },
+                e => SignInError::from_api(&session.name, e),
+            })?;
         let deadline = self.clock.now() + auth.expires_in;
         self.emit(SignInEvent::DeviceCode {
             session: session.name.clone(),
@@ -668,4 +684,259 @@ fn random_token(bytes: usize) -> Secret {
     let mut buf = vec![0u8; bytes];
     rand::rng().fill(buf.as_mut_slice());
     Secret::new(URL_SAFE_NO_PAD.encode(buf))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::api::{
+        AccountInfo, CallerIdentity, DeviceAuthorization, FederationApi, OidcApi, Page, PortalApi,
+        RoleCredentials, StsApi,
+    };
+    use crate::clock::FakeClock;
+    use crate::token_store::MemoryStore;
+    use async_trait::async_trait;
+
+    /// A fake SSO OIDC that answers polls from a script and records when each came.
+    #[derive(Debug)]
+    struct ScriptedOidc {
+        clock: FakeClock,
+        answers: Mutex<Vec<Result<TokenGrant, ApiError>>>,
+        polls: Mutex<Vec<SystemTime>>,
+    }
+
+    #[async_trait]
+    impl OidcApi for ScriptedOidc {
+        async fn register_client(
+            &self,
+            _: &RegisterRequest,
+        ) -> Result<ClientRegistration, ApiError> {
+            Ok(ClientRegistration {
+                client_id: "cid".into(),
+                client_secret: Secret::new("cs"),
+                expires_at: self.clock.now() + Duration::from_secs(90 * 86_400),
+                redirect_uri: None,
+            })
+        }
+        async fn start_device_authorization(
+            &self,
+            _: &ClientRegistration,
+            _: &str,
+        ) -> Result<crate::api::DeviceAuthorization, ApiError> {
+            Ok(DeviceAuthorization {
+                device_code: Secret::new("dc"),
+                user_code: "ABCD-EFGH".into(),
+                verification_uri: "https://device.example/".into(),
+                verification_uri_complete: None,
+                expires_in: Duration::from_secs(600),
+                interval: Duration::from_secs(5),
+            })
+        }
+        async fn create_token(
+            &self,
+            _: &ClientRegistration,
+            _: &Grant,
+        ) -> Result<TokenGrant, ApiError> {
+            lock(&self.polls).push(self.clock.now());
+            let mut answers = lock(&self.answers);
+            if answers.is_empty() {
+                Err(ApiError::AuthorizationPending)
+            } else {
+                answers.remove(0)
+            }
+        }
+    }
+
+    #[derive(Debug)]
+    struct Unused;
+    #[async_trait]
+    impl PortalApi for Unused {
+        async fn list_accounts(
+            &self,
+            _: &Secret,
+            _: Option<&str>,
+            _: u32,
+        ) -> Result<Page<AccountInfo>, ApiError> {
+            unreachable!()
+        }
+        async fn list_account_roles(
+            &self,
+            _: &Secret,
+            _: &str,
+            _: Option<&str>,
+            _: u32,
+        ) -> Result<Page<String>, ApiError> {
+            unreachable!()
+        }
+        async fn get_role_credentials(
+            &self,
+            _: &Secret,
+            _: &str,
+            _: &str,
+        ) -> Result<RoleCredentials, ApiError> {
+            unreachable!()
+        }
+        async fn logout(&self, _: &Secret) -> Result<(), ApiError> {
+            Ok(())
+        }
+    }
+    #[async_trait]
+    impl StsApi for Unused {
+        async fn get_caller_identity(
+            &self,
+            _: &RoleCredentials,
+        ) -> Result<CallerIdentity, ApiError> {
+            unreachable!()
+        }
+        async fn assume_role(
+            &self,
+            _: &RoleCredentials,
+            _: &str,
+            _: &str,
+            _: Duration,
+        ) -> Result<RoleCredentials, ApiError> {
+            unreachable!()
+        }
+    }
+    #[async_trait]
+    impl FederationApi for Unused {
+        async fn get_signin_token(
+            &self,
+            _: &url::Url,
+            _: &RoleCredentials,
+            _: Option<Duration>,
+        ) -> Result<Secret, ApiError> {
+            unreachable!()
+        }
+    }
+
+    #[derive(Debug)]
+    struct Fakes(Arc<ScriptedOidc>);
+    impl AwsConnector for Fakes {
+        fn oidc(&self, _: &SsoSession) -> Arc<dyn OidcApi> {
+            self.0.clone()
+        }
+        fn portal(&self, _: &SsoSession) -> Arc<dyn PortalApi> {
+            Arc::new(Unused)
+        }
+        fn sts(&self, _: &SsoSession) -> Arc<dyn StsApi> {
+            Arc::new(Unused)
+        }
+        fn federation(&self) -> Arc<dyn FederationApi> {
+            Arc::new(Unused)
+        }
+    }
+
+    fn session() -> SsoSession {
+        SsoSession {
+            name: "corp".into(),
+            start_url: "https://d-1.awsapps.com/start".into(),
+            region: "eu-west-1".into(),
+            endpoints: Default::default(),
+        }
+    }
+
+    /// Drives the fake clock forward a second at a time until `task` ends.
+    async fn run_on_fake_clock<T: Send + 'static>(
+        clock: &FakeClock,
+        task: tokio::task::JoinHandle<T>,
+    ) -> T {
+        for _ in 0..2000 {
+            if task.is_finished() {
+                break;
+            }
+            for _ in 0..5 {
+                tokio::task::yield_now().await;
+            }
+            clock.advance(Duration::from_secs(1));
+        }
+        task.await.expect("joined")
+    }
+
+    fn rig(
+        answers: Vec<Result<TokenGrant, ApiError>>,
+    ) -> (FakeClock, Arc<ScriptedOidc>, Arc<SignIn>) {
+        let clock = FakeClock::at_2030();
+        let oidc = Arc::new(ScriptedOidc {
+            clock: clock.clone(),
+            answers: Mutex::new(answers),
+            polls: Mutex::new(vec![]),
+        });
+        let signin = Arc::new(SignIn::new(
+            Arc::new(Fakes(oidc.clone())),
+            Arc::new(MemoryStore::default()),
+            Arc::new(clock.clone()),
+            SignInOptions::default(),
+        ));
+        (clock, oidc, signin)
+    }
+
+    fn grant() -> TokenGrant {
+        TokenGrant {
+            access_token: Secret::new("at"),
+            expires_in: Duration::from_secs(3600),
+            refresh_token: Some(Secret::new("rt")),
+        }
+    }
+
+    #[tokio::test]
+    async fn slow_down_adds_five_seconds_for_good() {
+        let (clock, oidc, signin) = rig(vec![
+            Err(ApiError::AuthorizationPending),
+            Err(ApiError::SlowDown),
+            Err(ApiError::AuthorizationPending),
+            Err(ApiError::AuthorizationPending),
+            Ok(grant()),
+        ]);
+        let start = clock.now();
+        let s = signin.clone();
+        let task =
+            tokio::spawn(async move { s.sign_in(&session(), SignInMethod::DeviceCode).await });
+        let expires = run_on_fake_clock(&clock, task).await.expect("signed in");
+        let offsets: Vec<u64> = lock(&oidc.polls)
+            .iter()
+            .map(|t| t.duration_since(start).expect("after").as_secs())
+            .collect();
+        // Polls at the 5 s interval, then every 10 s after the slow_down.
+        assert_eq!(offsets, [5, 10, 20, 30, 40]);
+        assert_eq!(expires, start + Duration::from_secs(40 + 3600));
+        assert!(signin.status(&session()).signed_in);
+    }
+
+    #[tokio::test]
+    async fn expiry_and_denial_end_the_polling() {
+        let (clock, oidc, signin) = rig(vec![]);
+        let s = signin.clone();
+        let task =
+            tokio::spawn(async move { s.sign_in(&session(), SignInMethod::DeviceCode).await });
+        assert_eq!(
+            run_on_fake_clock(&clock, task).await,
+            Err(SignInError::Expired)
+        );
+        assert_eq!(
+            lock(&oidc.polls).len(),
+            119,
+            "polled every 5 s until the 600 s code expired"
+        );
+
+        let (clock, _, signin) = rig(vec![Err(ApiError::AccessDenied)]);
+        let task =
+            tokio::spawn(async move { signin.sign_in(&session(), SignInMethod::DeviceCode).await });
+        assert_eq!(
+            run_on_fake_clock(&clock, task).await,
+            Err(SignInError::Denied)
+        );
+    }
+
+    #[tokio::test]
+    async fn transient_errors_are_retried_a_bounded_number_of_times() {
+        let network = || Err(ApiError::Network("connection refused".into()));
+        let (clock, oidc, signin) =
+            rig(vec![network(), network(), network(), network(), network()]);
+        let task =
+            tokio::spawn(async move { signin.sign_in(&session(), SignInMethod::DeviceCode).await });
+        let err = run_on_fake_clock(&clock, task).await.expect_err("gives up");
+        assert_eq!(err.code(), "network");
+        assert_eq!(lock(&oidc.polls).len(), 5);
+    }
 }

@@ -1,0 +1,481 @@
+//! The engine, through the real AWS SDK adapters, against the simulator: sign-in (device code
+//! and PKCE), refresh, sign-out, the catalogue sweep under throttling, faults and revocation,
+//! the vault (single fetch, expiry, renewal, chaining, verify) and console URLs.
+
+use std::num::NonZeroU32;
+use std::sync::Arc;
+use std::time::Duration;
+
+use idc_sim::{Organisation, SimOptions, Simulator};
+use rolecall_aws::SdkConnector;
+use rolecall_engine::api::AwsConnector;
+use rolecall_engine::catalog::{SweepError, SweepEvent, SweepOptions, sweep};
+use rolecall_engine::clock::SystemClock;
+use rolecall_engine::console::{ConsoleRequest, console_url};
+use rolecall_engine::session::{Endpoints, SsoSession};
+use rolecall_engine::signin::{SignIn, SignInError, SignInEvent, SignInMethod, SignInOptions};
+use rolecall_engine::token_store::{MemoryStore, TokenStore};
+use rolecall_engine::vault::{CredentialVault, RoleKey, VaultEvent, VaultOptions};
+
+struct Rig {
+    sim: Simulator,
+    session: SsoSession,
+    connector: Arc<SdkConnector>,
+    store: Arc<MemoryStore>,
+    signin: Arc<SignIn>,
+}
+
+async fn rig(org: Organisation, tweak: impl FnOnce(&mut SimOptions)) -> Rig {
+    let mut options = SimOptions::new(org);
+    tweak(&mut options);
+    let sim = Simulator::start(options).await.expect("simulator");
+    let e = sim.endpoints().clone();
+    let session = SsoSession {
+        name: "sim".into(),
+        start_url: e.start_url.clone(),
+        region: "us-east-1".into(),
+        endpoints: Endpoints {
+            oidc: Some(e.oidc.clone()),
+            portal: Some(e.portal.clone()),
+            sts: Some(e.sts.clone()),
+            federation: Some(e.federation.clone()),
+        },
+    };
+    let connector = Arc::new(SdkConnector::new());
+    let store = Arc::new(MemoryStore::default());
+    let signin = Arc::new(SignIn::new(
+        connector.clone(),
+        store.clone(),
+        Arc::new(SystemClock),
+        SignInOptions::default(),
+    ));
+    Rig {
+        sim,
+        session,
+        connector,
+        store,
+        signin,
+    }
+}
+
+impl Rig {
+    /// Device sign-in, approved on the simulator as soon as the code is shown.
+    async fn device_sign_in(&self) -> Result<std::time::SystemTime, SignInError> {
+        let mut events = self.signin.subscribe();
+        let signin = self.signin.clone();
+        let session = self.session.clone();
+        let task =
+            tokio::spawn(async move { signin.sign_in(&session, SignInMethod::DeviceCode).await });
+        loop {
+            match events.recv().await.expect("events") {
+                SignInEvent::DeviceCode {
+                    user_code,
+                    verification_uri,
+                    ..
+                } => {
+                    assert!(verification_uri.ends_with("/oidc/device"));
+                    self.sim.approve(&user_code).expect("approve");
+                    break;
+                }
+                SignInEvent::Failed { .. } => break,
+                _ => {}
+            }
+        }
+        task.await.expect("joined")
+    }
+
+    fn vault(&self, options: VaultOptions) -> CredentialVault {
+        CredentialVault::new(
+            self.signin.clone(),
+            self.connector.clone(),
+            Arc::new(SystemClock),
+            options,
+        )
+    }
+}
+
+#[tokio::test]
+async fn device_sign_in_refresh_and_sign_out() {
+    let r = rig(Organisation::demo(), |o| {
+        o.access_token_ttl = Duration::from_secs(120)
+    })
+    .await;
+    assert!(matches!(
+        r.signin.access_token(&r.session).await,
+        Err(SignInError::SignInRequired(_))
+    ));
+    r.device_sign_in().await.expect("signed in");
+    assert!(r.signin.status(&r.session).signed_in);
+    assert!(
+        r.store.load("sim").expect("store").is_some(),
+        "kept in the token store"
+    );
+
+    // 120 s tokens are inside the 5-minute refresh window: asking refreshes.
+    let first = r.signin.access_token(&r.session).await.expect("token");
+    assert_eq!(r.sim.stats().refreshes, 1);
+    let second = r.signin.access_token(&r.session).await.expect("token");
+    assert_ne!(first.expose(), second.expose());
+
+    r.signin.sign_out(&r.session).await;
+    assert_eq!(r.sim.stats().operations.get("Logout"), Some(&1));
+    assert!(
+        r.store.load("sim").expect("store").is_none(),
+        "removed from the store"
+    );
+    assert!(matches!(
+        r.signin.access_token(&r.session).await,
+        Err(SignInError::SignInRequired(_))
+    ));
+}
+
+#[tokio::test]
+async fn a_second_caller_waits_for_the_sign_in_under_way() {
+    let r = rig(Organisation::demo(), |_| {}).await;
+    let mut events = r.signin.subscribe();
+    let (a, b) = (r.signin.clone(), r.signin.clone());
+    let (s1, s2) = (r.session.clone(), r.session.clone());
+    let first = tokio::spawn(async move { a.sign_in(&s1, SignInMethod::DeviceCode).await });
+    let code = loop {
+        if let SignInEvent::DeviceCode { user_code, .. } = events.recv().await.expect("event") {
+            break user_code;
+        }
+    };
+    let second = tokio::spawn(async move { b.sign_in(&s2, SignInMethod::DeviceCode).await });
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    r.sim.approve(&code).expect("approve");
+    let (x, y) = (first.await.expect("join"), second.await.expect("join"));
+    assert_eq!(x.expect("first"), y.expect("second"));
+    assert_eq!(
+        r.sim.stats().operations.get("StartDeviceAuthorization"),
+        Some(&1)
+    );
+}
+
+#[tokio::test]
+async fn denial_expiry_and_cancel() {
+    let r = rig(Organisation::demo(), |o| {
+        o.device_code_ttl = Duration::from_secs(2)
+    })
+    .await;
+    r.sim.deny_next_approval();
+    assert_eq!(r.device_sign_in().await, Err(SignInError::Denied));
+
+    // Nobody approves: the device code expires.
+    let result = r.signin.sign_in(&r.session, SignInMethod::DeviceCode).await;
+    assert_eq!(result, Err(SignInError::Expired));
+
+    let signin = r.signin.clone();
+    let session = r.session.clone();
+    let task =
+        tokio::spawn(async move { signin.sign_in(&session, SignInMethod::DeviceCode).await });
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    r.signin.cancel("sim");
+    assert_eq!(task.await.expect("join"), Err(SignInError::Cancelled));
+}
+
+#[tokio::test]
+async fn pkce_sign_in_through_the_browser_pages() {
+    let r = rig(Organisation::demo(), |_| {}).await;
+    let mut events = r.signin.subscribe();
+    let signin = r.signin.clone();
+    let session = r.session.clone();
+    let task = tokio::spawn(async move { signin.sign_in(&session, SignInMethod::Pkce).await });
+    let url = loop {
+        if let SignInEvent::OpenBrowser { url, .. } = events.recv().await.expect("event") {
+            break url;
+        }
+    };
+    // What the person's browser does: open the page, click Allow, follow the redirect to the
+    // loopback listener.
+    let browser = reqwest::Client::new();
+    let page = browser
+        .get(&url)
+        .send()
+        .await
+        .expect("authorize page")
+        .text()
+        .await
+        .expect("html");
+    let request_id = page
+        .split("name=\"request_id\" value=\"")
+        .nth(1)
+        .and_then(|r| r.split('"').next())
+        .expect("id");
+    let landing = browser
+        .post(format!("{}/authorize", r.sim.endpoints().oidc))
+        .form(&[("request_id", request_id), ("decision", "approve")])
+        .send()
+        .await
+        .expect("approve and follow the redirect");
+    assert!(landing.url().as_str().starts_with("http://127.0.0.1:"));
+    assert!(landing.text().await.expect("page").contains("Signed in"));
+    task.await.expect("join").expect("signed in with PKCE");
+    assert!(
+        r.store
+            .load("sim")
+            .expect("store")
+            .expect("stored")
+            .refresh_token
+            .is_some()
+    );
+}
+
+#[tokio::test]
+async fn network_gone_and_wrong_start_url() {
+    let r = rig(Organisation::demo(), |_| {}).await;
+    let mut wrong = r.session.clone();
+    wrong.start_url = "https://d-0000000000.awsapps.com/start".into();
+    let err = r
+        .signin
+        .sign_in(&wrong, SignInMethod::DeviceCode)
+        .await
+        .expect_err("wrong start url");
+    assert_eq!(err.code(), "start_url_rejected");
+    assert!(
+        err.to_string()
+            .contains("is not the start URL of this directory"),
+        "the service's own words: {err}"
+    );
+
+    let port = r.sim.addr().port();
+    r.sim.stop().await;
+    let mut gone = r.session.clone();
+    gone.name = "gone".into();
+    let err = r
+        .signin
+        .sign_in(&gone, SignInMethod::DeviceCode)
+        .await
+        .expect_err("nothing listens");
+    assert_eq!(err.code(), "network", "{err}");
+    assert!(
+        err.to_string().contains("cannot reach"),
+        "{err} (port {port})"
+    );
+}
+
+fn sweep_options(rps: u32) -> SweepOptions {
+    SweepOptions {
+        requests_per_second: NonZeroU32::new(rps).expect("nonzero"),
+        min_backoff: Duration::from_millis(50),
+        ..SweepOptions::default()
+    }
+}
+
+#[tokio::test]
+async fn sweep_streams_every_account_through_a_429_storm_and_5xx() {
+    // The client is allowed 60/s, the portal only 15/s: a storm of 429s, and a fifth of the
+    // answers are injected 500s. Not one account may be lost.
+    let r = rig(Organisation::generated(120, 3), |o| {
+        o.portal_rps = NonZeroU32::new(15);
+        o.fail_rate = 0.2;
+    })
+    .await;
+    r.device_sign_in().await.expect("signed in");
+    let token = r.signin.access_token(&r.session).await.expect("token");
+    let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel();
+    let options = SweepOptions {
+        max_attempts: 30,
+        ..sweep_options(60)
+    };
+    let (catalog, stats) = sweep(
+        "sim",
+        r.connector.portal(&r.session),
+        token,
+        options,
+        Some(tx),
+        std::time::SystemTime::now(),
+    )
+    .await
+    .expect("sweep");
+    assert_eq!(catalog.accounts.len(), 120);
+    assert_eq!(catalog.role_count(), 360);
+    assert!(r.sim.stats().throttled > 0 && r.sim.stats().injected_failures > 0);
+    assert!(stats.retries > 0);
+    let mut streamed = 0;
+    let mut last_progress = None;
+    while let Ok(event) = rx.try_recv() {
+        match event {
+            SweepEvent::Account(_) => streamed += 1,
+            SweepEvent::Progress {
+                done,
+                total,
+                total_known,
+            } => last_progress = Some((done, total, total_known)),
+        }
+    }
+    assert_eq!(streamed, 120);
+    assert_eq!(last_progress, Some((120, 120, true)));
+}
+
+#[tokio::test]
+async fn a_token_revoked_mid_sweep_stops_it_with_sign_in_required() {
+    let r = rig(Organisation::generated(200, 2), |_| {}).await;
+    r.device_sign_in().await.expect("signed in");
+    let token = r.signin.access_token(&r.session).await.expect("token");
+    let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel();
+    let portal = r.connector.portal(&r.session);
+    let task = tokio::spawn(async move {
+        sweep(
+            "sim",
+            portal,
+            token,
+            sweep_options(100),
+            Some(tx),
+            std::time::SystemTime::now(),
+        )
+        .await
+    });
+    // Revoke once the first accounts are in.
+    loop {
+        if let Some(SweepEvent::Account(_)) = rx.recv().await {
+            break;
+        }
+    }
+    r.sim.revoke_all_tokens();
+    let result = task.await.expect("join");
+    assert_eq!(result.expect_err("revoked"), SweepError::SignInRequired);
+}
+
+#[tokio::test]
+async fn vault_fetches_once_verifies_chains_and_opens_the_console() {
+    let r = rig(Organisation::generated(3, 2), |_| {}).await;
+    r.device_sign_in().await.expect("signed in");
+    let vault = r.vault(VaultOptions::default());
+    let key = RoleKey::new("sim", "100000000001", "Role01");
+    let gets: Vec<_> = (0..8)
+        .map(|_| {
+            let (v, s, k) = (vault.clone(), r.session.clone(), key.clone());
+            tokio::spawn(async move { v.get(&s, &k).await })
+        })
+        .collect();
+    let mut ids = std::collections::HashSet::new();
+    for g in gets {
+        ids.insert(g.await.expect("join").expect("credentials").access_key_id);
+    }
+    assert_eq!(ids.len(), 1, "eight callers, one set of credentials");
+    assert_eq!(r.sim.stats().operations.get("GetRoleCredentials"), Some(&1));
+    assert_eq!(vault.active().len(), 1);
+
+    let me = vault
+        .verify(&r.session, &key)
+        .await
+        .expect("GetCallerIdentity");
+    assert_eq!(me.account, "100000000001");
+    assert!(me.arn.contains("AWSReservedSSO_Role01_"));
+
+    let chained = key.chained("arn:aws:iam::100000000002:role/OrganizationAccountAccessRole");
+    let who = vault.verify(&r.session, &chained).await.expect("chained");
+    assert_eq!(
+        who.arn,
+        "arn:aws:sts::100000000002:assumed-role/OrganizationAccountAccessRole/rolecall"
+    );
+
+    let not_assigned = vault
+        .get(&r.session, &RoleKey::new("sim", "100000000001", "Nope"))
+        .await
+        .expect_err("403");
+    assert_eq!(not_assigned.code(), "forbidden");
+
+    // The console: the simulator's federation endpoint signs in and names account and role.
+    let federation = r.connector.federation();
+    let creds = vault.get(&r.session, &key).await.expect("held");
+    let mut request = ConsoleRequest::new("eu-west-1");
+    request.service = Some("ec2".into());
+    request.federation_url = r.session.federation_url();
+    let url = console_url(federation.as_ref(), &creds, &request)
+        .await
+        .expect("console url");
+    let page = reqwest::get(url.expose())
+        .await
+        .expect("login")
+        .text()
+        .await
+        .expect("page");
+    assert!(
+        page.contains("<span id=\"account-id\">100000000001</span>"),
+        "{page}"
+    );
+    assert!(page.contains("<dd id=\"role\">Role01</dd>"));
+    assert!(page.contains("https://eu-west-1.console.aws.amazon.com/ec2/home?region=eu-west-1"));
+
+    // Chained credentials: no SessionDuration (the endpoint would refuse it).
+    let chained_creds = vault.get(&r.session, &chained).await.expect("chained held");
+    request.chained = true;
+    let url = console_url(federation.as_ref(), &chained_creds, &request)
+        .await
+        .expect("chained console url");
+    let page = reqwest::get(url.expose())
+        .await
+        .expect("login")
+        .text()
+        .await
+        .expect("page");
+    assert!(page.contains("<dd id=\"role\">OrganizationAccountAccessRole</dd>"));
+    request.chained = false;
+    let refused = console_url(federation.as_ref(), &chained_creds, &request)
+        .await
+        .expect_err("duration refused");
+    assert!(refused.to_string().contains("SessionDuration"), "{refused}");
+
+    vault.forget(&key);
+    assert!(
+        vault.active().is_empty(),
+        "forgetting a role forgets what was chained from it"
+    );
+}
+
+#[tokio::test]
+async fn credentials_warn_expire_and_renew() {
+    let r = rig(Organisation::generated(2, 1), |o| {
+        o.role_credentials_ttl = Duration::from_secs(4)
+    })
+    .await;
+    r.device_sign_in().await.expect("signed in");
+    let options = VaultOptions {
+        warnings: vec![Duration::from_secs(3), Duration::from_secs(1)],
+        min_remaining: Duration::ZERO,
+        ..VaultOptions::default()
+    };
+    let vault = r.vault(options);
+    let mut events = vault.subscribe();
+    let key = RoleKey::new("sim", "100000000000", "Role00");
+    vault.get(&r.session, &key).await.expect("credentials");
+    let mut seen = Vec::new();
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(8);
+    while let Ok(Ok(event)) = tokio::time::timeout_at(deadline, events.recv()).await {
+        let expired = matches!(event, VaultEvent::Expired { .. });
+        seen.push(match event {
+            VaultEvent::Issued { .. } => "issued".to_owned(),
+            VaultEvent::Warning { remaining, .. } => format!("warning {}s", remaining.as_secs()),
+            VaultEvent::Expired { .. } => "expired".to_owned(),
+            other => format!("{other:?}"),
+        });
+        if expired {
+            break;
+        }
+    }
+    assert_eq!(seen, ["issued", "warning 3s", "warning 1s", "expired"]);
+    assert!(vault.active().is_empty(), "wiped at expiry");
+
+    let renewing = r.vault(VaultOptions {
+        warnings: vec![],
+        auto_renew: true,
+        renew_before: Duration::from_secs(2),
+        min_remaining: Duration::ZERO,
+        ..VaultOptions::default()
+    });
+    let mut events = renewing.subscribe();
+    let first = renewing.get(&r.session, &key).await.expect("credentials");
+    let renewed = tokio::time::timeout(Duration::from_secs(6), async {
+        loop {
+            if let Ok(VaultEvent::Renewed { expires_at, .. }) = events.recv().await {
+                return expires_at;
+            }
+        }
+    })
+    .await
+    .expect("renewed before expiry");
+    assert!(renewed > first.expiration);
+    assert_ne!(renewing.active()[0].access_key_id, first.access_key_id);
+}

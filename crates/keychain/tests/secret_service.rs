@@ -1,0 +1,86 @@
+//! The real OS keychain: Secret Service (gnome-keyring) on the test machine's session bus.
+//!
+//! `scripts/test` runs the tests inside `dbus-run-session` with an unlocked gnome-keyring, so
+//! these tests use the real thing. Without a bus they fail, loudly, rather than pass by skipping.
+
+use std::time::{Duration, UNIX_EPOCH};
+
+use rolecall_engine::api::ClientRegistration;
+use rolecall_engine::secret::Secret;
+use rolecall_engine::token_store::{StoreError, StoredLogin, TokenStore};
+use rolecall_keychain::KeychainStore;
+
+fn login(token: &str) -> StoredLogin {
+    StoredLogin {
+        start_url: "https://d-1234567890.awsapps.com/start".into(),
+        region: "eu-west-1".into(),
+        registration: ClientRegistration {
+            client_id: "cid".into(),
+            client_secret: Secret::new("client-secret"),
+            expires_at: UNIX_EPOCH + Duration::from_secs(2_000_000_000),
+            redirect_uri: Some("http://127.0.0.1/oauth/callback".into()),
+        },
+        access_token: Secret::new(token),
+        expires_at: UNIX_EPOCH + Duration::from_secs(1_900_000_000),
+        refresh_token: Some(Secret::new("refresh")),
+    }
+}
+
+#[test]
+fn saves_loads_replaces_and_deletes_in_the_keychain() {
+    let store = KeychainStore::with_service("rolecall-test");
+    store
+        .probe()
+        .expect("the test session has an unlocked Secret Service keychain");
+    let session = format!("test-{}", std::process::id());
+    assert_eq!(store.load(&session).expect("load"), None);
+    store.save(&session, &login("first")).expect("save");
+    assert_eq!(store.load(&session).expect("load"), Some(login("first")));
+    store.save(&session, &login("second")).expect("replace");
+    assert_eq!(store.load(&session).expect("load"), Some(login("second")));
+    // A second store (another process would see the same) reads it too.
+    assert_eq!(
+        KeychainStore::with_service("rolecall-test")
+            .load(&session)
+            .expect("load"),
+        Some(login("second"))
+    );
+    store.delete(&session).expect("delete");
+    assert_eq!(store.load(&session).expect("load"), None);
+    store.delete(&session).expect("deleting twice is fine");
+}
+
+#[test]
+fn no_session_bus_is_a_clear_unavailable_error() {
+    // Run this same test binary again, in a child with no session bus.
+    if std::env::var_os("ROLECALL_KEYCHAIN_CHILD").is_some() {
+        let err = KeychainStore::with_service("rolecall-test")
+            .load("x")
+            .expect_err("no bus, no keychain");
+        assert!(
+            matches!(err, StoreError::Unavailable(_) | StoreError::Locked(_)),
+            "{err:?}"
+        );
+        println!("CHILD-OK {err}");
+        return;
+    }
+    let out = std::process::Command::new(std::env::current_exe().expect("test binary"))
+        .args([
+            "--exact",
+            "no_session_bus_is_a_clear_unavailable_error",
+            "--nocapture",
+        ])
+        .env("ROLECALL_KEYCHAIN_CHILD", "1")
+        .env(
+            "DBUS_SESSION_BUS_ADDRESS",
+            "unix:path=/nonexistent/rolecall-bus",
+        )
+        .output()
+        .expect("child runs");
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success() && text.contains("CHILD-OK"),
+        "{text}{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
