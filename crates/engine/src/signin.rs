@@ -939,4 +939,67 @@ mod tests {
         assert_eq!(err.code(), "network");
         assert_eq!(lock(&oidc.polls).len(), 5);
     }
+
+    #[derive(Debug)]
+    struct NoKeychain;
+    impl TokenStore for NoKeychain {
+        fn load(&self, _: &str) -> Result<Option<StoredLogin>, StoreError> {
+            Err(StoreError::Unavailable(
+                "no keychain service answered".into(),
+            ))
+        }
+        fn save(&self, _: &str, _: &StoredLogin) -> Result<(), StoreError> {
+            Err(StoreError::Unavailable(
+                "no keychain service answered".into(),
+            ))
+        }
+        fn delete(&self, _: &str) -> Result<(), StoreError> {
+            Err(StoreError::Unavailable(
+                "no keychain service answered".into(),
+            ))
+        }
+    }
+
+    #[tokio::test]
+    async fn without_a_keychain_sign_in_works_in_memory_with_one_warning() {
+        let clock = FakeClock::at_2030();
+        let oidc = Arc::new(ScriptedOidc {
+            clock: clock.clone(),
+            answers: Mutex::new(vec![Ok(grant())]),
+            polls: Mutex::new(vec![]),
+        });
+        let signin = Arc::new(SignIn::new(
+            Arc::new(Fakes(oidc)),
+            Arc::new(NoKeychain),
+            Arc::new(clock.clone()),
+            SignInOptions::default(),
+        ));
+        let mut events = signin.subscribe();
+        let s = signin.clone();
+        let task =
+            tokio::spawn(async move { s.sign_in(&session(), SignInMethod::DeviceCode).await });
+        run_on_fake_clock(&clock, task)
+            .await
+            .expect("signed in anyway");
+        assert_eq!(
+            signin
+                .access_token(&session())
+                .await
+                .expect("in memory")
+                .expose(),
+            "at"
+        );
+        let mut warnings = Vec::new();
+        while let Ok(e) = events.try_recv() {
+            if let SignInEvent::KeychainUnavailable { message } = e {
+                warnings.push(message);
+            }
+        }
+        assert_eq!(warnings.len(), 1, "warned once, not at every use");
+        assert!(
+            warnings[0].contains("sign in again next time"),
+            "{}",
+            warnings[0]
+        );
+    }
 }
