@@ -95,7 +95,9 @@ pub enum SignInError {
         "the sign-in answer did not match the request (state mismatch); start the sign-in again"
     )]
     StateMismatch,
-    #[error("session {0:?} is not signed in, or its sign-in has ended: sign in again")]
+    #[error(
+        "session {0:?} is not signed in, or its sign-in has ended: sign in again (`rolecall login {0}` or the Rolecall app)"
+    )]
     SignInRequired(String),
     #[error("no session named {0:?}")]
     UnknownSession(String),

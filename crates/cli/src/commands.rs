@@ -1,0 +1,531 @@
+//! What each subcommand does.
+
+use std::io::Write;
+use std::process::ExitCode;
+use std::sync::Arc;
+
+use rolecall_core::agent::{AgentServer, Request, socket_path};
+use rolecall_core::endpoint::CredentialEndpoint;
+use rolecall_core::profiles::{self, ProfileSpec};
+use rolecall_core::{CoreError, Rolecall};
+use rolecall_engine::aws_config::{self, Found};
+use rolecall_engine::secret::Secret;
+use rolecall_engine::session::{SsoSession, guess_region, is_region, validate_start_url};
+use rolecall_engine::shell::{self, ShellFormat};
+use serde_json::Value;
+
+use crate::backend::{Backend, open_core};
+use crate::{Cli, Command, SessionCommand};
+
+/// Exit code for an error (see `--help`).
+pub fn exit_code(e: &CoreError) -> u8 {
+    match e.code().as_str() {
+        "sign_in_required" => 3,
+        "unknown_session" | "unknown_account" | "unknown_role" | "ambiguous_account"
+        | "no_session" | "which_session" => 4,
+        c if c.starts_with("config") => 5,
+        _ => 1,
+    }
+}
+
+/// Hands a URL to `ROLECALL_OPENER` when set (tests record URLs with it), else to the browser.
+pub fn open_url(url: &str) {
+    if url.is_empty() {
+        return;
+    }
+    if let Some(opener) = std::env::var_os("ROLECALL_OPENER").filter(|o| !o.is_empty()) {
+        if let Err(e) = std::process::Command::new(&opener).arg(url).spawn() {
+            eprintln!(
+                "rolecall: cannot run ROLECALL_OPENER ({}): {e}",
+                opener.to_string_lossy()
+            );
+        }
+        return;
+    }
+    if let Err(e) = open::that_detached(url) {
+        eprintln!("rolecall: cannot open a browser ({e}); open the URL yourself");
+    }
+}
+
+fn print_secret(s: &Secret) -> Result<(), CoreError> {
+    let mut out = std::io::stdout().lock();
+    out.write_all(s.expose().as_bytes())
+        .and_then(|_| out.flush())
+        .map_err(|e| CoreError::Invalid(format!("cannot write: {e}")))
+}
+
+pub async fn run(cli: Cli) -> Result<ExitCode, CoreError> {
+    let session = cli.session.as_deref();
+    match cli.command {
+        Command::Ls { json, refresh } => {
+            let backend = Backend::choose(cli.no_agent).await;
+            let accounts = backend.list(session, refresh).await?;
+            if json {
+                println!(
+                    "{}",
+                    serde_json::to_string_pretty(&accounts).unwrap_or_default()
+                );
+            } else {
+                let aliases = match &backend {
+                    Backend::Direct(core) => core.config().aliases,
+                    Backend::Agent(_) => open_core_config_aliases(),
+                };
+                for a in &accounts {
+                    let alias = aliases
+                        .get(&a.account.account_id)
+                        .map(|x| format!(" ({x})"))
+                        .unwrap_or_default();
+                    println!(
+                        "{}  {}{}  {}",
+                        a.account.account_id,
+                        a.account.account_name,
+                        alias,
+                        a.roles.join(", ")
+                    );
+                }
+                eprintln!(
+                    "{} accounts, {} roles",
+                    accounts.len(),
+                    accounts.iter().map(|a| a.roles.len()).sum::<usize>()
+                );
+            }
+        }
+        Command::Env {
+            account,
+            role,
+            format,
+            region,
+            endpoint,
+        } => {
+            let backend = Backend::choose(cli.no_agent).await;
+            let format = match format {
+                Some(f) => ShellFormat::parse(&f).ok_or_else(|| {
+                    CoreError::Invalid(format!(
+                        "unknown format {f:?}: use sh, fish, pwsh, cmd or dotenv"
+                    ))
+                })?,
+                None => default_format(&backend),
+            };
+            let format = if format == ShellFormat::CredentialProcess {
+                ShellFormat::Sh
+            } else {
+                format
+            };
+            if endpoint {
+                let agent = backend.agent()?;
+                let v = agent
+                    .call(&Request::Grant {
+                        session: session.map(str::to_owned),
+                        account,
+                        role,
+                    })
+                    .await?;
+                let url = v
+                    .get("url")
+                    .and_then(Value::as_str)
+                    .unwrap_or_default()
+                    .to_owned();
+                let token = Secret::new(v.get("token").and_then(Value::as_str).unwrap_or_default());
+                let mut vars: Vec<(&str, &str)> = vec![
+                    ("AWS_CONTAINER_CREDENTIALS_FULL_URI", url.as_str()),
+                    ("AWS_CONTAINER_AUTHORIZATION_TOKEN", token.expose()),
+                ];
+                if let Some(r) = region.as_deref() {
+                    vars.push(("AWS_REGION", r));
+                    vars.push(("AWS_DEFAULT_REGION", r));
+                }
+                let text = shell::render_vars(format, &vars)
+                    .map_err(|e| CoreError::Invalid(e.to_string()))?;
+                print_secret(&text)?;
+                eprintln!(
+                    "rolecall: grant {} made; revoke it with `rolecall revoke {}`",
+                    v.get("id").and_then(Value::as_str).unwrap_or("?"),
+                    v.get("id").and_then(Value::as_str).unwrap_or("?")
+                );
+            } else {
+                let (creds, _) = backend.credentials(session, &account, &role).await?;
+                let text = shell::render(format, &creds, region.as_deref())
+                    .map_err(|e| CoreError::Invalid(e.to_string()))?;
+                print_secret(&text)?;
+            }
+        }
+        Command::CredentialProcess { account, role } => {
+            let backend = Backend::choose(cli.no_agent).await;
+            let (creds, _) = backend.credentials(session, &account, &role).await?;
+            print_secret(&shell::credential_process_json(&creds))?;
+        }
+        Command::Console {
+            account,
+            role,
+            service,
+            region,
+            print,
+        } => {
+            let backend = Backend::choose(cli.no_agent).await;
+            let url = backend
+                .console_url(
+                    session,
+                    &account,
+                    &role,
+                    service.as_deref(),
+                    region.as_deref(),
+                )
+                .await?;
+            if print {
+                print_secret(&Secret::new(format!("{}\n", url.expose())))?;
+            } else {
+                open_url(url.expose());
+                eprintln!("rolecall: opened the console for {role} in {account}");
+            }
+        }
+        Command::Whoami { account, role } => {
+            let backend = Backend::choose(cli.no_agent).await;
+            let who = backend.whoami(session, &account, &role).await?;
+            println!("{}", serde_json::to_string_pretty(&who).unwrap_or_default());
+        }
+        Command::Login {
+            session: named,
+            device_code,
+        } => {
+            let backend = Backend::choose(cli.no_agent).await;
+            let v = backend
+                .login(named.as_deref().or(session), device_code)
+                .await?;
+            eprintln!(
+                "rolecall: signed in to {} (until {})",
+                v.get("session").and_then(Value::as_str).unwrap_or("?"),
+                v.get("expires_at").and_then(Value::as_str).unwrap_or("?")
+            );
+        }
+        Command::Logout { session: named } => {
+            let backend = Backend::choose(cli.no_agent).await;
+            let v = backend.logout(named.as_deref().or(session)).await?;
+            eprintln!(
+                "rolecall: signed out of {}",
+                v.get("session").and_then(Value::as_str).unwrap_or("?")
+            );
+        }
+        Command::Session(cmd) => session_command(cmd).await?,
+        Command::Profiles {
+            all,
+            roles,
+            region,
+            dry_run,
+            file,
+        } => {
+            return write_profiles(session, all, roles, region, dry_run, file).await;
+        }
+        Command::Grants => {
+            let backend = Backend::choose(false).await;
+            let v = backend.agent()?.call(&Request::Grants).await?;
+            for g in v.as_array().cloned().unwrap_or_default() {
+                let s = |k: &str| {
+                    g.get(k)
+                        .map(|v| v.to_string().trim_matches('"').to_owned())
+                        .unwrap_or_default()
+                };
+                println!(
+                    "{}  {} ({})  {}  uses={}",
+                    s("id"),
+                    s("account_name"),
+                    s("account_id"),
+                    s("role"),
+                    s("uses")
+                );
+            }
+        }
+        Command::Revoke { id } => {
+            let backend = Backend::choose(false).await;
+            let v = backend
+                .agent()?
+                .call(&Request::Revoke { id: id.clone() })
+                .await?;
+            if v.get("revoked") == Some(&Value::Bool(true)) {
+                eprintln!("rolecall: grant {id} revoked");
+            } else {
+                return Err(CoreError::Invalid(format!("no grant {id}")));
+            }
+        }
+        Command::Audit => return Ok(audit()),
+        Command::Agent => return run_agent().await,
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+fn open_core_config_aliases() -> std::collections::BTreeMap<String, String> {
+    let dirs = crate::backend::dirs();
+    rolecall_engine::config::ConfigFile::in_dir(&dirs.config)
+        .load()
+        .map(|c| c.aliases)
+        .unwrap_or_default()
+}
+
+fn default_format(backend: &Backend) -> ShellFormat {
+    match backend {
+        Backend::Direct(core) => core.config().preferences.shell,
+        Backend::Agent(_) => {
+            let dirs = crate::backend::dirs();
+            rolecall_engine::config::ConfigFile::in_dir(&dirs.config)
+                .load()
+                .map(|c| c.preferences.shell)
+                .unwrap_or_default()
+        }
+    }
+}
+
+async fn session_command(cmd: SessionCommand) -> Result<(), CoreError> {
+    let core = open_core();
+    match cmd {
+        SessionCommand::Add {
+            name,
+            start_url,
+            region,
+        } => {
+            let start_url = validate_start_url(&start_url).map_err(CoreError::Invalid)?;
+            let region = match region.or_else(|| guess_region(&start_url)) {
+                Some(r) if is_region(&r) => r,
+                Some(r) => {
+                    return Err(CoreError::Invalid(format!(
+                        "{r:?} is not an AWS region (e.g. eu-west-1)"
+                    )));
+                }
+                None => {
+                    return Err(CoreError::Invalid(
+                        "the region cannot be guessed from this start URL: give --region".into(),
+                    ));
+                }
+            };
+            let session = SsoSession {
+                name: name.clone(),
+                start_url,
+                region,
+                endpoints: Default::default(),
+            };
+            core.update_config(|c| c.upsert_session(session))?;
+            eprintln!(
+                "rolecall: session {name} saved in {}; sign in with `rolecall login {name}`",
+                core.config_path().display()
+            );
+        }
+        SessionCommand::Ls => {
+            for s in core.sessions() {
+                let status = core.signin().status(&s);
+                let state = match (status.signed_in, status.expires_at) {
+                    (true, Some(t)) => format!("signed in, token until {}", shell::rfc3339(t)),
+                    (true, None) => "signed in".into(),
+                    _ => "not signed in".into(),
+                };
+                println!("{}  {}  {}  {state}", s.name, s.start_url, s.region);
+            }
+        }
+        SessionCommand::Rm { name } => {
+            let session = core.session(Some(&name))?;
+            core.sign_out(&session).await;
+            core.update_config(|c| c.sessions.retain(|s| s.name != name))?;
+            eprintln!("rolecall: session {name} removed");
+        }
+        SessionCommand::Import { file } => {
+            let path = file
+                .or_else(|| aws_config::default_path(|k| std::env::var(k).ok()))
+                .ok_or_else(|| CoreError::Invalid("cannot find ~/.aws/config".into()))?;
+            let found = aws_config::read_sso_sessions(&path).map_err(CoreError::Invalid)?;
+            let existing = core.config().sessions;
+            let mut added = Vec::new();
+            for f in found {
+                match f {
+                    Found::Session(s) => {
+                        if existing.iter().any(|e| {
+                            e.name == s.name || (e.start_url == s.start_url && e.region == s.region)
+                        }) {
+                            eprintln!("rolecall: {} is already configured", s.name);
+                        } else {
+                            added.push(s);
+                        }
+                    }
+                    Found::Skipped { section, reason } => {
+                        eprintln!("rolecall: skipped [{section}]: {reason}")
+                    }
+                }
+            }
+            let names: Vec<String> = added.iter().map(|s| s.name.clone()).collect();
+            core.update_config(|c| c.sessions.extend(added))?;
+            eprintln!(
+                "rolecall: imported {} session(s) from {}{}",
+                names.len(),
+                path.display(),
+                if names.is_empty() {
+                    String::new()
+                } else {
+                    format!(": {}", names.join(", "))
+                }
+            );
+        }
+    }
+    Ok(())
+}
+
+async fn write_profiles(
+    session: Option<&str>,
+    all: bool,
+    roles: Vec<String>,
+    region: Option<String>,
+    dry_run: bool,
+    file: Option<std::path::PathBuf>,
+) -> Result<ExitCode, CoreError> {
+    if !all && roles.is_empty() {
+        return Err(CoreError::Invalid(
+            "say which profiles: --all, or --role ACCOUNT/ROLE (repeatable)".into(),
+        ));
+    }
+    let core = open_core();
+    let mut specs: Vec<ProfileSpec> = Vec::new();
+    let sessions = match session {
+        Some(name) => vec![core.session(Some(name))?],
+        None => core.sessions(),
+    };
+    if all {
+        for s in &sessions {
+            let catalog = core.catalog_or_sweep(s).await?;
+            for a in &catalog.accounts {
+                for role in &a.roles {
+                    specs.push(ProfileSpec {
+                        name: profiles::profile_name(&a.account.account_name, role),
+                        session: s.name.clone(),
+                        account_id: a.account.account_id.clone(),
+                        role: role.clone(),
+                        region: region.clone().or(Some(s.region.clone())),
+                    });
+                }
+            }
+        }
+    }
+    for pair in roles {
+        let (account, role) = pair
+            .rsplit_once('/')
+            .ok_or_else(|| CoreError::Invalid(format!("{pair:?}: write a role as ACCOUNT/ROLE")))?;
+        let resolved = core.resolve(session, account, role).await?;
+        specs.push(ProfileSpec {
+            name: profiles::profile_name(&resolved.account_name, &resolved.key.role),
+            session: resolved.session.name.clone(),
+            account_id: resolved.key.account_id.clone(),
+            role: resolved.key.role.clone(),
+            region: region.clone().or(Some(resolved.session.region.clone())),
+        });
+    }
+    let path = file
+        .or_else(|| aws_config::default_path(|k| std::env::var(k).ok()))
+        .ok_or_else(|| CoreError::Invalid("cannot find ~/.aws/config".into()))?;
+    let old = match std::fs::read_to_string(&path) {
+        Ok(t) => Some(t),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => None,
+        Err(e) => {
+            return Err(CoreError::Invalid(format!(
+                "cannot read {}: {e}",
+                path.display()
+            )));
+        }
+    };
+    let old_text = old.clone().unwrap_or_default();
+    let foreign = profiles::foreign_profiles(&old_text);
+    specs.retain(|s| {
+        let clash = foreign.contains(&s.name);
+        if clash {
+            eprintln!(
+                "rolecall: profile {} already exists outside Rolecall's block: left alone",
+                s.name
+            );
+        }
+        !clash
+    });
+    specs.sort_by(|a, b| a.name.cmp(&b.name));
+    specs.dedup_by(|a, b| a.name == b.name);
+    let program = std::env::current_exe()
+        .ok()
+        .and_then(|p| p.to_str().map(str::to_owned))
+        .unwrap_or_else(|| "rolecall".into());
+    let new_text = profiles::apply(&old_text, &profiles::render_block(&specs, &program))
+        .map_err(CoreError::Invalid)?;
+    if dry_run {
+        print!("{}", profiles::diff(&path, &old_text, &new_text));
+        eprintln!(
+            "rolecall: dry run: {} profile(s), nothing written",
+            specs.len()
+        );
+        return Ok(ExitCode::SUCCESS);
+    }
+    if new_text == old_text {
+        eprintln!("rolecall: {} is up to date", path.display());
+        return Ok(ExitCode::SUCCESS);
+    }
+    let backup = profiles::write(&path, old.as_deref(), &new_text)
+        .map_err(|e| CoreError::Invalid(format!("cannot write {}: {e}", path.display())))?;
+    eprintln!(
+        "rolecall: wrote {} profile(s) to {}{}",
+        specs.len(),
+        path.display(),
+        backup
+            .map(|b| format!(" (backup: {})", b.display()))
+            .unwrap_or_default()
+    );
+    Ok(ExitCode::SUCCESS)
+}
+
+fn audit() -> ExitCode {
+    let env: Vec<(String, String)> = std::env::vars().collect();
+    let get = |k: &str| env.iter().find(|(n, _)| n == k).map(|(_, v)| v.clone());
+    let home = std::env::var_os("HOME").map(std::path::PathBuf::from);
+    let config = aws_config::default_path(|k| get(k));
+    let credentials = get("AWS_SHARED_CREDENTIALS_FILE")
+        .map(std::path::PathBuf::from)
+        .or_else(|| home.map(|h| h.join(".aws").join("credentials")));
+    let findings = rolecall_engine::audit::audit(config.as_deref(), credentials.as_deref(), &env);
+    if findings.is_empty() {
+        println!("No long-term access keys found in the AWS config files or the environment.");
+        return ExitCode::SUCCESS;
+    }
+    for f in &findings {
+        println!("{}", f.advice());
+    }
+    println!(
+        "{} long-term access key(s) found. SEC02-BP02: use temporary credentials.",
+        findings.len()
+    );
+    ExitCode::FAILURE
+}
+
+async fn run_agent() -> Result<ExitCode, CoreError> {
+    let core: Arc<Rolecall> = open_core();
+    let endpoint =
+        Arc::new(CredentialEndpoint::start(&core).await.map_err(|e| {
+            CoreError::Invalid(format!("cannot start the credential endpoint: {e}"))
+        })?);
+    let path = socket_path();
+    let _server = AgentServer::start(core.clone(), endpoint.clone(), &path)
+        .await
+        .map_err(|e| {
+            CoreError::Invalid(format!(
+                "cannot serve the agent socket {}: {e}",
+                path.display()
+            ))
+        })?;
+    println!("rolecall agent: socket {}", path.display());
+    println!("rolecall agent: credential endpoint {}", endpoint.url());
+    let _ = std::io::stdout().flush();
+    wait_for_stop().await;
+    Ok(ExitCode::SUCCESS)
+}
+
+async fn wait_for_stop() {
+    #[cfg(unix)]
+    {
+        use tokio::signal::unix::{SignalKind, signal};
+        if let Ok(mut term) = signal(SignalKind::terminate()) {
+            tokio::select! {
+                _ = tokio::signal::ctrl_c() => {}
+                _ = term.recv() => {}
+            }
+            return;
+        }
+    }
+    let _ = tokio::signal::ctrl_c().await;
+}

@@ -1,0 +1,169 @@
+//! `rolecall`: the companion CLI. When the desktop app (or `rolecall agent`) runs, it asks it
+//! over the agent socket, so one sign-in serves both; otherwise it uses the engine itself with
+//! the sign-in kept in the OS keychain.
+
+mod backend;
+mod commands;
+
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand};
+
+const EXIT_CODES: &str = "\
+Exit codes:
+  0  success
+  1  failure (AWS refused, network, long-term keys found by `audit`)
+  2  wrong usage
+  3  sign-in required: run `rolecall login`
+  4  unknown session, account or role
+  5  the config file needs fixing";
+
+/// AWS temporary credentials from IAM Identity Center: no long-term keys, no credentials file.
+#[derive(Debug, Parser)]
+#[command(name = "rolecall", version, after_help = EXIT_CODES)]
+pub struct Cli {
+    /// The SSO session to use (needed when several are configured).
+    #[arg(long, global = true, env = "ROLECALL_SESSION")]
+    session: Option<String>,
+    /// Do not ask a running Rolecall app; use the engine in this process.
+    #[arg(long, global = true)]
+    no_agent: bool,
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// List accounts and roles (from the cached catalogue; --refresh sweeps the portal).
+    Ls {
+        #[arg(long)]
+        json: bool,
+        #[arg(long)]
+        refresh: bool,
+    },
+    /// Print credentials as environment variables for a shell.
+    #[command(after_help = "Example: eval \"$(rolecall env payments-prod AdministratorAccess)\"")]
+    Env {
+        /// Account name, id or alias.
+        account: String,
+        role: String,
+        /// sh (bash, zsh), fish, pwsh, cmd or dotenv; default from the config.
+        #[arg(long, short)]
+        format: Option<String>,
+        /// Also set AWS_REGION and AWS_DEFAULT_REGION.
+        #[arg(long)]
+        region: Option<String>,
+        /// Print the local credential endpoint's variables instead of keys: SDKs then fetch and
+        /// refresh credentials by themselves. Needs the Rolecall app or `rolecall agent`.
+        #[arg(long)]
+        endpoint: bool,
+    },
+    /// Print credentials as `credential_process` JSON (version 1), for ~/.aws/config.
+    CredentialProcess { account: String, role: String },
+    /// Open the AWS console signed in as a role.
+    Console {
+        account: String,
+        role: String,
+        /// Console service to open (ec2, s3, ...); default: console home.
+        #[arg(long)]
+        service: Option<String>,
+        #[arg(long)]
+        region: Option<String>,
+        /// Print the sign-in URL instead of opening it (it signs in whoever opens it: keep it private).
+        #[arg(long)]
+        print: bool,
+    },
+    /// Show who a role's credentials are (STS GetCallerIdentity).
+    Whoami { account: String, role: String },
+    /// Sign in to an SSO session (PKCE in the browser; --device-code to type a code instead).
+    Login {
+        session: Option<String>,
+        #[arg(long)]
+        device_code: bool,
+    },
+    /// Sign out of an SSO session: portal logout, keychain item removed, credentials wiped.
+    Logout { session: Option<String> },
+    /// Manage SSO sessions.
+    #[command(subcommand)]
+    Session(SessionCommand),
+    /// Write `credential_process` profiles into ~/.aws/config, inside Rolecall's marked block.
+    Profiles {
+        /// Every role of the session(s).
+        #[arg(long)]
+        all: bool,
+        /// A role as ACCOUNT/ROLE (account name, id or alias); repeatable.
+        #[arg(long = "role", value_name = "ACCOUNT/ROLE")]
+        roles: Vec<String>,
+        /// The region written into each profile.
+        #[arg(long)]
+        region: Option<String>,
+        /// Show the change without writing it.
+        #[arg(long)]
+        dry_run: bool,
+        /// The AWS config file (default: AWS_CONFIG_FILE or ~/.aws/config).
+        #[arg(long)]
+        file: Option<std::path::PathBuf>,
+    },
+    /// List the grants of the local credential endpoint (needs the app or `rolecall agent`).
+    Grants,
+    /// Revoke a grant of the local credential endpoint.
+    Revoke { id: String },
+    /// Find long-term access keys (AKIA...) in ~/.aws and the environment.
+    Audit,
+    /// Serve the agent socket and the local credential endpoint in the foreground (what the
+    /// desktop app does in the background).
+    Agent,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum SessionCommand {
+    /// Add (or replace) a session.
+    Add {
+        name: String,
+        #[arg(long)]
+        start_url: String,
+        /// Guessed from the start URL when it can be.
+        #[arg(long)]
+        region: Option<String>,
+    },
+    /// List sessions and their sign-in state.
+    Ls,
+    /// Remove a session (and sign it out).
+    Rm { name: String },
+    /// Import the sso-session sections of ~/.aws/config.
+    Import {
+        #[arg(long)]
+        file: Option<std::path::PathBuf>,
+    },
+}
+
+fn main() -> ExitCode {
+    tracing_subscriber::fmt()
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_env("ROLECALL_LOG")
+                .unwrap_or_else(|_| "warn".into()),
+        )
+        .with_writer(std::io::stderr)
+        .with_target(false)
+        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
+        .init();
+    let cli = Cli::parse();
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+    {
+        Ok(rt) => rt,
+        Err(e) => {
+            eprintln!("rolecall: cannot start: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    match runtime.block_on(commands::run(cli)) {
+        Ok(code) => code,
+        Err(e) => {
+            eprintln!("rolecall: {e}");
+            ExitCode::from(commands::exit_code(&e))
+        }
+    }
+}

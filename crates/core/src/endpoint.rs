@@ -1,0 +1,316 @@
+//! The local credential endpoint: the container-credentials protocol on 127.0.0.1 (a port the
+//! OS picks), so SDKs and the AWS CLI get credentials, and refresh them by themselves, with no
+//! secret key in the shell. A shell gets `AWS_CONTAINER_CREDENTIALS_FULL_URI` and
+//! `AWS_CONTAINER_AUTHORIZATION_TOKEN`; the token is made for that one grant (one role) and can
+//! be revoked.
+//!
+//! Defences: only the hash of each token is kept and compared in constant time against every
+//! grant; a request whose `Host` is not loopback is refused (DNS rebinding); GET only; no body;
+//! every served request leaves a log line naming the grant and the status, never a secret.
+
+use std::net::SocketAddr;
+use std::sync::{Arc, Mutex, Weak};
+use std::time::SystemTime;
+
+use axum::Router;
+use axum::extract::{DefaultBodyLimit, Request, State};
+use axum::http::{HeaderMap, Method, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use base64::Engine;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use rand::Rng;
+use rolecall_engine::secret::Secret;
+use rolecall_engine::shell::rfc3339;
+use serde::Serialize;
+use sha2::{Digest, Sha256};
+use subtle::ConstantTimeEq;
+
+use crate::rolecall::{Resolved, Rolecall};
+
+const PATH: &str = "/v1/credentials";
+
+#[derive(Debug)]
+struct GrantRecord {
+    id: String,
+    resolved: Resolved,
+    token_hash: [u8; 32],
+    created: SystemTime,
+    uses: u64,
+    last_used: Option<SystemTime>,
+}
+
+/// A grant as listed in the app: no token.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct GrantInfo {
+    pub id: String,
+    pub session: String,
+    pub account_id: String,
+    pub account_name: String,
+    pub role: String,
+    /// Epoch seconds.
+    pub created: u64,
+    pub uses: u64,
+    pub last_used: Option<u64>,
+}
+
+/// A new grant: the two values a shell needs.
+#[derive(Debug, Clone)]
+pub struct IssuedGrant {
+    pub id: String,
+    pub url: String,
+    pub token: Secret,
+}
+
+impl IssuedGrant {
+    /// The environment a shell needs; the token is a secret of its own, so the result is too.
+    pub fn vars(&self) -> Vec<(&'static str, Secret)> {
+        vec![
+            (
+                "AWS_CONTAINER_CREDENTIALS_FULL_URI",
+                Secret::new(self.url.clone()),
+            ),
+            ("AWS_CONTAINER_AUTHORIZATION_TOKEN", self.token.clone()),
+        ]
+    }
+}
+
+#[derive(Debug)]
+struct Shared {
+    core: Weak<Rolecall>,
+    grants: Mutex<Vec<GrantRecord>>,
+    port: u16,
+}
+
+/// The running endpoint. Dropping it stops the server.
+#[derive(Debug)]
+pub struct CredentialEndpoint {
+    shared: Arc<Shared>,
+    addr: SocketAddr,
+    shutdown: Option<tokio::sync::oneshot::Sender<()>>,
+}
+
+fn hash(token: &str) -> [u8; 32] {
+    Sha256::digest(token.as_bytes()).into()
+}
+
+fn epoch(t: SystemTime) -> u64 {
+    t.duration_since(SystemTime::UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs())
+}
+
+impl CredentialEndpoint {
+    pub async fn start(core: &Arc<Rolecall>) -> std::io::Result<Self> {
+        let listener = tokio::net::TcpListener::bind(("127.0.0.1", 0)).await?;
+        let addr = listener.local_addr()?;
+        let shared = Arc::new(Shared {
+            core: Arc::downgrade(core),
+            grants: Mutex::new(Vec::new()),
+            port: addr.port(),
+        });
+        let app = Router::new()
+            .fallback(serve)
+            .layer(DefaultBodyLimit::max(1024))
+            .with_state(shared.clone());
+        let (tx, rx) = tokio::sync::oneshot::channel::<()>();
+        tokio::spawn(async move {
+            let _ = axum::serve(listener, app)
+                .with_graceful_shutdown(async {
+                    let _ = rx.await;
+                })
+                .await;
+        });
+        tracing::info!("credential endpoint listening on {addr}");
+        Ok(Self {
+            shared,
+            addr,
+            shutdown: Some(tx),
+        })
+    }
+
+    pub fn url(&self) -> String {
+        format!("http://{}{PATH}", self.addr)
+    }
+
+    fn grants(&self) -> std::sync::MutexGuard<'_, Vec<GrantRecord>> {
+        self.shared
+            .grants
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
+
+    /// Makes a grant for one role and returns its token (shown once, never stored).
+    pub fn grant(&self, resolved: &Resolved) -> IssuedGrant {
+        let mut bytes = [0u8; 32];
+        rand::rng().fill(&mut bytes);
+        let token = Secret::new(URL_SAFE_NO_PAD.encode(bytes));
+        let mut id_bytes = [0u8; 6];
+        rand::rng().fill(&mut id_bytes);
+        let id = format!("g-{}", hex_lower(&id_bytes));
+        self.grants().push(GrantRecord {
+            id: id.clone(),
+            resolved: resolved.clone(),
+            token_hash: hash(token.expose()),
+            created: SystemTime::now(),
+            uses: 0,
+            last_used: None,
+        });
+        tracing::info!("credential endpoint: grant {id} made for {}", resolved.key);
+        IssuedGrant {
+            id,
+            url: self.url(),
+            token,
+        }
+    }
+
+    pub fn list(&self) -> Vec<GrantInfo> {
+        self.grants()
+            .iter()
+            .map(|g| GrantInfo {
+                id: g.id.clone(),
+                session: g.resolved.key.session.clone(),
+                account_id: g.resolved.key.account_id.clone(),
+                account_name: g.resolved.account_name.clone(),
+                role: g.resolved.key.role.clone(),
+                created: epoch(g.created),
+                uses: g.uses,
+                last_used: g.last_used.map(epoch),
+            })
+            .collect()
+    }
+
+    /// Revokes a grant; its token gets nothing from now on.
+    pub fn revoke(&self, id: &str) -> bool {
+        let mut grants = self.grants();
+        let before = grants.len();
+        grants.retain(|g| g.id != id);
+        let revoked = grants.len() != before;
+        if revoked {
+            tracing::info!("credential endpoint: grant {id} revoked");
+        }
+        revoked
+    }
+
+    /// Revokes every grant of a session (sign-out).
+    pub fn revoke_session(&self, session: &str) {
+        self.grants().retain(|g| g.resolved.key.session != session);
+    }
+}
+
+impl Drop for CredentialEndpoint {
+    fn drop(&mut self) {
+        if let Some(tx) = self.shutdown.take() {
+            let _ = tx.send(());
+        }
+    }
+}
+
+fn hex_lower(bytes: &[u8]) -> String {
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+fn refuse(status: StatusCode, code: &str, message: &str) -> Response {
+    let body = serde_json::json!({ "code": code, "message": message }).to_string();
+    (status, [(header::CONTENT_TYPE, "application/json")], body).into_response()
+}
+
+fn host_is_loopback(headers: &HeaderMap, port: u16) -> bool {
+    let Some(host) = headers.get(header::HOST).and_then(|h| h.to_str().ok()) else {
+        return false;
+    };
+    ["127.0.0.1", "localhost", "[::1]"]
+        .iter()
+        .any(|name| host == format!("{name}:{port}"))
+}
+
+async fn serve(State(shared): State<Arc<Shared>>, request: Request) -> Response {
+    let (parts, _body) = request.into_parts();
+    let path = parts.uri.path().to_owned();
+    if parts.method != Method::GET {
+        tracing::info!("credential endpoint: {} {path} -> 405", parts.method);
+        return refuse(
+            StatusCode::METHOD_NOT_ALLOWED,
+            "method_not_allowed",
+            "only GET is served",
+        );
+    }
+    if !host_is_loopback(&parts.headers, shared.port) {
+        tracing::warn!("credential endpoint: refused a request for a non-loopback Host");
+        return refuse(
+            StatusCode::FORBIDDEN,
+            "bad_host",
+            "the Host header must name this loopback address",
+        );
+    }
+    if path != PATH {
+        return refuse(StatusCode::NOT_FOUND, "not_found", "no such path");
+    }
+    let presented = parts
+        .headers
+        .get(header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("");
+    let presented = presented.strip_prefix("Bearer ").unwrap_or(presented);
+    let wanted = hash(presented);
+    let resolved = {
+        let mut grants = shared
+            .grants
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        // Compare against every grant, whatever matches, so timing tells nothing.
+        let mut found: Option<usize> = None;
+        for (i, g) in grants.iter().enumerate() {
+            if bool::from(g.token_hash.ct_eq(&wanted)) {
+                found = Some(i);
+            }
+        }
+        match found {
+            Some(i) if !presented.is_empty() => {
+                let g = &mut grants[i];
+                g.uses += 1;
+                g.last_used = Some(SystemTime::now());
+                Some((g.id.clone(), g.resolved.clone()))
+            }
+            _ => None,
+        }
+    };
+    let Some((id, resolved)) = resolved else {
+        tracing::info!("credential endpoint: GET {path} with an unknown token -> 401");
+        return refuse(
+            StatusCode::UNAUTHORIZED,
+            "bad_token",
+            "the authorization token is not valid or was revoked",
+        );
+    };
+    let Some(core) = shared.core.upgrade() else {
+        return refuse(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "stopping",
+            "Rolecall is stopping",
+        );
+    };
+    match core.credentials(&resolved).await {
+        Ok(creds) => {
+            tracing::info!("credential endpoint: grant {id} ({}) -> 200", resolved.key);
+            let body = serde_json::json!({
+                "AccessKeyId": creds.access_key_id,
+                "SecretAccessKey": creds.secret_access_key.expose(),
+                "Token": creds.session_token.expose(),
+                "Expiration": rfc3339(creds.expiration),
+            });
+            (
+                StatusCode::OK,
+                [(header::CONTENT_TYPE, "application/json")],
+                body.to_string(),
+            )
+                .into_response()
+        }
+        Err(e) => {
+            tracing::info!(
+                "credential endpoint: grant {id} ({}) -> 503 {}",
+                resolved.key,
+                e.code()
+            );
+            refuse(StatusCode::SERVICE_UNAVAILABLE, &e.code(), &e.to_string())
+        }
+    }
+}

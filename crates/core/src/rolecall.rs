@@ -1,0 +1,401 @@
+//! [`Rolecall`]: the application as the desktop shell and the CLI see it. It owns the config,
+//! the sign-ins, the catalogues (memory + disk cache) and the credential vault, and answers in
+//! the terms a person uses: session names, account names, ids or aliases, role names.
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex, RwLock};
+use std::time::SystemTime;
+
+use rolecall_engine::api::{AwsConnector, CallerIdentity, RoleCredentials};
+use rolecall_engine::catalog::{Catalog, SweepEvent, SweepOptions, sweep};
+use rolecall_engine::catalog_cache::CatalogCache;
+use rolecall_engine::clock::Clock;
+use rolecall_engine::config::{Config, ConfigError, ConfigFile};
+use rolecall_engine::console::{ConsoleRequest, console_url};
+use rolecall_engine::files::Dirs;
+use rolecall_engine::search::{RoleEntry, search};
+use rolecall_engine::secret::Secret;
+use rolecall_engine::session::SsoSession;
+use rolecall_engine::signin::{SignIn, SignInMethod, SignInOptions};
+use rolecall_engine::token_store::TokenStore;
+use rolecall_engine::vault::{CredentialVault, RoleKey, VaultOptions};
+use tokio::sync::mpsc;
+
+use crate::error::CoreError;
+
+/// What [`Rolecall::open`] needs; everything that touches the outside world comes in here.
+#[derive(Debug, Clone)]
+pub struct Parts {
+    pub dirs: Dirs,
+    pub store: Arc<dyn TokenStore>,
+    pub connector: Arc<dyn AwsConnector>,
+    pub clock: Arc<dyn Clock>,
+    /// The environment, for endpoint overrides (`AWS_ENDPOINT_URL_*`, `ROLECALL_FEDERATION_URL`).
+    pub env: HashMap<String, String>,
+}
+
+/// A role of a session's account, resolved from what a person typed.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Resolved {
+    pub session: SsoSession,
+    pub key: RoleKey,
+    pub account_name: String,
+}
+
+#[derive(Debug)]
+pub struct Rolecall {
+    parts: Parts,
+    config_file: ConfigFile,
+    config: RwLock<Config>,
+    config_problem: Option<ConfigError>,
+    signin: Arc<SignIn>,
+    vault: CredentialVault,
+    cache: CatalogCache,
+    catalogs: Mutex<HashMap<String, Catalog>>,
+}
+
+fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
+}
+
+impl Rolecall {
+    /// Opens the app. A config file that does not parse does not stop it: it starts with
+    /// defaults and [`Rolecall::config_problem`] says what is wrong.
+    pub fn open(parts: Parts) -> Self {
+        let config_file = ConfigFile::in_dir(&parts.dirs.config);
+        let (config, config_problem) = config_file.load_or_default();
+        let signin = Arc::new(SignIn::new(
+            parts.connector.clone(),
+            parts.store.clone(),
+            parts.clock.clone(),
+            SignInOptions::default(),
+        ));
+        let vault = CredentialVault::new(
+            signin.clone(),
+            parts.connector.clone(),
+            parts.clock.clone(),
+            vault_options(&config),
+        );
+        let cache = CatalogCache::new(&parts.dirs.cache);
+        Self {
+            parts,
+            config_file,
+            config: RwLock::new(config),
+            config_problem,
+            signin,
+            vault,
+            cache,
+            catalogs: Mutex::new(HashMap::new()),
+        }
+    }
+
+    pub fn signin(&self) -> &Arc<SignIn> {
+        &self.signin
+    }
+
+    pub fn vault(&self) -> &CredentialVault {
+        &self.vault
+    }
+
+    pub fn clock(&self) -> &Arc<dyn Clock> {
+        &self.parts.clock
+    }
+
+    pub fn config(&self) -> Config {
+        self.config
+            .read()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .clone()
+    }
+
+    pub fn config_path(&self) -> &std::path::Path {
+        self.config_file.path()
+    }
+
+    /// Why the config file could not be used at start, if it could not.
+    pub fn config_problem(&self) -> Option<&ConfigError> {
+        self.config_problem.as_ref()
+    }
+
+    /// Reads the config file again (another process, such as the CLI, may have changed it).
+    /// A file that does not parse leaves the current config in place.
+    pub fn reload_config(&self) {
+        if let Ok(fresh) = self.config_file.load() {
+            *self
+                .config
+                .write()
+                .unwrap_or_else(std::sync::PoisonError::into_inner) = fresh;
+        }
+    }
+
+    /// Changes the config and saves it (atomically; never over a corrupt file).
+    pub fn update_config<T>(&self, change: impl FnOnce(&mut Config) -> T) -> Result<T, CoreError> {
+        let mut config = self
+            .config
+            .write()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        let mut next = config.clone();
+        let out = change(&mut next);
+        self.config_file.save(&next)?;
+        *config = next;
+        Ok(out)
+    }
+
+    /// The session named `name`, or the only one when `name` is `None`; endpoints completed
+    /// from the environment.
+    pub fn session(&self, name: Option<&str>) -> Result<SsoSession, CoreError> {
+        let config = self.config();
+        let session = match name {
+            Some(n) => config
+                .session(n)
+                .cloned()
+                .ok_or_else(|| CoreError::UnknownSession(n.to_owned()))?,
+            None => match config.sessions.as_slice() {
+                [] => return Err(CoreError::NoSession),
+                [only] => only.clone(),
+                many => {
+                    return Err(CoreError::WhichSession(
+                        many.iter().map(|s| s.name.clone()).collect(),
+                    ));
+                }
+            },
+        };
+        Ok(self.with_env(session))
+    }
+
+    fn with_env(&self, mut session: SsoSession) -> SsoSession {
+        let env = &self.parts.env;
+        session.endpoints = session.endpoints.with_env(|k| env.get(k).cloned());
+        session
+    }
+
+    pub fn sessions(&self) -> Vec<SsoSession> {
+        self.config()
+            .sessions
+            .into_iter()
+            .map(|s| self.with_env(s))
+            .collect()
+    }
+
+    pub async fn sign_in(
+        &self,
+        session: &SsoSession,
+        method: SignInMethod,
+    ) -> Result<SystemTime, CoreError> {
+        Ok(self.signin.sign_in(session, method).await?)
+    }
+
+    /// Portal logout, keychain item removed, and every credential of the session wiped.
+    pub async fn sign_out(&self, session: &SsoSession) {
+        self.vault.forget_session(&session.name);
+        self.signin.sign_out(session).await;
+    }
+
+    /// The catalogue in memory, else from the disk cache.
+    pub fn catalog(&self, session: &str) -> Option<Catalog> {
+        if let Some(c) = lock(&self.catalogs).get(session) {
+            return Some(c.clone());
+        }
+        let cached = self.cache.load(session)?;
+        lock(&self.catalogs).insert(session.to_owned(), cached.clone());
+        Some(cached)
+    }
+
+    /// Sweeps the portal and replaces the catalogue (vanished accounts and roles disappear).
+    pub async fn refresh_catalog(
+        &self,
+        session: &SsoSession,
+        events: Option<mpsc::UnboundedSender<SweepEvent>>,
+    ) -> Result<Catalog, CoreError> {
+        let token = self.signin.access_token(session).await?;
+        let rps = std::num::NonZeroU32::new(self.config().preferences.portal_rps.max(1))
+            .unwrap_or(std::num::NonZeroU32::MIN);
+        let options = SweepOptions {
+            requests_per_second: rps,
+            ..SweepOptions::default()
+        };
+        let portal = self.parts.connector.portal(session);
+        let result = sweep(
+            &session.name,
+            portal,
+            token,
+            options,
+            events,
+            self.parts.clock.now(),
+        )
+        .await;
+        let (catalog, stats) = match result {
+            Err(rolecall_engine::catalog::SweepError::SignInRequired) => {
+                self.signin.token_rejected(session);
+                return Err(CoreError::SignIn(
+                    rolecall_engine::signin::SignInError::SignInRequired(session.name.clone()),
+                ));
+            }
+            other => other?,
+        };
+        tracing::info!(
+            "catalogue of {}: {} accounts, {} roles, {} requests ({} retried) in {:?}",
+            session.name,
+            catalog.accounts.len(),
+            catalog.role_count(),
+            stats.requests,
+            stats.retries,
+            stats.elapsed
+        );
+        if let Err(e) = self.cache.save(&catalog) {
+            tracing::warn!("cannot cache the catalogue of {}: {e}", session.name);
+        }
+        lock(&self.catalogs).insert(session.name.clone(), catalog.clone());
+        Ok(catalog)
+    }
+
+    /// The catalogue, sweeping first if there is none yet.
+    pub async fn catalog_or_sweep(&self, session: &SsoSession) -> Result<Catalog, CoreError> {
+        match self.catalog(&session.name) {
+            Some(c) => Ok(c),
+            None => self.refresh_catalog(session, None).await,
+        }
+    }
+
+    /// Every role of every session's catalogue, as search entries.
+    pub fn entries(&self, recents: &[RoleKey]) -> Vec<RoleEntry> {
+        let config = self.config();
+        let mut out = Vec::new();
+        for session in &config.sessions {
+            let Some(catalog) = self.catalog(&session.name) else {
+                continue;
+            };
+            for a in &catalog.accounts {
+                for role in &a.roles {
+                    let key = RoleKey::new(&session.name, &a.account.account_id, role);
+                    out.push(RoleEntry {
+                        session: session.name.clone(),
+                        account_id: a.account.account_id.clone(),
+                        account_name: a.account.account_name.clone(),
+                        email: a.account.email.clone(),
+                        role: role.clone(),
+                        alias: config.aliases.get(&a.account.account_id).cloned(),
+                        favourite: config.is_favourite(&session.name, &a.account.account_id, role),
+                        recent: recents.iter().position(|r| *r == key),
+                    });
+                }
+            }
+        }
+        out
+    }
+
+    /// Searches every catalogue.
+    pub fn search(&self, query: &str, recents: &[RoleKey], limit: usize) -> Vec<RoleEntry> {
+        let entries = self.entries(recents);
+        search(&entries, query, limit)
+            .into_iter()
+            .map(|i| entries[i].clone())
+            .collect()
+    }
+
+    /// Finds `account` (id, alias or name) and `role` in a session's catalogue.
+    pub async fn resolve(
+        &self,
+        session: Option<&str>,
+        account: &str,
+        role: &str,
+    ) -> Result<Resolved, CoreError> {
+        let session = self.session(session)?;
+        let catalog = self.catalog_or_sweep(&session).await?;
+        let config = self.config();
+        let wanted = account.trim();
+        let by_alias = config
+            .aliases
+            .iter()
+            .find(|(_, alias)| alias.eq_ignore_ascii_case(wanted))
+            .map(|(id, _)| id.as_str());
+        let found: Vec<_> = catalog
+            .accounts
+            .iter()
+            .filter(|a| {
+                a.account.account_id == wanted
+                    || Some(a.account.account_id.as_str()) == by_alias
+                    || a.account.account_name.eq_ignore_ascii_case(wanted)
+            })
+            .collect();
+        let account_roles = match found.as_slice() {
+            [one] => *one,
+            [] => {
+                let hints: Vec<String> = self
+                    .search(wanted, &[], 3)
+                    .into_iter()
+                    .filter(|e| e.session == session.name)
+                    .map(|e| format!("{} ({})", e.account_name, e.account_id))
+                    .collect();
+                return Err(CoreError::UnknownAccount {
+                    account: wanted.to_owned(),
+                    session: session.name,
+                    hints,
+                });
+            }
+            many => {
+                return Err(CoreError::AmbiguousAccount {
+                    account: wanted.to_owned(),
+                    candidates: many
+                        .iter()
+                        .map(|a| format!("{} ({})", a.account.account_name, a.account.account_id))
+                        .collect(),
+                });
+            }
+        };
+        let role_name = account_roles
+            .roles
+            .iter()
+            .find(|r| r.eq_ignore_ascii_case(role.trim()))
+            .cloned()
+            .ok_or_else(|| CoreError::UnknownRole {
+                role: role.to_owned(),
+                account: account_roles.account.account_name.clone(),
+                roles: account_roles.roles.clone(),
+            })?;
+        Ok(Resolved {
+            key: RoleKey::new(&session.name, &account_roles.account.account_id, &role_name),
+            account_name: account_roles.account.account_name.clone(),
+            session,
+        })
+    }
+
+    pub async fn credentials(&self, resolved: &Resolved) -> Result<RoleCredentials, CoreError> {
+        Ok(self.vault.get(&resolved.session, &resolved.key).await?)
+    }
+
+    pub async fn whoami(&self, resolved: &Resolved) -> Result<CallerIdentity, CoreError> {
+        Ok(self.vault.verify(&resolved.session, &resolved.key).await?)
+    }
+
+    /// A console sign-in URL for a role (a secret: it opens a console session).
+    pub async fn console_url(
+        &self,
+        resolved: &Resolved,
+        service: Option<&str>,
+        region: Option<&str>,
+    ) -> Result<Secret, CoreError> {
+        let creds = self.credentials(resolved).await?;
+        let config = self.config();
+        let region = region
+            .map(str::to_owned)
+            .or(config.preferences.console_region.clone())
+            .unwrap_or_else(|| resolved.session.region.clone());
+        let mut request = ConsoleRequest::new(region);
+        request.service = service.map(str::to_owned);
+        request.issuer = resolved.session.start_url.clone();
+        request.chained = resolved.key.chain.is_some();
+        request.federation_url = resolved.session.federation_url();
+        console_url(self.parts.connector.federation().as_ref(), &creds, &request)
+            .await
+            .map_err(CoreError::from_api)
+    }
+}
+
+fn vault_options(config: &Config) -> VaultOptions {
+    VaultOptions {
+        warnings: config.preferences.warnings(),
+        auto_renew: config.preferences.auto_renew,
+        ..VaultOptions::default()
+    }
+}
