@@ -1,0 +1,24 @@
+fn main() {
+    // Our commands get generated allow/deny permissions, listed in capabilities/main.json.
+    tauri_build::try_build(tauri_build::Attributes::new().app_manifest(
+        tauri_build::AppManifest::new().commands(&[
+            "app_state",
+            "search_roles",
+            "add_session",
+            "remove_session",
+            "sign_in",
+            "cancel_sign_in",
+            "sign_out",
+            "refresh_catalog",
+            "open_console",
+            "copy_env",
+            "copy_credential_process",
+            "forget_credentials",
+            "toggle_favourite",
+            "set_shell",
+            "guess_region",
+            "hide_window",
+        ]),
+    ))
+    .expect("tauri build configuration");
+}

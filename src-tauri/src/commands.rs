@@ -1,0 +1,121 @@
+//! The webview's commands: each forwards to [`Desktop`] (or the core) and maps the error to
+//! `{code, message}`. Secrets never come back: copying happens in Rust.
+
+use std::sync::Arc;
+
+use tauri::{AppHandle, State};
+
+use crate::desktop::{Desktop, open_url};
+use crate::view::{AppView, ErrorView, RoleRef, RoleView};
+use crate::{changed, copy_to_clipboard, start_sign_in, start_sweep};
+
+type Res<T> = Result<T, ErrorView>;
+type Ds<'a> = State<'a, Arc<Desktop>>;
+
+#[tauri::command]
+pub fn app_state(d: Ds<'_>) -> AppView {
+    d.view()
+}
+
+#[tauri::command]
+pub fn search_roles(d: Ds<'_>, query: String) -> Vec<RoleView> {
+    d.search(&query, 300)
+}
+
+#[tauri::command]
+pub fn add_session(
+    app: AppHandle,
+    d: Ds<'_>,
+    name: String,
+    start_url: String,
+    region: String,
+) -> Res<()> {
+    d.add_session(&name, &start_url, &region)?;
+    changed(&app);
+    Ok(())
+}
+
+#[tauri::command]
+pub async fn remove_session(app: AppHandle, d: Ds<'_>, name: String) -> Res<()> {
+    d.remove_session(&name).await?;
+    changed(&app);
+    Ok(())
+}
+
+#[tauri::command]
+pub fn sign_in(app: AppHandle, d: Ds<'_>, session: String, device_code: bool) -> Res<()> {
+    start_sign_in(&app, d.inner().clone(), &session, device_code)
+}
+
+#[tauri::command]
+pub fn cancel_sign_in(d: Ds<'_>, session: String) {
+    d.core.signin().cancel(&session);
+}
+
+#[tauri::command]
+pub async fn sign_out(app: AppHandle, d: Ds<'_>, session: String) -> Res<()> {
+    let s = d.core.session(Some(&session))?;
+    d.sign_out(&s).await;
+    changed(&app);
+    Ok(())
+}
+
+#[tauri::command]
+pub fn refresh_catalog(app: AppHandle, d: Ds<'_>, session: String) -> Res<()> {
+    start_sweep(&app, d.inner().clone(), &session)
+}
+
+#[tauri::command]
+pub async fn open_console(app: AppHandle, d: Ds<'_>, role: RoleRef) -> Res<()> {
+    let url = d.console_url(&role).await?;
+    open_url(url.expose());
+    changed(&app);
+    Ok(())
+}
+
+#[tauri::command]
+pub async fn copy_env(app: AppHandle, d: Ds<'_>, role: RoleRef, shell: Option<String>) -> Res<()> {
+    let text = d.env_text(&role, shell.as_deref()).await?;
+    copy_to_clipboard(&app, d.inner(), text)?;
+    changed(&app);
+    Ok(())
+}
+
+#[tauri::command]
+pub fn copy_credential_process(app: AppHandle, d: Ds<'_>, role: RoleRef) -> Res<()> {
+    let line = rolecall_engine::secret::Secret::new(d.credential_process_line(&role));
+    copy_to_clipboard(&app, d.inner(), line)
+}
+
+#[tauri::command]
+pub fn forget_credentials(app: AppHandle, d: Ds<'_>, role: RoleRef) {
+    d.forget(&role);
+    changed(&app);
+}
+
+#[tauri::command]
+pub fn toggle_favourite(app: AppHandle, d: Ds<'_>, role: RoleRef) -> Res<bool> {
+    let now = d.toggle_favourite(&role)?;
+    changed(&app);
+    Ok(now)
+}
+
+#[tauri::command]
+pub fn set_shell(d: Ds<'_>, shell: String) -> Res<()> {
+    let f = rolecall_engine::shell::ShellFormat::parse(&shell).ok_or_else(|| ErrorView {
+        code: "invalid".into(),
+        message: format!("unknown shell format {shell:?}"),
+    })?;
+    d.core.update_config(|c| c.preferences.shell = f)?;
+    Ok(())
+}
+
+#[tauri::command]
+pub fn guess_region(start_url: String) -> Option<String> {
+    rolecall_engine::session::guess_region(&start_url)
+}
+
+#[tauri::command]
+pub fn hide_window(window: tauri::Window) {
+    let _ = window.hide();
+}

@@ -1,0 +1,503 @@
+//! The desktop app's state: the application core, the local credential endpoint, the agent
+//! socket for the CLI, and what only a window needs (sign-in prompts, sweep progress, recents).
+//! Commands, the tray and the quick picker all call into [`Desktop`].
+//!
+//! Secrets stay here: the webview gets views without secrets; copying to the clipboard happens
+//! in Rust, and the clipboard is cleared after a while if it still holds what we put there.
+
+use std::collections::HashMap;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+use idc_sim::{Organisation, SimOptions, Simulator};
+use rolecall_aws::SdkConnector;
+use rolecall_core::agent::{AgentServer, socket_path};
+use rolecall_core::endpoint::CredentialEndpoint;
+use rolecall_core::{CoreError, Parts, Resolved, Rolecall};
+use rolecall_engine::catalog::SweepEvent;
+use rolecall_engine::clock::SystemClock;
+use rolecall_engine::files::Dirs;
+use rolecall_engine::secret::Secret;
+use rolecall_engine::session::{Endpoints, SsoSession, validate_start_url};
+use rolecall_engine::shell::{self, ShellFormat};
+use rolecall_engine::signin::{SignInEvent, SignInMethod};
+use rolecall_engine::token_store::{MemoryStore, TokenStore};
+use rolecall_engine::vault::RoleKey;
+use rolecall_keychain::KeychainStore;
+
+use crate::view::{
+    ActiveView, AppView, ErrorView, RoleRef, RoleView, SessionView, SignInView, SweepView,
+};
+
+/// How the app was started.
+#[derive(Debug, Clone, Default)]
+pub struct Launch {
+    /// Serve the built-in demo organisation (the simulator, in this process) and use a
+    /// throw-away config: nothing of the person's own is touched.
+    pub demo: bool,
+    /// Do not serve the agent socket (tests running several apps).
+    pub no_agent: bool,
+}
+
+pub fn ms(t: SystemTime) -> u64 {
+    t.duration_since(UNIX_EPOCH)
+        .map_or(0, |d| d.as_millis() as u64)
+}
+
+fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
+}
+
+/// Hands a URL to `ROLECALL_OPENER` when set (tests record and follow URLs with it), else to
+/// the default browser.
+pub fn open_url(url: &str) {
+    if let Some(opener) = std::env::var_os("ROLECALL_OPENER").filter(|o| !o.is_empty()) {
+        if let Err(e) = std::process::Command::new(&opener).arg(url).spawn() {
+            tracing::warn!("cannot run ROLECALL_OPENER: {e}");
+        }
+        return;
+    }
+    if let Err(e) = open::that_detached(url) {
+        tracing::warn!("cannot open a browser: {e}");
+    }
+}
+
+#[derive(Debug)]
+pub struct Desktop {
+    pub core: Arc<Rolecall>,
+    pub endpoint: Arc<CredentialEndpoint>,
+    _agent: Option<AgentServer>,
+    _demo: Option<Simulator>,
+    demo: bool,
+    prompts: Mutex<HashMap<String, SignInView>>,
+    errors: Mutex<HashMap<String, ErrorView>>,
+    sweeps: Mutex<HashMap<String, SweepView>>,
+    recents: Mutex<Vec<RoleKey>>,
+    keychain_warning: Mutex<Option<String>>,
+    clipboard_seq: AtomicU64,
+}
+
+fn dirs(demo: bool) -> Dirs {
+    if demo {
+        return Dirs::under(
+            &std::env::temp_dir().join(format!("rolecall-demo-{}", std::process::id())),
+        );
+    }
+    if let Some(home) = std::env::var_os("ROLECALL_HOME").filter(|h| !h.is_empty()) {
+        return Dirs::under(std::path::Path::new(&home));
+    }
+    Dirs::platform().unwrap_or_else(|| Dirs::under(&std::env::temp_dir().join("rolecall")))
+}
+
+impl Desktop {
+    pub async fn open(launch: Launch) -> Self {
+        let mut keychain_warning = None;
+        let store: Arc<dyn TokenStore> = if launch.demo {
+            Arc::new(MemoryStore::default())
+        } else {
+            let keychain = KeychainStore::new();
+            match keychain.probe() {
+                Ok(()) => Arc::new(keychain),
+                Err(e) => {
+                    keychain_warning = Some(format!(
+                        "{e}. You stay signed in while Rolecall runs, but will sign in again next time."
+                    ));
+                    Arc::new(MemoryStore::default())
+                }
+            }
+        };
+        let env: HashMap<String, String> = if launch.demo {
+            HashMap::new()
+        } else {
+            std::env::vars().collect()
+        };
+        let core = Arc::new(Rolecall::open(Parts {
+            dirs: dirs(launch.demo),
+            store,
+            connector: Arc::new(SdkConnector::new()),
+            clock: Arc::new(SystemClock),
+            env,
+        }));
+        let mut demo_sim = None;
+        if launch.demo {
+            match Simulator::start(SimOptions::new(Organisation::demo())).await {
+                Ok(sim) => {
+                    let e = sim.endpoints().clone();
+                    let session = SsoSession {
+                        name: "demo".into(),
+                        start_url: e.start_url.clone(),
+                        region: "us-east-1".into(),
+                        endpoints: Endpoints {
+                            oidc: Some(e.oidc),
+                            portal: Some(e.portal),
+                            sts: Some(e.sts),
+                            federation: Some(e.federation),
+                        },
+                    };
+                    if let Err(err) = core.update_config(|c| c.upsert_session(session)) {
+                        tracing::error!("demo session: {err}");
+                    }
+                    tracing::info!("demo organisation served at {}", e.base);
+                    demo_sim = Some(sim);
+                }
+                Err(e) => tracing::error!("cannot start the demo organisation: {e}"),
+            }
+        }
+        let endpoint = match CredentialEndpoint::start(&core).await {
+            Ok(e) => Arc::new(e),
+            Err(e) => panic!("cannot listen on 127.0.0.1 for the credential endpoint: {e}"),
+        };
+        let agent = if launch.demo || launch.no_agent {
+            None
+        } else {
+            match AgentServer::start(core.clone(), endpoint.clone(), &socket_path()).await {
+                Ok(a) => Some(a),
+                Err(e) => {
+                    tracing::warn!("the CLI cannot reach this app: {e}");
+                    None
+                }
+            }
+        };
+        Self {
+            core,
+            endpoint,
+            _agent: agent,
+            _demo: demo_sim,
+            demo: launch.demo,
+            prompts: Mutex::new(HashMap::new()),
+            errors: Mutex::new(HashMap::new()),
+            sweeps: Mutex::new(HashMap::new()),
+            recents: Mutex::new(Vec::new()),
+            keychain_warning: Mutex::new(keychain_warning),
+            clipboard_seq: AtomicU64::new(0),
+        }
+    }
+
+    pub fn view(&self) -> AppView {
+        let config = self.core.config();
+        let active = self.active();
+        let sessions = self
+            .core
+            .sessions()
+            .into_iter()
+            .map(|s| {
+                let status = self.core.signin().status(&s);
+                let catalog = self.core.catalog(&s.name);
+                SessionView {
+                    signed_in: status.signed_in,
+                    expires_at_ms: status.expires_at.map(ms),
+                    refreshed_at_ms: catalog.as_ref().map(|c| ms(c.refreshed_at)),
+                    accounts: catalog.as_ref().map_or(0, |c| c.accounts.len() as u32),
+                    roles: catalog.as_ref().map_or(0, |c| c.role_count() as u32),
+                    sign_in: lock(&self.prompts).get(&s.name).cloned(),
+                    sweep: lock(&self.sweeps).get(&s.name).cloned(),
+                    error: lock(&self.errors).get(&s.name).cloned(),
+                    name: s.name,
+                    start_url: s.start_url,
+                    region: s.region,
+                }
+            })
+            .collect();
+        AppView {
+            sessions,
+            active,
+            shell: config.preferences.shell.name().into(),
+            shells: ShellFormat::ALL
+                .iter()
+                .filter(|f| **f != ShellFormat::CredentialProcess)
+                .map(|f| f.name().to_owned())
+                .collect(),
+            warning_seconds: config
+                .preferences
+                .warnings_seconds
+                .iter()
+                .copied()
+                .max()
+                .unwrap_or(600),
+            demo: self.demo,
+            config_problem: self.core.config_problem().map(|e| ErrorView {
+                code: e.code().into(),
+                message: e.to_string(),
+            }),
+            keychain_warning: lock(&self.keychain_warning).clone(),
+            shortcut: config.preferences.shortcut,
+        }
+    }
+
+    fn account_name(&self, session: &str, account_id: &str) -> String {
+        self.core
+            .catalog(session)
+            .and_then(|c| {
+                c.accounts
+                    .into_iter()
+                    .find(|a| a.account.account_id == account_id)
+            })
+            .map_or_else(|| account_id.to_owned(), |a| a.account.account_name)
+    }
+
+    pub fn active(&self) -> Vec<ActiveView> {
+        self.core
+            .vault()
+            .active()
+            .into_iter()
+            .map(|a| ActiveView {
+                account_name: self.account_name(&a.key.session, &a.key.account_id),
+                session: a.key.session,
+                account_id: a.key.account_id,
+                role: a.key.role,
+                expires_at_ms: ms(a.expires_at),
+            })
+            .collect()
+    }
+
+    pub fn recents(&self) -> Vec<RoleKey> {
+        lock(&self.recents).clone()
+    }
+
+    fn used(&self, key: &RoleKey) {
+        let mut recents = lock(&self.recents);
+        recents.retain(|k| k != key);
+        recents.insert(0, key.clone());
+        recents.truncate(10);
+    }
+
+    pub fn search(&self, query: &str, limit: usize) -> Vec<RoleView> {
+        let recents = self.recents();
+        let active: HashMap<RoleKey, u64> = self
+            .core
+            .vault()
+            .active()
+            .into_iter()
+            .map(|a| (a.key, ms(a.expires_at)))
+            .collect();
+        let config = self.core.config();
+        self.core
+            .search(query, &recents, limit)
+            .into_iter()
+            .map(|e| {
+                let key = RoleKey::new(&e.session, &e.account_id, &e.role);
+                RoleView {
+                    expires_at_ms: active.get(&key).copied(),
+                    colour: config.colours.get(&e.account_id).cloned(),
+                    recent: e.recent.is_some(),
+                    session: e.session,
+                    account_id: e.account_id,
+                    account_name: e.account_name,
+                    email: e.email,
+                    role: e.role,
+                    alias: e.alias,
+                    favourite: e.favourite,
+                }
+            })
+            .collect()
+    }
+
+    /// A role from the catalogue, as the core resolves it.
+    pub async fn resolve(&self, role: &RoleRef) -> Result<Resolved, CoreError> {
+        self.core
+            .resolve(Some(&role.session), &role.account_id, &role.role)
+            .await
+    }
+
+    pub fn add_session(&self, name: &str, start_url: &str, region: &str) -> Result<(), CoreError> {
+        let start_url = validate_start_url(start_url).map_err(CoreError::Invalid)?;
+        let name = name.trim();
+        if name.is_empty() {
+            return Err(CoreError::Invalid("give the session a name".into()));
+        }
+        if !rolecall_engine::session::is_region(region.trim()) {
+            return Err(CoreError::Invalid(format!(
+                "{region:?} is not an AWS region, such as eu-west-1"
+            )));
+        }
+        let session = SsoSession {
+            name: name.into(),
+            start_url,
+            region: region.trim().into(),
+            endpoints: Endpoints::default(),
+        };
+        self.core.update_config(|c| c.upsert_session(session))
+    }
+
+    pub async fn remove_session(&self, name: &str) -> Result<(), CoreError> {
+        let session = self.core.session(Some(name))?;
+        self.sign_out(&session).await;
+        self.core
+            .update_config(|c| c.sessions.retain(|s| s.name != name))
+    }
+
+    pub async fn sign_out(&self, session: &SsoSession) {
+        self.endpoint.revoke_session(&session.name);
+        self.core.sign_out(session).await;
+        lock(&self.prompts).remove(&session.name);
+    }
+
+    /// Records what a sign-in event means for the window; returns a URL to open, if any.
+    pub fn on_sign_in_event(&self, event: &SignInEvent) -> Option<String> {
+        match event {
+            SignInEvent::DeviceCode {
+                session,
+                user_code,
+                verification_uri,
+                verification_uri_complete,
+                expires_at,
+            } => {
+                let url = verification_uri_complete
+                    .clone()
+                    .unwrap_or_else(|| verification_uri.clone());
+                lock(&self.errors).remove(session);
+                lock(&self.prompts).insert(
+                    session.clone(),
+                    SignInView {
+                        kind: "device_code".into(),
+                        user_code: Some(user_code.clone()),
+                        url: url.clone(),
+                        expires_at_ms: ms(*expires_at),
+                    },
+                );
+                Some(url)
+            }
+            SignInEvent::OpenBrowser {
+                session,
+                url,
+                expires_at,
+            } => {
+                lock(&self.errors).remove(session);
+                lock(&self.prompts).insert(
+                    session.clone(),
+                    SignInView {
+                        kind: "browser".into(),
+                        user_code: None,
+                        url: url.clone(),
+                        expires_at_ms: ms(*expires_at),
+                    },
+                );
+                Some(url.clone())
+            }
+            SignInEvent::SignedIn { session, .. } | SignInEvent::SignedOut { session } => {
+                lock(&self.prompts).remove(session);
+                lock(&self.errors).remove(session);
+                None
+            }
+            SignInEvent::Failed { session, error } => {
+                lock(&self.prompts).remove(session);
+                lock(&self.errors).insert(
+                    session.clone(),
+                    ErrorView {
+                        code: error.code().into(),
+                        message: error.to_string(),
+                    },
+                );
+                None
+            }
+            SignInEvent::KeychainUnavailable { message } => {
+                *lock(&self.keychain_warning) = Some(message.clone());
+                None
+            }
+        }
+    }
+
+    pub fn start_sign_in_method(&self, device_code: bool) -> SignInMethod {
+        if device_code {
+            SignInMethod::DeviceCode
+        } else {
+            self.core.config().preferences.sign_in_method
+        }
+    }
+
+    pub fn set_error(&self, session: &str, error: Option<ErrorView>) {
+        match error {
+            Some(e) => lock(&self.errors).insert(session.to_owned(), e),
+            None => lock(&self.errors).remove(session),
+        };
+    }
+
+    pub fn on_sweep_event(&self, session: &str, event: &SweepEvent) -> bool {
+        if let SweepEvent::Progress {
+            done,
+            total,
+            total_known,
+        } = event
+        {
+            lock(&self.sweeps).insert(
+                session.to_owned(),
+                SweepView {
+                    done: *done as u32,
+                    total: *total as u32,
+                    total_known: *total_known,
+                },
+            );
+            return true;
+        }
+        false
+    }
+
+    pub fn sweep_finished(&self, session: &str) {
+        lock(&self.sweeps).remove(session);
+    }
+
+    pub async fn console_url(&self, role: &RoleRef) -> Result<Secret, CoreError> {
+        let resolved = self.resolve(role).await?;
+        let url = self.core.console_url(&resolved, None, None).await?;
+        self.used(&resolved.key);
+        Ok(url)
+    }
+
+    /// The text for Copy env, in `shell` (remembered as the default).
+    pub async fn env_text(&self, role: &RoleRef, shell: Option<&str>) -> Result<Secret, CoreError> {
+        let format = match shell {
+            Some(name) => {
+                let f = ShellFormat::parse(name)
+                    .ok_or_else(|| CoreError::Invalid(format!("unknown shell format {name:?}")))?;
+                if f != self.core.config().preferences.shell {
+                    self.core.update_config(|c| c.preferences.shell = f)?;
+                }
+                f
+            }
+            None => self.core.config().preferences.shell,
+        };
+        let resolved = self.resolve(role).await?;
+        let creds = self.core.credentials(&resolved).await?;
+        self.used(&resolved.key);
+        shell::render(format, &creds, Some(&resolved.session.region))
+            .map_err(|e| CoreError::Invalid(e.to_string()))
+    }
+
+    /// The `credential_process` line for ~/.aws/config (no secret in it).
+    pub fn credential_process_line(&self, role: &RoleRef) -> String {
+        format!(
+            "credential_process = rolecall credential-process --session {} {} {}",
+            role.session, role.account_id, role.role
+        )
+    }
+
+    pub fn forget(&self, role: &RoleRef) {
+        self.core
+            .vault()
+            .forget(&RoleKey::new(&role.session, &role.account_id, &role.role));
+    }
+
+    pub fn toggle_favourite(&self, role: &RoleRef) -> Result<bool, CoreError> {
+        let fav = rolecall_engine::config::Favourite {
+            session: role.session.clone(),
+            account_id: role.account_id.clone(),
+            role: role.role.clone(),
+        };
+        self.core.update_config(|c| c.toggle_favourite(fav))
+    }
+
+    /// A new clipboard generation: a later copy cancels the clearing of an earlier one.
+    pub fn next_clipboard(&self) -> u64 {
+        self.clipboard_seq.fetch_add(1, Ordering::SeqCst) + 1
+    }
+
+    pub fn clipboard_current(&self, generation: u64) -> bool {
+        self.clipboard_seq.load(Ordering::SeqCst) == generation
+    }
+
+    pub fn clipboard_clear_after(&self) -> Option<Duration> {
+        let secs = self.core.config().preferences.clipboard_clear_seconds;
+        (secs > 0).then(|| Duration::from_secs(secs))
+    }
+}

@@ -1,0 +1,376 @@
+//! Rolecall's desktop shell (Tauri 2): windows, tray, clipboard, notifications, global shortcut.
+//! Everything else is in `rolecall-core` and `rolecall-engine`; commands are one-liners into
+//! [`desktop::Desktop`].
+//!
+//! It must never hand a secret to the webview: views carry names and times, copying happens
+//! here, and URLs that sign in to the console are opened from here.
+
+mod commands;
+pub mod desktop;
+mod tray;
+pub mod view;
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use rolecall_engine::secret::Secret;
+use rolecall_engine::vault::VaultEvent;
+use tauri::{AppHandle, Emitter, Manager, WindowEvent};
+use tauri_plugin_clipboard_manager::ClipboardExt;
+use tauri_plugin_notification::NotificationExt;
+
+use desktop::{Desktop, Launch, open_url};
+use tray::{TRAY_ID, TrayAction};
+use view::{ErrorView, RoleRef};
+
+/// Tells the windows to re-read the state, and rebuilds the tray menu.
+pub fn changed(app: &AppHandle) {
+    let _ = app.emit("state-changed", ());
+    tray::refresh(app);
+}
+
+/// Puts a secret on the clipboard and clears it later if it is still there.
+pub fn copy_to_clipboard(
+    app: &AppHandle,
+    desktop: &Arc<Desktop>,
+    text: Secret,
+) -> Result<(), ErrorView> {
+    app.clipboard()
+        .write_text(text.expose().to_owned())
+        .map_err(|e| ErrorView {
+            code: "clipboard".into(),
+            message: format!("cannot write to the clipboard: {e}"),
+        })?;
+    let generation = desktop.next_clipboard();
+    if let Some(after) = desktop.clipboard_clear_after() {
+        let app = app.clone();
+        let desktop = desktop.clone();
+        tauri::async_runtime::spawn(async move {
+            tokio::time::sleep(after).await;
+            let ours = app
+                .clipboard()
+                .read_text()
+                .ok()
+                .is_some_and(|now| now == text.expose());
+            if desktop.clipboard_current(generation) && ours {
+                let _ = app.clipboard().clear();
+                tracing::info!("clipboard cleared");
+            }
+        });
+    }
+    Ok(())
+}
+
+pub fn start_sign_in(
+    app: &AppHandle,
+    desktop: Arc<Desktop>,
+    session: &str,
+    device_code: bool,
+) -> Result<(), ErrorView> {
+    let s = desktop.core.session(Some(session))?;
+    let method = desktop.start_sign_in_method(device_code);
+    let app = app.clone();
+    tauri::async_runtime::spawn(async move {
+        if desktop.core.sign_in(&s, method).await.is_ok() {
+            let _ = start_sweep(&app, desktop, &s.name);
+        }
+    });
+    Ok(())
+}
+
+/// Sweeps a session's catalogue in the background, with progress in the window.
+pub fn start_sweep(app: &AppHandle, desktop: Arc<Desktop>, session: &str) -> Result<(), ErrorView> {
+    let s = desktop.core.session(Some(session))?;
+    let app = app.clone();
+    tauri::async_runtime::spawn(async move {
+        let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel();
+        let d = desktop.clone();
+        let name = s.name.clone();
+        let progress_app = app.clone();
+        let progress = tauri::async_runtime::spawn(async move {
+            let mut last = std::time::Instant::now();
+            while let Some(event) = rx.recv().await {
+                if d.on_sweep_event(&name, &event) && last.elapsed() > Duration::from_millis(150) {
+                    last = std::time::Instant::now();
+                    let _ = progress_app.emit("state-changed", ());
+                }
+            }
+        });
+        desktop.set_error(&s.name, None);
+        let result = desktop.core.refresh_catalog(&s, Some(tx)).await;
+        let _ = progress.await;
+        desktop.sweep_finished(&s.name);
+        if let Err(e) = result {
+            desktop.set_error(&s.name, Some(e.into()));
+        }
+        changed(&app);
+    });
+    Ok(())
+}
+
+fn show_main(app: &AppHandle) {
+    if let Some(w) = app.get_webview_window("main") {
+        let _ = w.show();
+        let _ = w.unminimize();
+        let _ = w.set_focus();
+    }
+}
+
+fn show_picker(app: &AppHandle) {
+    if let Some(w) = app.get_webview_window("picker") {
+        let _ = w.center();
+        let _ = w.show();
+        let _ = w.set_focus();
+        let _ = app.emit_to("picker", "picker-shown", ());
+    }
+}
+
+fn on_tray(app: &AppHandle, id: &str) {
+    let Some(action) = TrayAction::parse(id) else {
+        return;
+    };
+    let desktop = app.state::<Arc<Desktop>>().inner().clone();
+    let app = app.clone();
+    match action {
+        TrayAction::Open => show_main(&app),
+        TrayAction::Quit => app.exit(0),
+        TrayAction::SignIn { session } => {
+            let _ = start_sign_in(&app, desktop, &session, false);
+            show_main(&app);
+        }
+        TrayAction::SignOut { session } => {
+            tauri::async_runtime::spawn(async move {
+                if let Ok(s) = desktop.core.session(Some(&session)) {
+                    desktop.sign_out(&s).await;
+                }
+                changed(&app);
+            });
+        }
+        TrayAction::Forget(role) => {
+            desktop.forget(&role);
+            changed(&app);
+        }
+        TrayAction::Console(role) => {
+            tauri::async_runtime::spawn(async move { tray_console(&app, &desktop, &role).await });
+        }
+        TrayAction::CopyEnv(role) => {
+            tauri::async_runtime::spawn(async move {
+                let result = match desktop.env_text(&role, None).await {
+                    Ok(text) => copy_to_clipboard(&app, &desktop, text),
+                    Err(e) => Err(e.into()),
+                };
+                report(&app, result);
+                changed(&app);
+            });
+        }
+    }
+}
+
+async fn tray_console(app: &AppHandle, desktop: &Arc<Desktop>, role: &RoleRef) {
+    let result = desktop
+        .console_url(role)
+        .await
+        .map(|url| open_url(url.expose()))
+        .map_err(ErrorView::from);
+    report(app, result);
+    changed(app);
+}
+
+/// Failures of tray actions have no window to show them: a notification says what happened.
+fn report(app: &AppHandle, result: Result<(), ErrorView>) {
+    if let Err(e) = result {
+        let _ = app
+            .notification()
+            .builder()
+            .title("Rolecall")
+            .body(e.message)
+            .show();
+    }
+}
+
+fn notify_vault(app: &AppHandle, desktop: &Desktop, event: &VaultEvent) {
+    let name = |key: &rolecall_engine::vault::RoleKey| {
+        let account = desktop
+            .active()
+            .into_iter()
+            .find(|a| a.account_id == key.account_id)
+            .map_or_else(|| key.account_id.clone(), |a| a.account_name);
+        format!("{account} / {}", key.role)
+    };
+    let body = match event {
+        VaultEvent::Warning { key, remaining, .. } => {
+            format!(
+                "Credentials for {} expire in {} min",
+                name(key),
+                remaining.as_secs().div_ceil(60)
+            )
+        }
+        VaultEvent::Expired { key } => format!(
+            "Credentials for {} expired and were wiped from memory",
+            key.role
+        ),
+        _ => return,
+    };
+    let _ = app
+        .notification()
+        .builder()
+        .title("Rolecall")
+        .body(body)
+        .show();
+}
+
+fn pump_events(app: &AppHandle, desktop: Arc<Desktop>) {
+    let mut sign_ins = desktop.core.signin().subscribe();
+    let (a, d) = (app.clone(), desktop.clone());
+    tauri::async_runtime::spawn(async move {
+        loop {
+            match sign_ins.recv().await {
+                Ok(event) => {
+                    if let Some(url) = d.on_sign_in_event(&event) {
+                        open_url(&url);
+                    }
+                    changed(&a);
+                }
+                Err(tokio::sync::broadcast::error::RecvError::Lagged(_)) => continue,
+                Err(_) => break,
+            }
+        }
+    });
+    let mut vault = desktop.core.vault().subscribe();
+    let (a, d) = (app.clone(), desktop.clone());
+    tauri::async_runtime::spawn(async move {
+        loop {
+            match vault.recv().await {
+                Ok(event) => {
+                    notify_vault(&a, &d, &event);
+                    changed(&a);
+                }
+                Err(tokio::sync::broadcast::error::RecvError::Lagged(_)) => continue,
+                Err(_) => break,
+            }
+        }
+    });
+    // The tray's countdown ticks every second; its menu labels every 15 s.
+    let a = app.clone();
+    tauri::async_runtime::spawn(async move {
+        let mut tick = 0u64;
+        loop {
+            tokio::time::sleep(Duration::from_secs(1)).await;
+            tick += 1;
+            if tick.is_multiple_of(15) {
+                tray::refresh(&a);
+            } else {
+                tray::set_title(&a);
+            }
+        }
+    });
+}
+
+fn register_shortcut(app: &AppHandle, shortcut: &str) {
+    use tauri_plugin_global_shortcut::GlobalShortcutExt;
+    if let Err(e) = app.global_shortcut().register(shortcut) {
+        tracing::warn!("cannot register the quick picker shortcut {shortcut}: {e}");
+    }
+}
+
+pub fn run() {
+    tracing_subscriber::fmt()
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_env("ROLECALL_LOG")
+                .unwrap_or_else(|_| "info".into()),
+        )
+        .with_writer(std::io::stderr)
+        .with_target(false)
+        .with_ansi(false)
+        .init();
+    let args: Vec<String> = std::env::args().collect();
+    let launch = Launch {
+        demo: args.iter().any(|a| a == "--demo"),
+        no_agent: args.iter().any(|a| a == "--no-agent"),
+    };
+    let builder = tauri::Builder::default()
+        .plugin(tauri_plugin_single_instance::init(|app, _args, _cwd| {
+            show_main(app)
+        }))
+        .plugin(tauri_plugin_clipboard_manager::init())
+        .plugin(tauri_plugin_notification::init())
+        .plugin(tauri_plugin_autostart::init(
+            tauri_plugin_autostart::MacosLauncher::LaunchAgent,
+            None,
+        ))
+        .plugin(
+            tauri_plugin_global_shortcut::Builder::new()
+                .with_handler(|app, _shortcut, event| {
+                    if event.state() == tauri_plugin_global_shortcut::ShortcutState::Pressed {
+                        show_picker(app);
+                    }
+                })
+                .build(),
+        )
+        .invoke_handler(tauri::generate_handler![
+            commands::app_state,
+            commands::search_roles,
+            commands::add_session,
+            commands::remove_session,
+            commands::sign_in,
+            commands::cancel_sign_in,
+            commands::sign_out,
+            commands::refresh_catalog,
+            commands::open_console,
+            commands::copy_env,
+            commands::copy_credential_process,
+            commands::forget_credentials,
+            commands::toggle_favourite,
+            commands::set_shell,
+            commands::guess_region,
+            commands::hide_window,
+        ])
+        .on_window_event(|window, event| match event {
+            // Closing a window hides it: Rolecall lives in the tray until Quit.
+            WindowEvent::CloseRequested { api, .. } => {
+                api.prevent_close();
+                let _ = window.hide();
+            }
+            WindowEvent::Focused(false) if window.label() == "picker" => {
+                let _ = window.hide();
+            }
+            _ => {}
+        })
+        .setup(move |app| {
+            let desktop = Arc::new(tauri::async_runtime::block_on(Desktop::open(launch)));
+            app.manage(desktop.clone());
+            let handle = app.handle().clone();
+            let menu = tray::build_menu(&handle, &desktop)?;
+            let mut tray = tauri::tray::TrayIconBuilder::with_id(TRAY_ID)
+                .menu(&menu)
+                .tooltip("Rolecall")
+                .on_menu_event(|app, event| on_tray(app, event.id().as_ref()));
+            if let Some(icon) = app.default_window_icon() {
+                tray = tray.icon(icon.clone());
+            }
+            tray.build(app)?;
+            pump_events(&handle, desktop.clone());
+            let prefs = desktop.core.config().preferences;
+            register_shortcut(&handle, &prefs.shortcut);
+            {
+                use tauri_plugin_autostart::ManagerExt;
+                let autolaunch = handle.autolaunch();
+                if prefs.autostart {
+                    let _ = autolaunch.enable();
+                } else if autolaunch.is_enabled().unwrap_or(false) {
+                    let _ = autolaunch.disable();
+                }
+            }
+            // Show the cached catalogue at once; refresh signed-in sessions in the background.
+            for s in desktop.core.sessions() {
+                if desktop.core.signin().status(&s).signed_in {
+                    let _ = start_sweep(&handle, desktop.clone(), &s.name);
+                }
+            }
+            Ok(())
+        });
+    if let Err(e) = builder.run(tauri::generate_context!()) {
+        eprintln!("rolecall: cannot start the desktop app: {e}");
+        std::process::exit(1);
+    }
+}

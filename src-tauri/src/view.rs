@@ -1,0 +1,117 @@
+//! What the webview sees: plain data, generated as TypeScript (ts-rs) into
+//! `ui/src/lib/bindings/`, committed, and checked by CI. No type here may hold a secret.
+
+use serde::{Deserialize, Serialize};
+use ts_rs::TS;
+
+/// An error as it crosses to the UI: the UI branches on `code`, shows `message`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, TS)]
+#[ts(export, export_to = "../../ui/src/lib/bindings/")]
+pub struct ErrorView {
+    pub code: String,
+    pub message: String,
+}
+
+impl From<rolecall_core::CoreError> for ErrorView {
+    fn from(e: rolecall_core::CoreError) -> Self {
+        let p = e.payload();
+        Self {
+            code: p.code,
+            message: p.message,
+        }
+    }
+}
+
+/// A sign-in waiting for the person.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, TS)]
+#[ts(export, export_to = "../../ui/src/lib/bindings/")]
+pub struct SignInView {
+    /// `device_code` (show the code) or `browser` (PKCE: the browser finishes by itself).
+    pub kind: String,
+    pub user_code: Option<String>,
+    pub url: String,
+    #[ts(type = "number")]
+    pub expires_at_ms: u64,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, TS)]
+#[ts(export, export_to = "../../ui/src/lib/bindings/")]
+pub struct SweepView {
+    pub done: u32,
+    pub total: u32,
+    pub total_known: bool,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, TS)]
+#[ts(export, export_to = "../../ui/src/lib/bindings/")]
+pub struct SessionView {
+    pub name: String,
+    pub start_url: String,
+    pub region: String,
+    pub signed_in: bool,
+    /// When the current access token ends (it is refreshed before that while signed in).
+    #[ts(type = "number | null")]
+    pub expires_at_ms: Option<u64>,
+    #[ts(type = "number | null")]
+    pub refreshed_at_ms: Option<u64>,
+    pub accounts: u32,
+    pub roles: u32,
+    pub sign_in: Option<SignInView>,
+    pub sweep: Option<SweepView>,
+    pub error: Option<ErrorView>,
+}
+
+/// Credentials held in memory right now (no secret: times and names only).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, TS)]
+#[ts(export, export_to = "../../ui/src/lib/bindings/")]
+pub struct ActiveView {
+    pub session: String,
+    pub account_id: String,
+    pub account_name: String,
+    pub role: String,
+    #[ts(type = "number")]
+    pub expires_at_ms: u64,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, TS)]
+#[ts(export, export_to = "../../ui/src/lib/bindings/")]
+pub struct RoleView {
+    pub session: String,
+    pub account_id: String,
+    pub account_name: String,
+    pub email: String,
+    pub role: String,
+    pub alias: Option<String>,
+    pub colour: Option<String>,
+    pub favourite: bool,
+    pub recent: bool,
+    /// Set while credentials for this role are held.
+    #[ts(type = "number | null")]
+    pub expires_at_ms: Option<u64>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, TS)]
+#[ts(export, export_to = "../../ui/src/lib/bindings/")]
+pub struct AppView {
+    pub sessions: Vec<SessionView>,
+    pub active: Vec<ActiveView>,
+    /// The remembered shell format for Copy env.
+    pub shell: String,
+    pub shells: Vec<String>,
+    /// Seconds before expiry when countdowns turn amber.
+    #[ts(type = "number")]
+    pub warning_seconds: u64,
+    pub demo: bool,
+    pub config_problem: Option<ErrorView>,
+    pub keychain_warning: Option<String>,
+    pub shortcut: String,
+}
+
+/// What identifies a role in commands.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, TS)]
+#[ts(export, export_to = "../../ui/src/lib/bindings/")]
+pub struct RoleRef {
+    pub session: String,
+    pub account_id: String,
+    pub role: String,
+}

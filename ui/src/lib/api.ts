@@ -1,0 +1,42 @@
+// The only module that talks to @tauri-apps/*. Components call these typed functions; the
+// types come from Rust (ts-rs, src/lib/bindings). No secret ever comes back from a command.
+import { invoke } from "@tauri-apps/api/core";
+import { listen, type UnlistenFn } from "@tauri-apps/api/event";
+import type { AppView } from "./bindings/AppView";
+import type { ErrorView } from "./bindings/ErrorView";
+import type { RoleRef } from "./bindings/RoleRef";
+import type { RoleView } from "./bindings/RoleView";
+
+export type { AppView, ErrorView, RoleRef, RoleView };
+
+/** Errors from Rust arrive as {code, message}; anything else is wrapped the same way. */
+export function asError(e: unknown): ErrorView {
+  if (e && typeof e === "object" && "code" in e && "message" in e) return e as ErrorView;
+  return { code: "internal", message: String(e) };
+}
+
+export const api = {
+  appState: () => invoke<AppView>("app_state"),
+  searchRoles: (query: string) => invoke<RoleView[]>("search_roles", { query }),
+  addSession: (name: string, startUrl: string, region: string) =>
+    invoke<void>("add_session", { name, startUrl, region }),
+  removeSession: (name: string) => invoke<void>("remove_session", { name }),
+  signIn: (session: string, deviceCode: boolean) => invoke<void>("sign_in", { session, deviceCode }),
+  cancelSignIn: (session: string) => invoke<void>("cancel_sign_in", { session }),
+  signOut: (session: string) => invoke<void>("sign_out", { session }),
+  refreshCatalog: (session: string) => invoke<void>("refresh_catalog", { session }),
+  openConsole: (role: RoleRef) => invoke<void>("open_console", { role }),
+  copyEnv: (role: RoleRef, shell: string | null) => invoke<void>("copy_env", { role, shell }),
+  copyCredentialProcess: (role: RoleRef) => invoke<void>("copy_credential_process", { role }),
+  forgetCredentials: (role: RoleRef) => invoke<void>("forget_credentials", { role }),
+  toggleFavourite: (role: RoleRef) => invoke<boolean>("toggle_favourite", { role }),
+  setShell: (shell: string) => invoke<void>("set_shell", { shell }),
+  guessRegion: (startUrl: string) => invoke<string | null>("guess_region", { startUrl }),
+  hideWindow: () => invoke<void>("hide_window"),
+  onStateChanged: (f: () => void): Promise<UnlistenFn> => listen("state-changed", () => f()),
+  onPickerShown: (f: () => void): Promise<UnlistenFn> => listen("picker-shown", () => f()),
+};
+
+export function roleRef(r: { session: string; account_id: string; role: string }): RoleRef {
+  return { session: r.session, account_id: r.account_id, role: r.role };
+}
