@@ -1,0 +1,146 @@
+"""Fixtures for end-to-end tests of the real desktop app: the simulator (from the interop
+suite), a person's folders, an opener that records every URL the app opens, tauri-driver, and
+a WebDriver session on the real WebKit window.
+
+Run under Xvfb inside scripts/with-session-bus (scripts/test does), so the app has a display,
+a session bus for its tray and notifications, and an unlocked keychain.
+"""
+
+import os
+import pathlib
+import socket
+import subprocess
+import sys
+import time
+
+import pytest
+
+sys.path.insert(0, str(pathlib.Path(__file__).resolve().parents[1] / "interop"))
+from simulator import Sim  # noqa: E402  (shared with the interop suite)
+
+ROOT = pathlib.Path(__file__).resolve().parents[2]
+APP = os.environ.get("ROLECALL_DESKTOP_BIN", str(ROOT / "target" / "debug" / "rolecall-desktop"))
+SCREENSHOTS = os.environ.get("ROLECALL_SCREENSHOTS")
+
+
+def free_port():
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+class Desktop:
+    """A running app, driven through WebDriver."""
+
+    def __init__(self, tmp_path, sim, config_extra=""):
+        from selenium import webdriver
+        from selenium.webdriver.common.options import ArgOptions
+
+        self.home = tmp_path / "rolecall"
+        (self.home / "config").mkdir(parents=True)
+        (self.home / "config" / "config.toml").write_text(
+            f"""[preferences]
+warnings_seconds = [15]
+clipboard_clear_seconds = 0
+{config_extra}
+[[session]]
+name = "sim"
+start_url = "{sim.start_url}"
+region = "us-east-1"
+[session.endpoints]
+oidc = "{sim.oidc}"
+portal = "{sim.portal}"
+sts = "{sim.sts}"
+federation = "{sim.federation}"
+"""
+        )
+        self.opened = tmp_path / "opened.txt"
+        recorder = tmp_path / "opener"
+        recorder.write_text(f"#!/bin/sh\nprintf '%s\\n' \"$1\" >> {self.opened}\n")
+        recorder.chmod(0o755)
+        env = dict(os.environ, ROLECALL_HOME=str(self.home), ROLECALL_OPENER=str(recorder), ROLECALL_LOG="info")
+        for k in ("AWS_ENDPOINT_URL_SSO_OIDC", "AWS_ENDPOINT_URL_SSO", "AWS_ENDPOINT_URL_STS", "ROLECALL_FEDERATION_URL"):
+            env.pop(k, None)
+        port, native = free_port(), free_port()
+        self.log = open(tmp_path / "tauri-driver.log", "w")
+        self.driver_proc = subprocess.Popen(
+            ["tauri-driver", "--port", str(port), "--native-port", str(native)], env=env, stdout=self.log, stderr=self.log
+        )
+        for _ in range(100):
+            try:
+                socket.create_connection(("127.0.0.1", port), timeout=0.2).close()
+                break
+            except OSError:
+                time.sleep(0.1)
+        options = ArgOptions()
+        options.set_capability("browserName", "wry")
+        options.set_capability("tauri:options", {"application": APP, "args": ["--no-agent"]})
+        self.web = webdriver.Remote(command_executor=f"http://127.0.0.1:{port}", options=options)
+        self.web.set_page_load_timeout(30)
+
+    def wait(self, condition, timeout=30, what="condition"):
+        deadline = time.time() + timeout
+        last = None
+        while time.time() < deadline:
+            try:
+                got = condition()
+                if got:
+                    return got
+            except Exception as e:  # the DOM changes under us while Svelte re-renders
+                last = e
+            time.sleep(0.2)
+        raise AssertionError(f"timed out waiting for {what} ({last})")
+
+    def css(self, selector):
+        from selenium.webdriver.common.by import By
+
+        return self.web.find_elements(By.CSS_SELECTOR, selector)
+
+    def opened_urls(self):
+        return self.opened.read_text().split() if self.opened.exists() else []
+
+    def screenshot(self, name):
+        if SCREENSHOTS:
+            time.sleep(2)  # a screenshot right after a DOM change can show the frame before it
+            pathlib.Path(SCREENSHOTS).mkdir(parents=True, exist_ok=True)
+            self.web.get_screenshot_as_file(str(pathlib.Path(SCREENSHOTS) / f"{name}.png"))
+
+    def close(self):
+        try:
+            self.web.quit()
+        except Exception:
+            pass
+        self.driver_proc.terminate()
+        try:
+            self.driver_proc.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            self.driver_proc.kill()
+        self.log.close()
+
+
+@pytest.fixture
+def start_sim():
+    started = []
+
+    def start(*args):
+        sim = Sim(*args)
+        started.append(sim)
+        return sim
+
+    yield start
+    for sim in started:
+        sim.stop()
+
+
+@pytest.fixture
+def desktop(tmp_path):
+    made = []
+
+    def make(sim, config_extra=""):
+        d = Desktop(tmp_path, sim, config_extra)
+        made.append(d)
+        return d
+
+    yield make
+    for d in made:
+        d.close()

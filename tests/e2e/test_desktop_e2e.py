@@ -1,0 +1,141 @@
+"""The real desktop app in a real WebKit window under Xvfb, through WebDriver (tauri-driver +
+WebKitWebDriver), against the simulator: sign in with a device code approved on the
+simulator's page, search and pick a role with the keyboard, open the console (the URL the app
+hands to the opener is followed to the simulator's console page), copy env and use the
+clipboard's credentials with boto3, watch credentials count down and disappear, and read and
+click the tray menu through D-Bus.
+"""
+
+import json
+import re
+import subprocess
+import time
+import urllib.request
+
+import boto3
+from selenium.webdriver.common.by import By
+from selenium.webdriver.common.keys import Keys
+
+
+def clipboard():
+    out = subprocess.run(["xclip", "-o", "-selection", "clipboard"], capture_output=True, text=True, timeout=10)
+    return out.stdout if out.returncode == 0 else ""
+
+
+def seconds(countdown):
+    m, s = countdown.strip().split(":")[-2:]
+    return int(m) * 60 + int(s)
+
+
+def sts_identity(sim, env):
+    return boto3.client(
+        "sts",
+        region_name="us-east-1",
+        endpoint_url=sim.sts,
+        aws_access_key_id=env["AWS_ACCESS_KEY_ID"],
+        aws_secret_access_key=env["AWS_SECRET_ACCESS_KEY"],
+        aws_session_token=env["AWS_SESSION_TOKEN"],
+    ).get_caller_identity()
+
+
+def busctl(*args):
+    out = subprocess.run(["busctl", "--user", "--json=short", "--", *args], capture_output=True, text=True, timeout=20)
+    assert out.returncode == 0, out.stderr
+    return json.loads(out.stdout) if out.stdout.strip() else None
+
+
+def tray_menu():
+    """(bus name, menu path) of the app's tray item, found by the app's pid."""
+    pids = subprocess.run(["pgrep", "-f", "target/debug/rolecall-desktop"], capture_output=True, text=True).stdout.split()
+    assert pids, "the app is running"
+    for entry in busctl("list"):
+        if str(entry.get("pid")) in pids and entry["name"].startswith(":"):
+            tree = subprocess.run(["busctl", "--user", "tree", "--list", entry["name"]], capture_output=True, text=True).stdout
+            for path in tree.split():
+                if path.startswith("/org/ayatana/NotificationItem/") and path.endswith("/Menu"):
+                    return entry["name"], path
+    return None
+
+
+def menu_items(name, path):
+    """Every (id, label, parent label) of the tray menu."""
+    layout = busctl("call", name, path, "com.canonical.dbusmenu", "GetLayout", "iias", "0", "-1", "1", "label")
+    items = []
+
+    def walk(node, parent):
+        ident, props, children = node
+        label = props.get("label", {}).get("data", "")
+        items.append((ident, label, parent))
+        for child in children:
+            walk(child["data"], label)
+
+    walk(layout["data"][1], "")
+    return items
+
+
+def test_sign_in_pick_console_copy_countdown_and_tray(start_sim, desktop):
+    sim = start_sim("--org", "demo", "--role-credentials-ttl", "30s")
+    app = desktop(sim)
+
+    # On open, the search box has focus.
+    search = app.wait(lambda: app.css("#search"), what="the search box")[0]
+    assert app.web.switch_to.active_element == search
+
+    # Sign in with a device code; the person approves it on the simulator's page.
+    app.wait(lambda: app.css("button.sign-in-code"), what="the sign-in button")[0].click()
+    code = app.wait(lambda: app.css("#user-code")[0].text.strip(), what="the user code")
+    assert re.fullmatch(r"[A-Z]{4}-[A-Z]{4}", code)
+    assert any(u.startswith(sim.oidc + "/device") for u in app.opened_urls()), "the verification page was opened"
+    app.screenshot("sign-in")
+    sim.click(code)
+    app.wait(lambda: len(app.css("ul.roles li[data-role]")) == 92, timeout=60, what="the 92 roles of the demo organisation")
+    assert app.css(".session-status")[0].text == "Signed in"
+
+    # Type, arrows, Enter opens the console for the selected role.
+    search = app.css("#search")[0]
+    search.click()
+    search.send_keys("payments prod")
+    top = lambda: [r.get_attribute("data-account") for r in app.css("ul.roles li[data-role]")][:3]  # noqa: E731
+    app.wait(lambda: top() == ["payments-prod"] * 3, what=f"payments-prod's three roles first (got {top()})")
+    rows = app.css("ul.roles li[data-role]")
+    second = rows[1].get_attribute("data-role")
+    account_id = rows[1].get_attribute("data-account-id")
+    search.send_keys(Keys.ARROW_DOWN, Keys.ENTER)
+    url = app.wait(lambda: [u for u in app.opened_urls() if "Action=login" in u], what="the console URL")[-1]
+    page = urllib.request.urlopen(url).read().decode()
+    assert f'<dd id="role">{second}</dd>' in page
+    assert f'<span id="account-id">{account_id}</span>' in page and "payments-prod" in page
+
+    # Copy env: the clipboard holds credentials the simulator issued for that role.
+    row = next(r for r in app.css("ul.roles li[data-role]") if r.get_attribute("data-role") == "ReadOnlyAccess")
+    row.find_element(By.CSS_SELECTOR, "button.copy-env").click()
+    text = app.wait(lambda: "AWS_SESSION_TOKEN" in clipboard() and clipboard(), what="the clipboard")
+    env = dict(re.findall(r"export (\w+)='([^']*)'", text))
+    assert env["AWS_REGION"] == "us-east-1" and env["AWS_ACCESS_KEY_ID"].startswith("ASIA")
+    ident = sts_identity(sim, env)
+    assert ident["Account"] == account_id and "AWSReservedSSO_ReadOnlyAccess_" in ident["Arn"]
+
+    # Live countdowns (mm:ss), red in the last minute.
+    chip = app.wait(lambda: [c for c in app.css(".active .chip") if c.get_attribute("data-role") == "ReadOnlyAccess"], what="the chip")[0]
+    first = seconds(chip.find_element(By.CSS_SELECTOR, ".countdown").text)
+    assert "critical" in chip.get_attribute("class")
+    time.sleep(2.2)
+    later = seconds(chip.find_element(By.CSS_SELECTOR, ".countdown").text)
+    assert 0 < later < first <= 30
+    app.screenshot("main")
+
+    # The tray menu over D-Bus: it lists the active credentials and the session, and its
+    # Forget item wipes them.
+    found = app.wait(tray_menu, what="the tray item on the session bus")
+    items = app.wait(lambda: [i for i in menu_items(*found) if "ReadOnlyAccess" in i[1] and "left)" in i[1]] and menu_items(*found), what="the active role in the tray")
+    labels = [label for _, label, _ in items]
+    assert "Sign out of sim" in labels and "Open Rolecall" in labels and "Quit" in labels
+    held = next(label for _, label, _ in items if "ReadOnlyAccess" in label and "left)" in label)
+    forget = next(ident for ident, label, parent in items if label == "Forget credentials" and parent == held)
+    busctl("call", found[0], found[1], "com.canonical.dbusmenu", "Event", "isvu", str(forget), "clicked", "s", "", "0")
+    app.wait(lambda: not [c for c in app.css(".active .chip") if c.get_attribute("data-role") == "ReadOnlyAccess"], what="forgetting through the tray")
+
+    # The credentials of the console role count down to expiry and disappear.
+    app.wait(lambda: [c for c in app.css(".active .chip") if c.get_attribute("data-role") == second], what="the console role's chip")
+    app.wait(lambda: not app.css(".active .chip"), timeout=45, what="expiry")
+    assert not [r for r in app.css("ul.roles li .countdown") if r.text.strip()], "no countdown left after expiry"

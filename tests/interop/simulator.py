@@ -1,0 +1,78 @@
+"""The idc-sim binary as a test helper: starts it on a free port and parses the `export NAME=value`
+lines it prints, exactly as a shell would see them.
+"""
+
+import json
+import os
+import pathlib
+import re
+import subprocess
+import urllib.parse
+import urllib.request
+
+ROOT = pathlib.Path(__file__).resolve().parents[2]
+SIM_BIN = os.environ.get("IDC_SIM_BIN", str(ROOT / "target" / "debug" / "idc-sim"))
+
+
+class NoRedirect(urllib.request.HTTPRedirectHandler):
+    def redirect_request(self, req, fp, code, msg, headers, newurl):
+        return None
+
+
+class Sim:
+    """A running simulator process."""
+
+    def __init__(self, *args):
+        self.proc = subprocess.Popen(
+            [SIM_BIN, "--addr", "127.0.0.1:0", *args],
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        self.env = {}
+        for line in self.proc.stdout:
+            m = re.match(r"export (\w+)=(\S+)$", line.strip())
+            if m:
+                self.env[m.group(1)] = m.group(2)
+            if "ROLECALL_START_URL" in self.env:
+                break
+        if "ROLECALL_START_URL" not in self.env:
+            raise RuntimeError("idc-sim did not print its endpoints: " + self.proc.stderr.read())
+        self.start_url = self.env["ROLECALL_START_URL"]
+        self.base = self.start_url.rsplit("/start", 1)[0]
+        self.oidc = self.env["AWS_ENDPOINT_URL_SSO_OIDC"]
+        self.portal = self.env["AWS_ENDPOINT_URL_SSO"]
+        self.sts = self.env["AWS_ENDPOINT_URL_STS"]
+        self.federation = self.env["ROLECALL_FEDERATION_URL"]
+
+    def control(self, action, **params):
+        url = f"{self.base}/_sim/{action}"
+        if params:
+            url += "?" + urllib.parse.urlencode(params)
+        with urllib.request.urlopen(urllib.request.Request(url, method="POST", data=b"")) as r:
+            return r.read().decode()
+
+    def stats(self):
+        with urllib.request.urlopen(f"{self.base}/_sim/stats") as r:
+            return json.load(r)
+
+    def click(self, user_code, decision="approve"):
+        """Does what the person does: opens the verification page, types the code, clicks."""
+        page_url = self.oidc + "/device?" + urllib.parse.urlencode({"user_code": user_code})
+        with urllib.request.urlopen(page_url) as r:
+            page = r.read().decode()
+        assert f'id="user-code">{user_code}<' in page, page
+        form = urllib.parse.urlencode({"user_code": user_code, "decision": decision}).encode()
+        with urllib.request.urlopen(urllib.request.Request(self.oidc + "/device", data=form)) as r:
+            result = r.read().decode()
+        assert f'data-result="{"approved" if decision == "approve" else "denied"}"' in result, result
+        return result
+
+    def stop(self):
+        self.proc.terminate()
+        try:
+            self.proc.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            self.proc.kill()
+
+
