@@ -3,7 +3,7 @@
 
 use std::sync::Arc;
 
-use tauri::{AppHandle, State};
+use tauri::{AppHandle, Runtime, State};
 
 use crate::desktop::{Desktop, open_url};
 use crate::view::{AppView, ErrorView, RoleRef, RoleView};
@@ -23,8 +23,8 @@ pub fn search_roles(d: Ds<'_>, query: String) -> Vec<RoleView> {
 }
 
 #[tauri::command]
-pub fn add_session(
-    app: AppHandle,
+pub fn add_session<R: Runtime>(
+    app: AppHandle<R>,
     d: Ds<'_>,
     name: String,
     start_url: String,
@@ -36,14 +36,19 @@ pub fn add_session(
 }
 
 #[tauri::command]
-pub async fn remove_session(app: AppHandle, d: Ds<'_>, name: String) -> Res<()> {
+pub async fn remove_session<R: Runtime>(app: AppHandle<R>, d: Ds<'_>, name: String) -> Res<()> {
     d.remove_session(&name).await?;
     changed(&app);
     Ok(())
 }
 
 #[tauri::command]
-pub fn sign_in(app: AppHandle, d: Ds<'_>, session: String, device_code: bool) -> Res<()> {
+pub fn sign_in<R: Runtime>(
+    app: AppHandle<R>,
+    d: Ds<'_>,
+    session: String,
+    device_code: bool,
+) -> Res<()> {
     start_sign_in(&app, d.inner().clone(), &session, device_code)
 }
 
@@ -53,7 +58,7 @@ pub fn cancel_sign_in(d: Ds<'_>, session: String) {
 }
 
 #[tauri::command]
-pub async fn sign_out(app: AppHandle, d: Ds<'_>, session: String) -> Res<()> {
+pub async fn sign_out<R: Runtime>(app: AppHandle<R>, d: Ds<'_>, session: String) -> Res<()> {
     let s = d.core.session(Some(&session))?;
     d.sign_out(&s).await;
     changed(&app);
@@ -61,12 +66,12 @@ pub async fn sign_out(app: AppHandle, d: Ds<'_>, session: String) -> Res<()> {
 }
 
 #[tauri::command]
-pub fn refresh_catalog(app: AppHandle, d: Ds<'_>, session: String) -> Res<()> {
+pub fn refresh_catalog<R: Runtime>(app: AppHandle<R>, d: Ds<'_>, session: String) -> Res<()> {
     start_sweep(&app, d.inner().clone(), &session)
 }
 
 #[tauri::command]
-pub async fn open_console(app: AppHandle, d: Ds<'_>, role: RoleRef) -> Res<()> {
+pub async fn open_console<R: Runtime>(app: AppHandle<R>, d: Ds<'_>, role: RoleRef) -> Res<()> {
     let url = d.console_url(&role).await?;
     open_url(url.expose());
     changed(&app);
@@ -74,7 +79,12 @@ pub async fn open_console(app: AppHandle, d: Ds<'_>, role: RoleRef) -> Res<()> {
 }
 
 #[tauri::command]
-pub async fn copy_env(app: AppHandle, d: Ds<'_>, role: RoleRef, shell: Option<String>) -> Res<()> {
+pub async fn copy_env<R: Runtime>(
+    app: AppHandle<R>,
+    d: Ds<'_>,
+    role: RoleRef,
+    shell: Option<String>,
+) -> Res<()> {
     let text = d.env_text(&role, shell.as_deref()).await?;
     copy_to_clipboard(&app, d.inner(), text)?;
     changed(&app);
@@ -82,19 +92,19 @@ pub async fn copy_env(app: AppHandle, d: Ds<'_>, role: RoleRef, shell: Option<St
 }
 
 #[tauri::command]
-pub fn copy_credential_process(app: AppHandle, d: Ds<'_>, role: RoleRef) -> Res<()> {
+pub fn copy_credential_process<R: Runtime>(app: AppHandle<R>, d: Ds<'_>, role: RoleRef) -> Res<()> {
     let line = rolecall_engine::secret::Secret::new(d.credential_process_line(&role));
     copy_to_clipboard(&app, d.inner(), line)
 }
 
 #[tauri::command]
-pub fn forget_credentials(app: AppHandle, d: Ds<'_>, role: RoleRef) {
+pub fn forget_credentials<R: Runtime>(app: AppHandle<R>, d: Ds<'_>, role: RoleRef) {
     d.forget(&role);
     changed(&app);
 }
 
 #[tauri::command]
-pub fn toggle_favourite(app: AppHandle, d: Ds<'_>, role: RoleRef) -> Res<bool> {
+pub fn toggle_favourite<R: Runtime>(app: AppHandle<R>, d: Ds<'_>, role: RoleRef) -> Res<bool> {
     let now = d.toggle_favourite(&role)?;
     changed(&app);
     Ok(now)
@@ -116,6 +126,6 @@ pub fn guess_region(start_url: String) -> Option<String> {
 }
 
 #[tauri::command]
-pub fn hide_window(window: tauri::Window) {
+pub fn hide_window<R: Runtime>(window: tauri::Window<R>) {
     let _ = window.hide();
 }

@@ -38,6 +38,8 @@ pub struct Launch {
     pub demo: bool,
     /// Do not serve the agent socket (tests running several apps).
     pub no_agent: bool,
+    /// Config and cache under this folder, with the sign-in in memory (tests).
+    pub home: Option<std::path::PathBuf>,
 }
 
 pub fn ms(t: SystemTime) -> u64 {
@@ -78,8 +80,11 @@ pub struct Desktop {
     clipboard_seq: AtomicU64,
 }
 
-fn dirs(demo: bool) -> Dirs {
-    if demo {
+fn dirs(launch: &Launch) -> Dirs {
+    if let Some(home) = &launch.home {
+        return Dirs::under(home);
+    }
+    if launch.demo {
         return Dirs::under(
             &std::env::temp_dir().join(format!("rolecall-demo-{}", std::process::id())),
         );
@@ -93,7 +98,7 @@ fn dirs(demo: bool) -> Dirs {
 impl Desktop {
     pub async fn open(launch: Launch) -> Self {
         let mut keychain_warning = None;
-        let store: Arc<dyn TokenStore> = if launch.demo {
+        let store: Arc<dyn TokenStore> = if launch.demo || launch.home.is_some() {
             Arc::new(MemoryStore::default())
         } else {
             let keychain = KeychainStore::new();
@@ -113,7 +118,7 @@ impl Desktop {
             std::env::vars().collect()
         };
         let core = Arc::new(Rolecall::open(Parts {
-            dirs: dirs(launch.demo),
+            dirs: dirs(&launch),
             store,
             connector: Arc::new(SdkConnector::new()),
             clock: Arc::new(SystemClock),

@@ -15,7 +15,7 @@ use std::time::Duration;
 
 use rolecall_engine::secret::Secret;
 use rolecall_engine::vault::VaultEvent;
-use tauri::{AppHandle, Emitter, Manager, WindowEvent};
+use tauri::{AppHandle, Emitter, Manager, Runtime, WindowEvent};
 use tauri_plugin_clipboard_manager::ClipboardExt;
 use tauri_plugin_notification::NotificationExt;
 
@@ -24,14 +24,14 @@ use tray::{TRAY_ID, TrayAction};
 use view::{ErrorView, RoleRef};
 
 /// Tells the windows to re-read the state, and rebuilds the tray menu.
-pub fn changed(app: &AppHandle) {
+pub fn changed<R: Runtime>(app: &AppHandle<R>) {
     let _ = app.emit("state-changed", ());
     tray::refresh(app);
 }
 
 /// Puts a secret on the clipboard and clears it later if it is still there.
-pub fn copy_to_clipboard(
-    app: &AppHandle,
+pub fn copy_to_clipboard<R: Runtime>(
+    app: &AppHandle<R>,
     desktop: &Arc<Desktop>,
     text: Secret,
 ) -> Result<(), ErrorView> {
@@ -61,8 +61,8 @@ pub fn copy_to_clipboard(
     Ok(())
 }
 
-pub fn start_sign_in(
-    app: &AppHandle,
+pub fn start_sign_in<R: Runtime>(
+    app: &AppHandle<R>,
     desktop: Arc<Desktop>,
     session: &str,
     device_code: bool,
@@ -79,7 +79,11 @@ pub fn start_sign_in(
 }
 
 /// Sweeps a session's catalogue in the background, with progress in the window.
-pub fn start_sweep(app: &AppHandle, desktop: Arc<Desktop>, session: &str) -> Result<(), ErrorView> {
+pub fn start_sweep<R: Runtime>(
+    app: &AppHandle<R>,
+    desktop: Arc<Desktop>,
+    session: &str,
+) -> Result<(), ErrorView> {
     let s = desktop.core.session(Some(session))?;
     let app = app.clone();
     tauri::async_runtime::spawn(async move {
@@ -273,6 +277,28 @@ fn register_shortcut(app: &AppHandle, shortcut: &str) {
     }
 }
 
+/// The command handler, shared by the app and the mock-runtime tests.
+pub fn handler<R: Runtime>() -> impl Fn(tauri::ipc::Invoke<R>) -> bool + Send + Sync + 'static {
+    tauri::generate_handler![
+        commands::app_state,
+        commands::search_roles,
+        commands::add_session,
+        commands::remove_session,
+        commands::sign_in,
+        commands::cancel_sign_in,
+        commands::sign_out,
+        commands::refresh_catalog,
+        commands::open_console,
+        commands::copy_env,
+        commands::copy_credential_process,
+        commands::forget_credentials,
+        commands::toggle_favourite,
+        commands::set_shell,
+        commands::guess_region,
+        commands::hide_window,
+    ]
+}
+
 pub fn run() {
     tracing_subscriber::fmt()
         .with_env_filter(
@@ -287,6 +313,7 @@ pub fn run() {
     let launch = Launch {
         demo: args.iter().any(|a| a == "--demo"),
         no_agent: args.iter().any(|a| a == "--no-agent"),
+        home: None,
     };
     let builder = tauri::Builder::default()
         .plugin(tauri_plugin_single_instance::init(|app, _args, _cwd| {
@@ -307,24 +334,7 @@ pub fn run() {
                 })
                 .build(),
         )
-        .invoke_handler(tauri::generate_handler![
-            commands::app_state,
-            commands::search_roles,
-            commands::add_session,
-            commands::remove_session,
-            commands::sign_in,
-            commands::cancel_sign_in,
-            commands::sign_out,
-            commands::refresh_catalog,
-            commands::open_console,
-            commands::copy_env,
-            commands::copy_credential_process,
-            commands::forget_credentials,
-            commands::toggle_favourite,
-            commands::set_shell,
-            commands::guess_region,
-            commands::hide_window,
-        ])
+        .invoke_handler(handler())
         .on_window_event(|window, event| match event {
             // Closing a window hides it: Rolecall lives in the tray until Quit.
             WindowEvent::CloseRequested { api, .. } => {

@@ -10,7 +10,7 @@ use std::time::SystemTime;
 
 use serde::{Deserialize, Serialize};
 use tauri::menu::{IsMenuItem, Menu, MenuItem, PredefinedMenuItem, Submenu};
-use tauri::{AppHandle, Manager, Wry};
+use tauri::{AppHandle, Manager, Runtime};
 
 use crate::desktop::{Desktop, ms};
 use crate::view::RoleRef;
@@ -49,16 +49,20 @@ pub fn time_left(expires_ms: u64) -> String {
     }
 }
 
-fn item(app: &AppHandle, action: TrayAction, text: &str) -> tauri::Result<MenuItem<Wry>> {
+fn item<R: Runtime>(
+    app: &AppHandle<R>,
+    action: TrayAction,
+    text: &str,
+) -> tauri::Result<MenuItem<R>> {
     MenuItem::with_id(app, action.id(), text, true, None::<&str>)
 }
 
-fn role_menu(
-    app: &AppHandle,
+fn role_menu<R: Runtime>(
+    app: &AppHandle<R>,
     title: &str,
     role: &RoleRef,
     held: bool,
-) -> tauri::Result<Submenu<Wry>> {
+) -> tauri::Result<Submenu<R>> {
     let console = item(app, TrayAction::Console(role.clone()), "Open console")?;
     let env = item(app, TrayAction::CopyEnv(role.clone()), "Copy env")?;
     if held {
@@ -69,9 +73,12 @@ fn role_menu(
     }
 }
 
-pub fn build_menu(app: &AppHandle, desktop: &Arc<Desktop>) -> tauri::Result<Menu<Wry>> {
+pub fn build_menu<R: Runtime>(
+    app: &AppHandle<R>,
+    desktop: &Arc<Desktop>,
+) -> tauri::Result<Menu<R>> {
     let view = desktop.view();
-    let mut items: Vec<Box<dyn IsMenuItem<Wry>>> = Vec::new();
+    let mut items: Vec<Box<dyn IsMenuItem<R>>> = Vec::new();
     let held: std::collections::HashSet<(String, String, String)> = view
         .active
         .iter()
@@ -109,7 +116,7 @@ pub fn build_menu(app: &AppHandle, desktop: &Arc<Desktop>) -> tauri::Result<Menu
         .take(10)
         .collect();
     for (label, list) in [("Favourites", favourites), ("Recent", recents)] {
-        let subs: Vec<Submenu<Wry>> = list
+        let subs: Vec<Submenu<R>> = list
             .iter()
             .map(|r| {
                 let role = RoleRef {
@@ -127,8 +134,7 @@ pub fn build_menu(app: &AppHandle, desktop: &Arc<Desktop>) -> tauri::Result<Menu
                 )
             })
             .collect::<tauri::Result<_>>()?;
-        let refs: Vec<&dyn IsMenuItem<Wry>> =
-            subs.iter().map(|s| s as &dyn IsMenuItem<Wry>).collect();
+        let refs: Vec<&dyn IsMenuItem<R>> = subs.iter().map(|s| s as &dyn IsMenuItem<R>).collect();
         items.push(Box::new(Submenu::with_items(
             app,
             label,
@@ -157,12 +163,12 @@ pub fn build_menu(app: &AppHandle, desktop: &Arc<Desktop>) -> tauri::Result<Menu
     }
     items.push(Box::new(item(app, TrayAction::Open, "Open Rolecall")?));
     items.push(Box::new(item(app, TrayAction::Quit, "Quit")?));
-    let refs: Vec<&dyn IsMenuItem<Wry>> = items.iter().map(|b| b.as_ref()).collect();
+    let refs: Vec<&dyn IsMenuItem<R>> = items.iter().map(|b| b.as_ref()).collect();
     Menu::with_items(app, &refs)
 }
 
 /// Rebuilds the menu and the title (the soonest expiry's time left).
-pub fn refresh(app: &AppHandle) {
+pub fn refresh<R: Runtime>(app: &AppHandle<R>) {
     let Some(tray) = app.tray_by_id(TRAY_ID) else {
         return;
     };
@@ -176,7 +182,7 @@ pub fn refresh(app: &AppHandle) {
     set_title(app);
 }
 
-pub fn set_title(app: &AppHandle) {
+pub fn set_title<R: Runtime>(app: &AppHandle<R>) {
     let Some(tray) = app.tray_by_id(TRAY_ID) else {
         return;
     };

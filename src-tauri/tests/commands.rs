@@ -1,0 +1,150 @@
+//! The webview's commands on Tauri's mock runtime: what crosses (views, `{code, message}`
+//! errors) and that a command refused by validation changes nothing.
+
+use std::sync::Arc;
+
+use rolecall_desktop::desktop::{Desktop, Launch};
+use serde_json::{Value, json};
+use tauri::ipc::{CallbackFn, InvokeBody};
+use tauri::test::{
+    INVOKE_KEY, MockRuntime, get_ipc_response, mock_builder, mock_context, noop_assets,
+};
+use tauri::webview::InvokeRequest;
+
+fn app(home: &std::path::Path) -> (tauri::App<MockRuntime>, tauri::WebviewWindow<MockRuntime>) {
+    let launch = Launch {
+        demo: false,
+        no_agent: true,
+        home: Some(home.to_owned()),
+    };
+    let desktop = Arc::new(tauri::async_runtime::block_on(Desktop::open(launch)));
+    let app = mock_builder()
+        .plugin(tauri_plugin_clipboard_manager::init())
+        .manage(desktop)
+        .invoke_handler(rolecall_desktop::handler())
+        .build(mock_context(noop_assets()))
+        .expect("mock app");
+    let window = tauri::WebviewWindowBuilder::new(&app, "main", Default::default())
+        .build()
+        .expect("window");
+    (app, window)
+}
+
+fn invoke(
+    window: &tauri::WebviewWindow<MockRuntime>,
+    cmd: &str,
+    body: Value,
+) -> Result<Value, Value> {
+    get_ipc_response(
+        window,
+        InvokeRequest {
+            cmd: cmd.into(),
+            callback: CallbackFn(0),
+            error: CallbackFn(1),
+            // On Linux `http://tauri.localhost` counts as remote and the command is refused.
+            url: "tauri://localhost".parse().expect("url"),
+            body: InvokeBody::Json(body),
+            headers: Default::default(),
+            invoke_key: INVOKE_KEY.to_string(),
+        },
+    )
+    .map(|b| b.deserialize::<Value>().expect("json"))
+}
+
+#[test]
+fn sessions_are_added_validated_and_listed() {
+    let home = tempfile::tempdir().expect("tempdir");
+    let (_app, window) = app(home.path());
+    let state = invoke(&window, "app_state", json!({})).expect("app_state");
+    assert_eq!(state["sessions"], json!([]));
+    assert_eq!(state["shell"], "sh");
+    assert!(
+        state["shells"]
+            .as_array()
+            .expect("shells")
+            .iter()
+            .any(|s| s == "fish")
+    );
+
+    let bad = invoke(
+        &window,
+        "add_session",
+        json!({ "name": "corp", "startUrl": "d-123.awsapps.com", "region": "eu-west-1" }),
+    )
+    .expect_err("not a URL");
+    assert_eq!(bad["code"], "invalid");
+    assert!(
+        bad["message"]
+            .as_str()
+            .expect("message")
+            .contains("not a URL"),
+        "{bad}"
+    );
+    let bad_region = invoke(
+        &window,
+        "add_session",
+        json!({ "name": "corp", "startUrl": "https://d-1234567890.awsapps.com/start", "region": "europe" }),
+    )
+    .expect_err("not a region");
+    assert!(
+        bad_region["message"]
+            .as_str()
+            .expect("message")
+            .contains("not an AWS region")
+    );
+    assert_eq!(
+        invoke(&window, "app_state", json!({})).expect("state")["sessions"],
+        json!([]),
+        "nothing half-added"
+    );
+
+    invoke(&window, "add_session", json!({ "name": "corp", "startUrl": "https://d-1234567890.awsapps.com/start/#/", "region": "eu-west-1" }))
+        .expect("added");
+    let state = invoke(&window, "app_state", json!({})).expect("state");
+    assert_eq!(state["sessions"][0]["name"], "corp");
+    assert_eq!(
+        state["sessions"][0]["start_url"],
+        "https://d-1234567890.awsapps.com/start"
+    );
+    assert_eq!(state["sessions"][0]["signed_in"], false);
+    let saved =
+        std::fs::read_to_string(home.path().join("config/config.toml")).expect("config written");
+    assert!(saved.contains("name = \"corp\""));
+}
+
+#[test]
+fn errors_cross_as_code_and_message() {
+    let home = tempfile::tempdir().expect("tempdir");
+    let (_app, window) = app(home.path());
+    let err = invoke(
+        &window,
+        "sign_in",
+        json!({ "session": "nope", "deviceCode": true }),
+    )
+    .expect_err("no such session");
+    assert_eq!(
+        err,
+        json!({ "code": "unknown_session", "message": "no session named \"nope\" (see `rolecall session ls`)" })
+    );
+    let role = json!({ "session": "nope", "account_id": "111111111111", "role": "Admin" });
+    let err = invoke(
+        &window,
+        "copy_env",
+        json!({ "role": role, "shell": "tcsh" }),
+    )
+    .expect_err("unknown shell");
+    assert_eq!(err["code"], "invalid");
+    assert_eq!(
+        invoke(
+            &window,
+            "guess_region",
+            json!({ "startUrl": "https://ssoins-1.eu-central-1.portal.amazonaws.com/start" })
+        )
+        .expect("guess"),
+        json!("eu-central-1")
+    );
+    assert_eq!(
+        invoke(&window, "search_roles", json!({ "query": "" })).expect("search"),
+        json!([])
+    );
+}
