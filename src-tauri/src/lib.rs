@@ -120,7 +120,7 @@ fn show_main(app: &AppHandle) {
     }
 }
 
-fn show_picker(app: &AppHandle) {
+fn show_picker<R: Runtime>(app: &AppHandle<R>) {
     if let Some(w) = app.get_webview_window("picker") {
         let _ = w.center();
         let _ = w.show();
@@ -137,6 +137,7 @@ fn on_tray(app: &AppHandle, id: &str) {
     let app = app.clone();
     match action {
         TrayAction::Open => show_main(&app),
+        TrayAction::Picker => show_picker(&app),
         TrayAction::Quit => app.exit(0),
         TrayAction::SignIn { session } => {
             let _ = start_sign_in(&app, desktop, &session, false);

@@ -25,6 +25,7 @@ pub enum TrayAction {
     Forget(RoleRef),
     SignIn { session: String },
     SignOut { session: String },
+    Picker,
     Open,
     Quit,
 }
@@ -161,6 +162,7 @@ pub fn build_menu<R: Runtime>(
         };
         items.push(Box::new(item(app, action, &text)?));
     }
+    items.push(Box::new(item(app, TrayAction::Picker, "Quick picker…")?));
     items.push(Box::new(item(app, TrayAction::Open, "Open Rolecall")?));
     items.push(Box::new(item(app, TrayAction::Quit, "Quit")?));
     let refs: Vec<&dyn IsMenuItem<R>> = items.iter().map(|b| b.as_ref()).collect();

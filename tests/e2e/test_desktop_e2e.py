@@ -73,6 +73,24 @@ def menu_items(name, path):
     return items
 
 
+def click_tray(found, label, parent=None):
+    """Reads the menu and clicks an item at once; a rebuild in between renumbers the items."""
+    last = None
+    for _ in range(5):
+        items = menu_items(*found)
+        ident = next((i for i, lab, par in items if lab == label and (parent is None or parent(par))), None)
+        assert ident is not None, f"no tray item {label!r} in {[lab for _, lab, _ in items]}"
+        out = subprocess.run(
+            ["busctl", "--user", "--", "call", found[0], found[1], "com.canonical.dbusmenu", "Event", "isvu", str(ident), "clicked", "s", "", "0"],
+            capture_output=True, text=True, timeout=20,
+        )
+        if out.returncode == 0:
+            return
+        last = out.stderr
+        time.sleep(0.3)
+    raise AssertionError(f"clicking {label!r} failed: {last}")
+
+
 def test_sign_in_pick_console_copy_countdown_and_tray(start_sim, desktop):
     sim = start_sim("--org", "demo", "--role-credentials-ttl", "30s")
     app = desktop(sim)
@@ -130,12 +148,54 @@ def test_sign_in_pick_console_copy_countdown_and_tray(start_sim, desktop):
     items = app.wait(lambda: [i for i in menu_items(*found) if "ReadOnlyAccess" in i[1] and "left)" in i[1]] and menu_items(*found), what="the active role in the tray")
     labels = [label for _, label, _ in items]
     assert "Sign out of sim" in labels and "Open Rolecall" in labels and "Quit" in labels
-    held = next(label for _, label, _ in items if "ReadOnlyAccess" in label and "left)" in label)
-    forget = next(ident for ident, label, parent in items if label == "Forget credentials" and parent == held)
-    busctl("call", found[0], found[1], "com.canonical.dbusmenu", "Event", "isvu", str(forget), "clicked", "s", "", "0")
+    click_tray(found, "Forget credentials", parent=lambda p: "ReadOnlyAccess" in p and "left)" in p)
     app.wait(lambda: not [c for c in app.css(".active .chip") if c.get_attribute("data-role") == "ReadOnlyAccess"], what="forgetting through the tray")
 
     # The credentials of the console role count down to expiry and disappear.
     app.wait(lambda: [c for c in app.css(".active .chip") if c.get_attribute("data-role") == second], what="the console role's chip")
     app.wait(lambda: not app.css(".active .chip"), timeout=45, what="expiry")
     assert not [r for r in app.css("ul.roles li .countdown") if r.text.strip()], "no countdown left after expiry"
+
+
+def visible_picker():
+    out = subprocess.run(["xdotool", "search", "--onlyvisible", "--name", "quick picker"], capture_output=True, text=True)
+    return out.stdout.strip()
+
+
+def test_quick_picker(start_sim, desktop):
+    sim = start_sim("--org", "demo", "--auto-approve-after", "0")
+    app = desktop(sim)
+    app.wait(lambda: app.css("button.sign-in-code"), what="the sign-in button")[0].click()
+    app.wait(lambda: len(app.css("ul.roles li[data-role]")) == 92, timeout=60, what="the roles")
+    assert not visible_picker()
+
+    # Linux trays send no clicks: the menu opens the picker (as the global shortcut does).
+    found = app.wait(tray_menu, what="the tray item")
+    click_tray(found, "Quick picker…")
+    app.wait(visible_picker, what="the picker window on screen")
+
+    main = app.web.current_window_handle
+    app.web.switch_to.window(next(h for h in app.web.window_handles if h != main))
+    box = app.wait(lambda: app.css("#picker-search"), what="the picker's search box")[0]
+    assert app.web.switch_to.active_element == box
+    box.send_keys("search prod")
+    app.wait(lambda: app.css(".picker li") and "search-prod" in app.css(".picker li")[0].text, what="picker results")
+    app.screenshot("quick-picker")
+
+    # Ctrl+C copies env in the default shell format.
+    box.send_keys(Keys.CONTROL, "c")
+    text = app.wait(lambda: "AWS_SESSION_TOKEN" in clipboard() and clipboard(), what="the clipboard")
+    ident = sts_identity(sim, dict(re.findall(r"export (\w+)='([^']*)'", text)))
+    assert "AWSReservedSSO_AdministratorAccess_" in ident["Arn"]
+
+    # Enter opens the console and hides the picker.
+    box.send_keys(Keys.ENTER)
+    url = app.wait(lambda: [u for u in app.opened_urls() if "Action=login" in u], what="the console URL")[-1]
+    assert '<dd id="role">AdministratorAccess</dd>' in urllib.request.urlopen(url).read().decode()
+    app.wait(lambda: not visible_picker(), what="the picker hidden after Enter")
+
+    # Esc hides it too.
+    click_tray(found, "Quick picker…")
+    app.wait(visible_picker, what="the picker shown again")
+    box.send_keys(Keys.ESCAPE)
+    app.wait(lambda: not visible_picker(), what="the picker hidden by Esc")
