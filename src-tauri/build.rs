@@ -18,6 +18,7 @@ fn main() {
             "set_shell",
             "guess_region",
             "hide_window",
+            "report_visible",
         ]),
     ))
     .expect("tauri build configuration");

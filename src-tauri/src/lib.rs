@@ -24,6 +24,11 @@ use tray::{TRAY_ID, TrayAction};
 use view::{ErrorView, RoleRef};
 
 /// Tells the windows to re-read the state, and rebuilds the tray menu.
+/// Milliseconds since the app started.
+pub fn since_start_ms() -> u128 {
+    STARTED.get().map_or(0, |t| t.elapsed().as_millis())
+}
+
 pub fn changed<R: Runtime>(app: &AppHandle<R>) {
     let _ = app.emit("state-changed", ());
     tray::refresh(app);
@@ -112,8 +117,39 @@ pub fn start_sweep<R: Runtime>(
     Ok(())
 }
 
-fn show_main(app: &AppHandle) {
-    if let Some(w) = app.get_webview_window("main") {
+static STARTED: std::sync::OnceLock<std::time::Instant> = std::sync::OnceLock::new();
+
+/// The window `label`, created from its configuration if it is not there (windows are dropped
+/// while hidden: a web view costs far more memory than the rest of Rolecall).
+fn ensure_window<R: Runtime>(app: &AppHandle<R>, label: &str) -> Option<tauri::WebviewWindow<R>> {
+    if let Some(w) = app.get_webview_window(label) {
+        return Some(w);
+    }
+    let config = app.config().app.windows.iter().find(|w| w.label == label)?.clone();
+    match tauri::WebviewWindowBuilder::from_config(app, &config).and_then(|b| b.build()) {
+        Ok(w) => Some(w),
+        Err(e) => {
+            tracing::error!("cannot open the {label} window: {e}");
+            None
+        }
+    }
+}
+
+fn keep_loaded<R: Runtime>(app: &AppHandle<R>) -> bool {
+    app.state::<Arc<Desktop>>().core.config().preferences.keep_window_loaded
+}
+
+/// Hides a window, or drops it (and its web view) unless the person chose to keep it loaded.
+pub fn dismiss<R: Runtime>(window: &tauri::Window<R>) {
+    if keep_loaded(window.app_handle()) {
+        let _ = window.hide();
+    } else {
+        let _ = window.destroy();
+    }
+}
+
+fn show_main<R: Runtime>(app: &AppHandle<R>) {
+    if let Some(w) = ensure_window(app, "main") {
         let _ = w.show();
         let _ = w.unminimize();
         let _ = w.set_focus();
@@ -121,7 +157,7 @@ fn show_main(app: &AppHandle) {
 }
 
 fn show_picker<R: Runtime>(app: &AppHandle<R>) {
-    if let Some(w) = app.get_webview_window("picker") {
+    if let Some(w) = ensure_window(app, "picker") {
         let _ = w.center();
         let _ = w.show();
         let _ = w.set_focus();
@@ -297,6 +333,7 @@ pub fn handler<R: Runtime>() -> impl Fn(tauri::ipc::Invoke<R>) -> bool + Send + 
         commands::set_shell,
         commands::guess_region,
         commands::hide_window,
+        commands::report_visible,
     ]
 }
 
@@ -310,7 +347,9 @@ pub fn run() {
         .with_target(false)
         .with_ansi(false)
         .init();
+    STARTED.get_or_init(std::time::Instant::now);
     let args: Vec<String> = std::env::args().collect();
+    let hidden = args.iter().any(|a| a == "--hidden");
     let launch = Launch {
         demo: args.iter().any(|a| a == "--demo"),
         no_agent: args.iter().any(|a| a == "--no-agent"),
@@ -337,14 +376,15 @@ pub fn run() {
         )
         .invoke_handler(handler())
         .on_window_event(|window, event| match event {
-            // Closing a window hides it: Rolecall lives in the tray until Quit.
+            // Closing a window hides it (or drops its web view): Rolecall lives in the tray
+            // until Quit.
             WindowEvent::CloseRequested { api, .. } => {
-                api.prevent_close();
-                let _ = window.hide();
+                if keep_loaded(window.app_handle()) {
+                    api.prevent_close();
+                    let _ = window.hide();
+                }
             }
-            WindowEvent::Focused(false) if window.label() == "picker" => {
-                let _ = window.hide();
-            }
+            WindowEvent::Focused(false) if window.label() == "picker" => dismiss(window),
             _ => {}
         })
         .setup(move |app| {
@@ -372,6 +412,9 @@ pub fn run() {
                     let _ = autolaunch.disable();
                 }
             }
+            if !hidden {
+                show_main(&handle);
+            }
             // Show the cached catalogue at once; refresh signed-in sessions in the background.
             for s in desktop.core.sessions() {
                 if desktop.core.signin().status(&s).signed_in {
@@ -380,8 +423,17 @@ pub fn run() {
             }
             Ok(())
         });
-    if let Err(e) = builder.run(tauri::generate_context!()) {
-        eprintln!("rolecall: cannot start the desktop app: {e}");
-        std::process::exit(1);
-    }
+    let app = match builder.build(tauri::generate_context!()) {
+        Ok(app) => app,
+        Err(e) => {
+            eprintln!("rolecall: cannot start the desktop app: {e}");
+            std::process::exit(1);
+        }
+    };
+    app.run(|_app, event| {
+        // With every window closed Rolecall stays in the tray; only Quit (an exit code) ends it.
+        if let tauri::RunEvent::ExitRequested { code: None, api, .. } = event {
+            api.prevent_exit();
+        }
+    });
 }

@@ -33,6 +33,7 @@ export const api = {
   setShell: (shell: string) => invoke<void>("set_shell", { shell }),
   guessRegion: (startUrl: string) => invoke<string | null>("guess_region", { startUrl }),
   hideWindow: () => invoke<void>("hide_window"),
+  reportVisible: (roles: number) => invoke<void>("report_visible", { roles }),
   onStateChanged: (f: () => void): Promise<UnlistenFn> => listen("state-changed", () => f()),
   onPickerShown: (f: () => void): Promise<UnlistenFn> => listen("picker-shown", () => f()),
 };
