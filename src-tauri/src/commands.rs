@@ -133,5 +133,8 @@ pub fn hide_window<R: Runtime>(window: tauri::Window<R>) {
 /// The window shows roles for the first time: the start-up benchmark reads this line.
 #[tauri::command]
 pub fn report_visible(roles: u32) {
-    tracing::info!("startup: catalogue visible ({roles} roles) {} ms after start", crate::since_start_ms());
+    tracing::info!(
+        "startup: catalogue visible ({roles} roles) {} ms after start",
+        crate::since_start_ms()
+    );
 }

@@ -230,7 +230,8 @@ impl Desktop {
         }
     }
 
-    fn account_name(&self, session: &str, account_id: &str) -> String {
+    /// The account's name from the catalogue, or its id.
+    pub fn account_name(&self, session: &str, account_id: &str) -> String {
         self.core
             .catalog(session)
             .and_then(|c| {

@@ -125,7 +125,13 @@ fn ensure_window<R: Runtime>(app: &AppHandle<R>, label: &str) -> Option<tauri::W
     if let Some(w) = app.get_webview_window(label) {
         return Some(w);
     }
-    let config = app.config().app.windows.iter().find(|w| w.label == label)?.clone();
+    let config = app
+        .config()
+        .app
+        .windows
+        .iter()
+        .find(|w| w.label == label)?
+        .clone();
     match tauri::WebviewWindowBuilder::from_config(app, &config).and_then(|b| b.build()) {
         Ok(w) => Some(w),
         Err(e) => {
@@ -136,7 +142,11 @@ fn ensure_window<R: Runtime>(app: &AppHandle<R>, label: &str) -> Option<tauri::W
 }
 
 fn keep_loaded<R: Runtime>(app: &AppHandle<R>) -> bool {
-    app.state::<Arc<Desktop>>().core.config().preferences.keep_window_loaded
+    app.state::<Arc<Desktop>>()
+        .core
+        .config()
+        .preferences
+        .keep_window_loaded
 }
 
 /// Hides a window, or drops it (and its web view) unless the person chose to keep it loaded.
@@ -231,25 +241,28 @@ fn report(app: &AppHandle, result: Result<(), ErrorView>) {
 
 fn notify_vault(app: &AppHandle, desktop: &Desktop, event: &VaultEvent) {
     let name = |key: &rolecall_engine::vault::RoleKey| {
-        let account = desktop
-            .active()
-            .into_iter()
-            .find(|a| a.account_id == key.account_id)
-            .map_or_else(|| key.account_id.clone(), |a| a.account_name);
-        format!("{account} / {}", key.role)
+        format!(
+            "{} / {}",
+            desktop.account_name(&key.session, &key.account_id),
+            key.role
+        )
     };
     let body = match event {
         VaultEvent::Warning { key, remaining, .. } => {
+            let secs = remaining.as_secs();
+            let left = if secs < 120 {
+                format!("{secs} s")
+            } else {
+                format!("{} min", secs.div_ceil(60))
+            };
+            format!("Credentials for {} expire in {left}", name(key))
+        }
+        VaultEvent::Expired { key } => {
             format!(
-                "Credentials for {} expire in {} min",
-                name(key),
-                remaining.as_secs().div_ceil(60)
+                "Credentials for {} expired and were wiped from memory",
+                name(key)
             )
         }
-        VaultEvent::Expired { key } => format!(
-            "Credentials for {} expired and were wiped from memory",
-            key.role
-        ),
         _ => return,
     };
     let _ = app
@@ -432,7 +445,10 @@ pub fn run() {
     };
     app.run(|_app, event| {
         // With every window closed Rolecall stays in the tray; only Quit (an exit code) ends it.
-        if let tauri::RunEvent::ExitRequested { code: None, api, .. } = event {
+        if let tauri::RunEvent::ExitRequested {
+            code: None, api, ..
+        } = event
+        {
             api.prevent_exit();
         }
     });

@@ -32,17 +32,13 @@ def free_port():
 class Desktop:
     """A running app, driven through WebDriver."""
 
-    def __init__(self, tmp_path, sim, config_extra=""):
+    def __init__(self, tmp_path, sim, clipboard_clear=0, session=True):
         from selenium import webdriver
         from selenium.webdriver.common.options import ArgOptions
 
         self.home = tmp_path / "rolecall"
         (self.home / "config").mkdir(parents=True)
-        (self.home / "config" / "config.toml").write_text(
-            f"""[preferences]
-warnings_seconds = [15]
-clipboard_clear_seconds = 0
-{config_extra}
+        session_toml = f"""
 [[session]]
 name = "sim"
 start_url = "{sim.start_url}"
@@ -53,6 +49,9 @@ portal = "{sim.portal}"
 sts = "{sim.sts}"
 federation = "{sim.federation}"
 """
+        (self.home / "config" / "config.toml").write_text(
+            f"[preferences]\nwarnings_seconds = [15]\nclipboard_clear_seconds = {clipboard_clear}\n"
+            + (session_toml if session else "")
         )
         self.opened = tmp_path / "opened.txt"
         recorder = tmp_path / "opener"
@@ -61,6 +60,13 @@ federation = "{sim.federation}"
         env = dict(os.environ, ROLECALL_HOME=str(self.home), ROLECALL_OPENER=str(recorder), ROLECALL_LOG="info")
         for k in ("AWS_ENDPOINT_URL_SSO_OIDC", "AWS_ENDPOINT_URL_SSO", "AWS_ENDPOINT_URL_STS", "ROLECALL_FEDERATION_URL"):
             env.pop(k, None)
+        # Notifications go to org.freedesktop.Notifications on the session bus: record them.
+        self.notifications = tmp_path / "notifications.txt"
+        self.monitor = subprocess.Popen(
+            ["dbus-monitor", "--session", "interface='org.freedesktop.Notifications'"],
+            stdout=open(self.notifications, "w"),
+            stderr=subprocess.DEVNULL,
+        )
         port, native = free_port(), free_port()
         self.log = open(tmp_path / "tauri-driver.log", "w")
         self.driver_proc = subprocess.Popen(
@@ -105,7 +111,11 @@ federation = "{sim.federation}"
             pathlib.Path(SCREENSHOTS).mkdir(parents=True, exist_ok=True)
             self.web.get_screenshot_as_file(str(pathlib.Path(SCREENSHOTS) / f"{name}.png"))
 
+    def notified(self):
+        return self.notifications.read_text() if self.notifications.exists() else ""
+
     def close(self):
+        self.monitor.terminate()
         try:
             self.web.quit()
         except Exception:
@@ -136,8 +146,8 @@ def start_sim():
 def desktop(tmp_path):
     made = []
 
-    def make(sim, config_extra=""):
-        d = Desktop(tmp_path, sim, config_extra)
+    def make(sim, **options):
+        d = Desktop(tmp_path, sim, **options)
         made.append(d)
         return d
 

@@ -157,6 +157,10 @@ def test_sign_in_pick_console_copy_countdown_and_tray(start_sim, desktop):
     app.wait(lambda: not app.css(".active .chip"), timeout=45, what="expiry")
     assert not [r for r in app.css("ul.roles li .countdown") if r.text.strip()], "no countdown left after expiry"
 
+    # Notifications before expiry and at expiry.
+    notes = app.wait(lambda: "payments-prod / " + second + " expired and were wiped" in app.notified() and app.notified(), what="the expiry notification")
+    assert re.search(r"Credentials for payments-prod / \w+ expire in 1[0-5] s", notes), notes
+
 
 def visible_picker():
     out = subprocess.run(["xdotool", "search", "--onlyvisible", "--name", "quick picker"], capture_output=True, text=True)
@@ -165,7 +169,7 @@ def visible_picker():
 
 def test_quick_picker(start_sim, desktop):
     sim = start_sim("--org", "demo", "--auto-approve-after", "0")
-    app = desktop(sim)
+    app = desktop(sim, clipboard_clear=3)
     app.wait(lambda: app.css("button.sign-in-code"), what="the sign-in button")[0].click()
     app.wait(lambda: len(app.css("ul.roles li[data-role]")) == 92, timeout=60, what="the roles")
     assert not visible_picker()
@@ -188,6 +192,8 @@ def test_quick_picker(start_sim, desktop):
     text = app.wait(lambda: "AWS_SESSION_TOKEN" in clipboard() and clipboard(), what="the clipboard")
     ident = sts_identity(sim, dict(re.findall(r"export (\w+)='([^']*)'", text)))
     assert "AWSReservedSSO_AdministratorAccess_" in ident["Arn"]
+    # The clipboard is cleared after the configured 3 s, since it still holds our text.
+    app.wait(lambda: "AWS_SESSION_TOKEN" not in clipboard(), timeout=10, what="the clipboard cleared")
 
     # Enter opens the console and hides the picker.
     box.send_keys(Keys.ENTER)
@@ -206,3 +212,25 @@ def test_quick_picker(start_sim, desktop):
     except NoSuchWindowException:
         pass  # the picker dropped its own web view before WebDriver's answer: what Esc does
     app.wait(lambda: not visible_picker(), what="the picker hidden by Esc")
+
+
+def test_first_run_adds_a_session_with_clear_messages(start_sim, desktop):
+    sim = start_sim("--org", "demo", "--auto-approve-after", "0")
+    app = desktop(sim, session=False)
+    url = app.wait(lambda: app.css("#start-url"), what="the first-run form")[0]
+    region = app.css("#region")[0]
+    url.send_keys("https://ssoins-1.eu-central-1.portal.amazonaws.com/start")
+    region.click()  # leaving the URL field guesses the region from it
+    app.wait(lambda: region.get_attribute("value") == "eu-central-1", what="the region guessed")
+    url.clear()
+    url.send_keys("d-1234567890.awsapps.com/start")
+    app.css("form button[type=submit]")[0].click()
+    error = app.wait(lambda: app.css("#first-run-error")[0].text, what="the error")
+    assert "is not a URL" in error and "https://d-1234567890.awsapps.com/start" in error
+    url.clear()
+    url.send_keys(sim.start_url)
+    region.clear()
+    region.send_keys("us-east-1")
+    app.css("form button[type=submit]")[0].click()
+    app.wait(lambda: app.css(".session .session-status") and app.css(".session .session-status")[0].text == "Not signed in", what="the session")
+    assert 'start_url = "' + sim.start_url + '"' in (app.home / "config" / "config.toml").read_text()
