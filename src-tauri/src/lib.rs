@@ -391,11 +391,9 @@ pub fn run() {
         .on_window_event(|window, event| match event {
             // Closing a window hides it (or drops its web view): Rolecall lives in the tray
             // until Quit.
-            WindowEvent::CloseRequested { api, .. } => {
-                if keep_loaded(window.app_handle()) {
-                    api.prevent_close();
-                    let _ = window.hide();
-                }
+            WindowEvent::CloseRequested { api, .. } if keep_loaded(window.app_handle()) => {
+                api.prevent_close();
+                let _ = window.hide();
             }
             WindowEvent::Focused(false) if window.label() == "picker" => dismiss(window),
             _ => {}
