@@ -14,6 +14,7 @@ type Ds<'a> = State<'a, Arc<Desktop>>;
 
 #[tauri::command]
 pub fn app_state(d: Ds<'_>) -> AppView {
+    tracing::debug!("startup: app_state at {} ms", crate::since_start_ms());
     d.view()
 }
 

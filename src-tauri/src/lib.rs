@@ -175,7 +175,7 @@ fn show_picker<R: Runtime>(app: &AppHandle<R>) {
     }
 }
 
-fn on_tray(app: &AppHandle, id: &str) {
+fn on_tray<R: Runtime>(app: &AppHandle<R>, id: &str) {
     let Some(action) = TrayAction::parse(id) else {
         return;
     };
@@ -217,7 +217,7 @@ fn on_tray(app: &AppHandle, id: &str) {
     }
 }
 
-async fn tray_console(app: &AppHandle, desktop: &Arc<Desktop>, role: &RoleRef) {
+async fn tray_console<R: Runtime>(app: &AppHandle<R>, desktop: &Arc<Desktop>, role: &RoleRef) {
     let result = desktop
         .console_url(role)
         .await
@@ -228,7 +228,7 @@ async fn tray_console(app: &AppHandle, desktop: &Arc<Desktop>, role: &RoleRef) {
 }
 
 /// Failures of tray actions have no window to show them: a notification says what happened.
-fn report(app: &AppHandle, result: Result<(), ErrorView>) {
+fn report<R: Runtime>(app: &AppHandle<R>, result: Result<(), ErrorView>) {
     if let Err(e) = result {
         let _ = app
             .notification()
@@ -239,7 +239,7 @@ fn report(app: &AppHandle, result: Result<(), ErrorView>) {
     }
 }
 
-fn notify_vault(app: &AppHandle, desktop: &Desktop, event: &VaultEvent) {
+fn notify_vault<R: Runtime>(app: &AppHandle<R>, desktop: &Desktop, event: &VaultEvent) {
     let name = |key: &rolecall_engine::vault::RoleKey| {
         format!(
             "{} / {}",
@@ -273,7 +273,7 @@ fn notify_vault(app: &AppHandle, desktop: &Desktop, event: &VaultEvent) {
         .show();
 }
 
-fn pump_events(app: &AppHandle, desktop: Arc<Desktop>) {
+fn pump_events<R: Runtime>(app: &AppHandle<R>, desktop: Arc<Desktop>) {
     let mut sign_ins = desktop.core.signin().subscribe();
     let (a, d) = (app.clone(), desktop.clone());
     tauri::async_runtime::spawn(async move {
@@ -320,7 +320,52 @@ fn pump_events(app: &AppHandle, desktop: Arc<Desktop>) {
     });
 }
 
-fn register_shortcut(app: &AppHandle, shortcut: &str) {
+static STARTUP_DONE: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
+
+/// Builds the tray and registers the shortcut and autostart, once, on the main thread.
+pub fn finish_startup<R: Runtime>(app: &AppHandle<R>) {
+    if STARTUP_DONE.swap(true, std::sync::atomic::Ordering::SeqCst) {
+        return;
+    }
+    let handle = app.clone();
+    let _ = app.run_on_main_thread(move || {
+        let desktop = handle.state::<Arc<Desktop>>().inner().clone();
+        if let Err(e) = build_tray(&handle, &desktop) {
+            tracing::error!("cannot build the tray: {e}");
+        }
+        tracing::debug!("startup: tray built at {} ms", since_start_ms());
+        let prefs = desktop.core.config().preferences;
+        register_shortcut(&handle, &prefs.shortcut);
+        // The cached catalogue is on screen: now refresh signed-in sessions in the background.
+        for s in desktop.core.sessions() {
+            if desktop.core.signin().status(&s).signed_in {
+                let _ = start_sweep(&handle, desktop.clone(), &s.name);
+            }
+        }
+        use tauri_plugin_autostart::ManagerExt;
+        let autolaunch = handle.autolaunch();
+        if prefs.autostart {
+            let _ = autolaunch.enable();
+        } else if autolaunch.is_enabled().unwrap_or(false) {
+            let _ = autolaunch.disable();
+        }
+    });
+}
+
+fn build_tray<R: Runtime>(app: &AppHandle<R>, desktop: &Arc<Desktop>) -> tauri::Result<()> {
+    let menu = tray::build_menu(app, desktop)?;
+    let mut tray = tauri::tray::TrayIconBuilder::with_id(TRAY_ID)
+        .menu(&menu)
+        .tooltip("Rolecall")
+        .on_menu_event(|app, event| on_tray(app, event.id().as_ref()));
+    if let Some(icon) = app.default_window_icon() {
+        tray = tray.icon(icon.clone());
+    }
+    tray.build(app)?;
+    Ok(())
+}
+
+fn register_shortcut<R: Runtime>(app: &AppHandle<R>, shortcut: &str) {
     use tauri_plugin_global_shortcut::GlobalShortcutExt;
     if let Err(e) = app.global_shortcut().register(shortcut) {
         tracing::warn!("cannot register the quick picker shortcut {shortcut}: {e}");
@@ -399,39 +444,25 @@ pub fn run() {
             _ => {}
         })
         .setup(move |app| {
+            tracing::debug!("startup: setup at {} ms", since_start_ms());
             let desktop = Arc::new(tauri::async_runtime::block_on(Desktop::open(launch)));
+            tracing::debug!("startup: core open at {} ms", since_start_ms());
             app.manage(desktop.clone());
             let handle = app.handle().clone();
-            let menu = tray::build_menu(&handle, &desktop)?;
-            let mut tray = tauri::tray::TrayIconBuilder::with_id(TRAY_ID)
-                .menu(&menu)
-                .tooltip("Rolecall")
-                .on_menu_event(|app, event| on_tray(app, event.id().as_ref()));
-            if let Some(icon) = app.default_window_icon() {
-                tray = tray.icon(icon.clone());
-            }
-            tray.build(app)?;
-            pump_events(&handle, desktop.clone());
-            let prefs = desktop.core.config().preferences;
-            register_shortcut(&handle, &prefs.shortcut);
-            {
-                use tauri_plugin_autostart::ManagerExt;
-                let autolaunch = handle.autolaunch();
-                if prefs.autostart {
-                    let _ = autolaunch.enable();
-                } else if autolaunch.is_enabled().unwrap_or(false) {
-                    let _ = autolaunch.disable();
-                }
-            }
+            // The window first: WebKit starts its processes and loads the page while the tray
+            // is built here.
             if !hidden {
                 show_main(&handle);
             }
-            // Show the cached catalogue at once; refresh signed-in sessions in the background.
-            for s in desktop.core.sessions() {
-                if desktop.core.signin().status(&s).signed_in {
-                    let _ = start_sweep(&handle, desktop.clone(), &s.name);
-                }
-            }
+            tracing::debug!("startup: window created at {} ms", since_start_ms());
+            // The tray, shortcut and autostart wait until the window shows the catalogue (or
+            // 1.5 s): building them holds the main thread, which WebKit needs to load the page.
+            let later = handle.clone();
+            tauri::async_runtime::spawn(async move {
+                tokio::time::sleep(Duration::from_millis(1500)).await;
+                finish_startup(&later);
+            });
+            pump_events(&handle, desktop.clone());
             Ok(())
         });
     let app = match builder.build(tauri::generate_context!()) {
