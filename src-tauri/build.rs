@@ -13,6 +13,8 @@ fn main() {
             "open_console",
             "copy_env",
             "copy_credential_process",
+            "copy_terminal_session",
+            "revoke_grant",
             "forget_credentials",
             "toggle_favourite",
             "set_shell",

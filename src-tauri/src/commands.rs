@@ -93,6 +93,31 @@ pub async fn copy_env<R: Runtime>(
 }
 
 #[tauri::command]
+pub async fn copy_terminal_session<R: Runtime>(
+    app: AppHandle<R>,
+    d: Ds<'_>,
+    role: RoleRef,
+    shell: Option<String>,
+) -> Res<()> {
+    let text = d.terminal_session(&role, shell.as_deref()).await?;
+    copy_to_clipboard(&app, d.inner(), text)?;
+    changed(&app);
+    Ok(())
+}
+
+#[tauri::command]
+pub fn revoke_grant<R: Runtime>(app: AppHandle<R>, d: Ds<'_>, id: String) -> Res<()> {
+    if !d.endpoint.revoke(&id) {
+        return Err(ErrorView {
+            code: "unknown_grant".into(),
+            message: format!("no terminal session {id}"),
+        });
+    }
+    changed(&app);
+    Ok(())
+}
+
+#[tauri::command]
 pub fn copy_credential_process<R: Runtime>(app: AppHandle<R>, d: Ds<'_>, role: RoleRef) -> Res<()> {
     let line = rolecall_engine::secret::Secret::new(d.credential_process_line(&role));
     copy_to_clipboard(&app, d.inner(), line)

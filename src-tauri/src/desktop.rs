@@ -27,7 +27,8 @@ use rolecall_engine::vault::RoleKey;
 use rolecall_keychain::KeychainStore;
 
 use crate::view::{
-    ActiveView, AppView, ErrorView, RoleRef, RoleView, SessionView, SignInView, SweepView,
+    ActiveView, AppView, ErrorView, GrantView, RoleRef, RoleView, SessionView, SignInView,
+    SweepView,
 };
 
 /// How the app was started.
@@ -204,9 +205,24 @@ impl Desktop {
                 }
             })
             .collect();
+        let grants = self
+            .endpoint
+            .list()
+            .into_iter()
+            .map(|g| GrantView {
+                id: g.id,
+                session: g.session,
+                account_id: g.account_id,
+                account_name: g.account_name,
+                role: g.role,
+                created_ms: g.created * 1000,
+                uses: g.uses,
+            })
+            .collect();
         AppView {
             sessions,
             active,
+            grants,
             shell: config.preferences.shell.name().into(),
             shells: ShellFormat::ALL
                 .iter()
@@ -468,6 +484,31 @@ impl Desktop {
         self.used(&resolved.key);
         shell::render(format, &creds, Some(&resolved.session.region))
             .map_err(|e| CoreError::Invalid(e.to_string()))
+    }
+
+    /// A terminal session: a new grant of the local credential endpoint for one role, as the
+    /// two variables SDKs read (plus the region), in the chosen shell format. No key is in it:
+    /// the SDK fetches and refreshes credentials from Rolecall.
+    pub async fn terminal_session(
+        &self,
+        role: &RoleRef,
+        shell: Option<&str>,
+    ) -> Result<Secret, CoreError> {
+        let format = match shell.and_then(ShellFormat::parse) {
+            Some(ShellFormat::CredentialProcess) | None => self.core.config().preferences.shell,
+            Some(f) => f,
+        };
+        let resolved = self.resolve(role).await?;
+        let grant = self.endpoint.grant(&resolved);
+        self.used(&resolved.key);
+        let region = resolved.session.region.clone();
+        let vars = [
+            ("AWS_CONTAINER_CREDENTIALS_FULL_URI", grant.url.as_str()),
+            ("AWS_CONTAINER_AUTHORIZATION_TOKEN", grant.token.expose()),
+            ("AWS_REGION", region.as_str()),
+            ("AWS_DEFAULT_REGION", region.as_str()),
+        ];
+        shell::render_vars(format, &vars).map_err(|e| CoreError::Invalid(e.to_string()))
     }
 
     /// The `credential_process` line for ~/.aws/config (no secret in it).

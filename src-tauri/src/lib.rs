@@ -386,6 +386,8 @@ pub fn handler<R: Runtime>() -> impl Fn(tauri::ipc::Invoke<R>) -> bool + Send + 
         commands::open_console,
         commands::copy_env,
         commands::copy_credential_process,
+        commands::copy_terminal_session,
+        commands::revoke_grant,
         commands::forget_credentials,
         commands::toggle_favourite,
         commands::set_shell,

@@ -90,11 +90,27 @@ pub struct RoleView {
     pub expires_at_ms: Option<u64>,
 }
 
+/// A terminal session served by the local credential endpoint (no token: it was shown once).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, TS)]
+#[ts(export, export_to = "../../ui/src/lib/bindings/")]
+pub struct GrantView {
+    pub id: String,
+    pub session: String,
+    pub account_id: String,
+    pub account_name: String,
+    pub role: String,
+    #[ts(type = "number")]
+    pub created_ms: u64,
+    #[ts(type = "number")]
+    pub uses: u64,
+}
+
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, TS)]
 #[ts(export, export_to = "../../ui/src/lib/bindings/")]
 pub struct AppView {
     pub sessions: Vec<SessionView>,
     pub active: Vec<ActiveView>,
+    pub grants: Vec<GrantView>,
     /// The remembered shell format for Copy env.
     pub shell: String,
     pub shells: Vec<String>,

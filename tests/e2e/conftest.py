@@ -6,6 +6,7 @@ Run under Xvfb inside scripts/with-session-bus (scripts/test does), so the app h
 a session bus for its tray and notifications, and an unlocked keychain.
 """
 
+import faulthandler
 import os
 import pathlib
 import socket
@@ -78,10 +79,15 @@ federation = "{sim.federation}"
                 break
             except OSError:
                 time.sleep(0.1)
+        from selenium.webdriver.remote.client_config import ClientConfig
+
         options = ArgOptions()
         options.set_capability("browserName", "wry")
         options.set_capability("tauri:options", {"application": APP, "args": ["--no-agent"]})
-        self.web = webdriver.Remote(command_executor=f"http://127.0.0.1:{port}", options=options)
+        # Every WebDriver command answers within a minute, or the test fails (a screenshot can
+        # hang on a cold WebKit).
+        config = ClientConfig(remote_server_addr=f"http://127.0.0.1:{port}", timeout=60)
+        self.web = webdriver.Remote(command_executor=f"http://127.0.0.1:{port}", options=options, client_config=config)
         self.web.set_page_load_timeout(30)
 
     def wait(self, condition, timeout=30, what="condition"):
@@ -144,6 +150,9 @@ def start_sim():
 
 @pytest.fixture
 def desktop(tmp_path):
+    # A hung end-to-end test prints every thread's stack and ends the run after 4 minutes,
+    # instead of silently eating CI's time.
+    faulthandler.dump_traceback_later(240, exit=True)
     made = []
 
     def make(sim, **options):
@@ -154,3 +163,4 @@ def desktop(tmp_path):
     yield make
     for d in made:
         d.close()
+    faulthandler.cancel_dump_traceback_later()

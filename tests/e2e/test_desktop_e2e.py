@@ -7,6 +7,8 @@ click the tray menu through D-Bus.
 """
 
 import json
+import os
+import sys
 import re
 import subprocess
 import time
@@ -234,3 +236,35 @@ def test_first_run_adds_a_session_with_clear_messages(start_sim, desktop):
     app.css("form button[type=submit]")[0].click()
     app.wait(lambda: app.css(".session .session-status") and app.css(".session .session-status")[0].text == "Not signed in", what="the session")
     assert 'start_url = "' + sim.start_url + '"' in (app.home / "config" / "config.toml").read_text()
+
+
+def test_terminal_session_served_by_the_endpoint_and_revoked_in_the_app(start_sim, desktop):
+    sim = start_sim("--org", "demo", "--auto-approve-after", "0")
+    app = desktop(sim)
+    app.wait(lambda: app.css("button.sign-in-code"), what="the sign-in button")[0].click()
+    app.wait(lambda: len(app.css("ul.roles li[data-role]")) == 92, timeout=60, what="the roles")
+    row = next(
+        r for r in app.css("ul.roles li[data-role]")
+        if r.get_attribute("data-account") == "payments-prod" and r.get_attribute("data-role") == "ReadOnlyAccess"
+    )
+    row.find_element(By.CSS_SELECTOR, "button.copy-terminal").click()
+    text = app.wait(lambda: "AWS_CONTAINER_AUTHORIZATION_TOKEN" in clipboard() and clipboard(), what="the clipboard")
+    env = dict(re.findall(r"export (\w+)='([^']*)'", text))
+    assert set(env) == {"AWS_CONTAINER_CREDENTIALS_FULL_URI", "AWS_CONTAINER_AUTHORIZATION_TOKEN", "AWS_REGION", "AWS_DEFAULT_REGION"}
+    assert "AWS_SECRET_ACCESS_KEY" not in text, "no key in the shell"
+
+    def identity():
+        child = {k: v for k, v in os.environ.items() if not k.startswith("AWS_")}
+        child.update(env, AWS_ENDPOINT_URL_STS=sim.sts)
+        script = "import boto3, json; print(json.dumps(boto3.client('sts').get_caller_identity()))"
+        return subprocess.run([sys.executable, "-c", script], env=child, capture_output=True, text=True, timeout=60)
+
+    out = identity()
+    assert out.returncode == 0, out.stderr
+    assert "AWSReservedSSO_ReadOnlyAccess_" in json.loads(out.stdout)["Arn"]
+
+    grant = app.wait(lambda: app.css(".grants li.grant"), what="the grant listed in the app")[0]
+    assert grant.get_attribute("data-role") == "ReadOnlyAccess" and "payments-prod" in grant.text
+    grant.find_element(By.CSS_SELECTOR, "button.revoke").click()
+    app.wait(lambda: not app.css(".grants li.grant"), what="the grant revoked")
+    assert identity().returncode != 0, "a revoked terminal session gets nothing"
