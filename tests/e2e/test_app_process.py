@@ -1,0 +1,90 @@
+"""The desktop app as a process, without WebDriver: PKCE sign-in that finishes by itself
+through the browser (the opener plays the browser), and single instance (a second launch
+exits and brings up the first one's window)."""
+
+import os
+import pathlib
+import subprocess
+import sys
+import time
+
+from simulator import Sim  # noqa: F401  (importable: the e2e conftest puts it on the path)
+
+ROOT = pathlib.Path(__file__).resolve().parents[2]
+APP = os.environ.get("ROLECALL_DESKTOP_BIN", str(ROOT / "target" / "debug" / "rolecall-desktop"))
+
+
+def visible_window(name):
+    out = subprocess.run(["xdotool", "search", "--onlyvisible", "--name", f"^{name}$"], capture_output=True, text=True)
+    return out.stdout.strip()
+
+
+def wait(condition, timeout, what):
+    deadline = time.time() + timeout
+    while time.time() < deadline:
+        got = condition()
+        if got:
+            return got
+        time.sleep(0.2)
+    raise AssertionError(f"timed out waiting for {what}")
+
+
+def launch(tmp_path, sim, *args, opener="true"):
+    home = tmp_path / "home"
+    (home / "config").mkdir(parents=True, exist_ok=True)
+    (home / "config" / "config.toml").write_text(
+        f"""[[session]]
+name = "sim"
+start_url = "{sim.start_url}"
+region = "us-east-1"
+[session.endpoints]
+oidc = "{sim.oidc}"
+portal = "{sim.portal}"
+sts = "{sim.sts}"
+federation = "{sim.federation}"
+"""
+    )
+    env = {k: v for k, v in os.environ.items() if not k.startswith("AWS_")}
+    env.update(ROLECALL_HOME=str(home), ROLECALL_OPENER=opener, ROLECALL_AGENT_SOCKET=str(tmp_path / "agent.sock"))
+    log = open(tmp_path / f"app-{len(list(tmp_path.glob('app-*.log')))}.log", "w")
+    return subprocess.Popen([APP, *args], env=env, stdout=log, stderr=log), log.name
+
+
+def test_pkce_sign_in_finishes_by_itself(start_sim, tmp_path):
+    sim = start_sim("--org", "demo", "--auto-approve-after", "0")
+    browser = tmp_path / "browser"
+    browser.write_text(f"#!/bin/sh\nexec {sys.executable} -c 'import sys, urllib.request; urllib.request.urlopen(sys.argv[1]).read()' \"$1\"\n")
+    browser.chmod(0o755)
+    app, log = launch(tmp_path, sim, "--hidden", opener=str(browser))
+    try:
+        wait(lambda: "credential endpoint listening" in pathlib.Path(log).read_text(), 30, "the app")
+        # The app signs in (asked over its agent socket, as the CLI does): PKCE by default.
+        sock = tmp_path / "agent.sock"
+        wait(sock.exists, 10, "the agent socket")
+        out = subprocess.run(
+            [str(ROOT / "target" / "debug" / "rolecall"), "login"],
+            env=dict(os.environ, ROLECALL_AGENT_SOCKET=str(sock), ROLECALL_OPENER=str(browser)),
+            capture_output=True, text=True, timeout=60,
+        )
+        assert out.returncode == 0, out.stderr
+        assert "Opening the browser" in out.stderr and "signed in to sim" in out.stderr
+        stats = sim.stats()["operations"]
+        assert stats.get("CreateToken") == 1 and "StartDeviceAuthorization" not in stats, "PKCE, not the device flow"
+    finally:
+        app.terminate()
+        app.wait(timeout=10)
+
+
+def test_single_instance(start_sim, tmp_path):
+    sim = start_sim("--org", "demo")
+    first, log = launch(tmp_path, sim, "--hidden", "--no-agent")
+    try:
+        wait(lambda: "credential endpoint listening" in pathlib.Path(log).read_text(), 30, "the first instance")
+        assert not visible_window("Rolecall"), "started hidden"
+        second, _ = launch(tmp_path, sim, "--no-agent")
+        assert second.wait(timeout=30) == 0, "the second launch hands over and exits"
+        wait(lambda: visible_window("Rolecall"), 20, "the first instance's window, brought up")
+        assert first.poll() is None
+    finally:
+        first.terminate()
+        first.wait(timeout=10)
