@@ -17,7 +17,7 @@ import time
 import pytest
 
 sys.path.insert(0, str(pathlib.Path(__file__).resolve().parents[1] / "interop"))
-from simulator import Sim  # noqa: E402  (shared with the interop suite)
+from simulator import start_sim  # noqa: E402,F401  (a fixture, shared with the interop suite)
 
 ROOT = pathlib.Path(__file__).resolve().parents[2]
 APP = os.environ.get("ROLECALL_DESKTOP_BIN", str(ROOT / "target" / "debug" / "rolecall-desktop"))
@@ -132,20 +132,6 @@ federation = "{sim.federation}"
         except subprocess.TimeoutExpired:
             self.driver_proc.kill()
         self.log.close()
-
-
-@pytest.fixture
-def start_sim():
-    started = []
-
-    def start(*args):
-        sim = Sim(*args)
-        started.append(sim)
-        return sim
-
-    yield start
-    for sim in started:
-        sim.stop()
 
 
 @pytest.fixture

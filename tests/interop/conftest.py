@@ -9,21 +9,7 @@ import urllib.request
 
 import pytest
 
-from simulator import NoRedirect, Sim
-
-@pytest.fixture
-def start_sim():
-    started = []
-
-    def start(*args):
-        sim = Sim(*args)
-        started.append(sim)
-        return sim
-
-    yield start
-    for sim in started:
-        sim.stop()
-
+from simulator import NoRedirect, start_sim  # noqa: F401  (a fixture, shared with tests/e2e)
 
 @pytest.fixture
 def http_no_redirect():

@@ -10,6 +10,8 @@ import subprocess
 import urllib.parse
 import urllib.request
 
+import pytest
+
 ROOT = pathlib.Path(__file__).resolve().parents[2]
 SIM_BIN = os.environ.get("IDC_SIM_BIN", str(ROOT / "target" / "debug" / "idc-sim"))
 
@@ -76,3 +78,18 @@ class Sim:
             self.proc.kill()
 
 
+
+
+@pytest.fixture
+def start_sim():
+    """Starts simulators for a test (`start_sim("--org", "demo", ...)`) and stops them after it."""
+    started = []
+
+    def start(*args):
+        sim = Sim(*args)
+        started.append(sim)
+        return sim
+
+    yield start
+    for sim in started:
+        sim.stop()
