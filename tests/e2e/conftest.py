@@ -24,6 +24,49 @@ APP = os.environ.get("ROLECALL_DESKTOP_BIN", str(ROOT / "target" / "debug" / "ro
 SCREENSHOTS = os.environ.get("ROLECALL_SCREENSHOTS")
 
 
+def descendants(pid):
+    """Every process below `pid` (children first found through /proc)."""
+    found, queue = [], [pid]
+    while queue:
+        parent = queue.pop()
+        out = subprocess.run(["ps", "-o", "pid=", "--ppid", str(parent)], capture_output=True, text=True).stdout
+        for child in out.split():
+            found.append(int(child))
+            queue.append(int(child))
+    return found
+
+
+def end_tree(proc):
+    """Ends a process and everything it started (tauri-driver starts WebKitWebDriver, which
+    starts the app): a leftover app would take the next test's launch as a second instance."""
+    tree = descendants(proc.pid)
+    proc.terminate()
+    for pid in tree:
+        try:
+            os.kill(pid, 15)
+        except ProcessLookupError:
+            pass
+    try:
+        proc.wait(timeout=10)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+    deadline = time.time() + 10
+    while time.time() < deadline and any(os.path.exists(f"/proc/{pid}") and not zombie(pid) for pid in tree):
+        time.sleep(0.1)
+    for pid in tree:
+        try:
+            os.kill(pid, 9)
+        except ProcessLookupError:
+            pass
+
+
+def zombie(pid):
+    try:
+        return open(f"/proc/{pid}/stat").read().split(")")[-1].split()[0] == "Z"
+    except OSError:
+        return True
+
+
 def free_port():
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
@@ -126,11 +169,7 @@ federation = "{sim.federation}"
             self.web.quit()
         except Exception:
             pass
-        self.driver_proc.terminate()
-        try:
-            self.driver_proc.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            self.driver_proc.kill()
+        end_tree(self.driver_proc)
         self.log.close()
 
 
