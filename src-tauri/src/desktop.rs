@@ -6,6 +6,8 @@
 //! in Rust, and the clipboard is cleared after a while if it still holds what we put there.
 
 use std::collections::HashMap;
+
+use rolecall_engine::sync::lock;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
@@ -14,7 +16,7 @@ use idc_sim::{Organisation, SimOptions, Simulator};
 use rolecall_aws::SdkConnector;
 use rolecall_core::agent::{AgentServer, socket_path};
 use rolecall_core::endpoint::CredentialEndpoint;
-use rolecall_core::{CoreError, Parts, Resolved, Rolecall};
+use rolecall_core::{CoreError, Parts, Resolved, Rolecall, keychain_or_memory};
 use rolecall_engine::catalog::SweepEvent;
 use rolecall_engine::clock::SystemClock;
 use rolecall_engine::files::Dirs;
@@ -24,7 +26,6 @@ use rolecall_engine::shell::{self, ShellFormat};
 use rolecall_engine::signin::{SignInEvent, SignInMethod};
 use rolecall_engine::token_store::{MemoryStore, TokenStore};
 use rolecall_engine::vault::RoleKey;
-use rolecall_keychain::KeychainStore;
 
 use crate::view::{
     ActiveView, AppView, ErrorView, GrantView, RoleRef, RoleView, SessionView, SignInView,
@@ -48,21 +49,11 @@ pub fn ms(t: SystemTime) -> u64 {
         .map_or(0, |d| d.as_millis() as u64)
 }
 
-fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
-    m.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
-}
-
 /// Hands a URL to `ROLECALL_OPENER` when set (tests record and follow URLs with it), else to
 /// the default browser.
 pub fn open_url(url: &str) {
-    if let Some(opener) = std::env::var_os("ROLECALL_OPENER").filter(|o| !o.is_empty()) {
-        if let Err(e) = std::process::Command::new(&opener).arg(url).spawn() {
-            tracing::warn!("cannot run ROLECALL_OPENER: {e}");
-        }
-        return;
-    }
-    if let Err(e) = open::that_detached(url) {
-        tracing::warn!("cannot open a browser: {e}");
+    if let Err(e) = rolecall_core::opener::open_url(url) {
+        tracing::warn!("{e}");
     }
 }
 
@@ -90,10 +81,7 @@ fn dirs(launch: &Launch) -> Dirs {
             &std::env::temp_dir().join(format!("rolecall-demo-{}", std::process::id())),
         );
     }
-    if let Some(home) = std::env::var_os("ROLECALL_HOME").filter(|h| !h.is_empty()) {
-        return Dirs::under(std::path::Path::new(&home));
-    }
-    Dirs::platform().unwrap_or_else(|| Dirs::under(&std::env::temp_dir().join("rolecall")))
+    Dirs::from_env()
 }
 
 impl Desktop {
@@ -102,16 +90,13 @@ impl Desktop {
         let store: Arc<dyn TokenStore> = if launch.demo || launch.home.is_some() {
             Arc::new(MemoryStore::default())
         } else {
-            let keychain = KeychainStore::new();
-            match keychain.probe() {
-                Ok(()) => Arc::new(keychain),
-                Err(e) => {
-                    keychain_warning = Some(format!(
-                        "{e}. You stay signed in while Rolecall runs, but will sign in again next time."
-                    ));
-                    Arc::new(MemoryStore::default())
-                }
-            }
+            let (store, problem) = keychain_or_memory();
+            keychain_warning = problem.map(|e| {
+                format!(
+                    "{e}. You stay signed in while Rolecall runs, but will sign in again next time."
+                )
+            });
+            store
         };
         let env: HashMap<String, String> = if launch.demo {
             HashMap::new()
@@ -501,14 +486,8 @@ impl Desktop {
         let resolved = self.resolve(role).await?;
         let grant = self.endpoint.grant(&resolved);
         self.used(&resolved.key);
-        let region = resolved.session.region.clone();
-        let vars = [
-            ("AWS_CONTAINER_CREDENTIALS_FULL_URI", grant.url.as_str()),
-            ("AWS_CONTAINER_AUTHORIZATION_TOKEN", grant.token.expose()),
-            ("AWS_REGION", region.as_str()),
-            ("AWS_DEFAULT_REGION", region.as_str()),
-        ];
-        shell::render_vars(format, &vars).map_err(|e| CoreError::Invalid(e.to_string()))
+        shell::render_secrets(format, &grant.vars(Some(&resolved.session.region)))
+            .map_err(|e| CoreError::Invalid(e.to_string()))
     }
 
     /// The `credential_process` line for ~/.aws/config (no secret in it).

@@ -6,40 +6,30 @@ use std::time::SystemTime;
 
 use rolecall_aws::SdkConnector;
 use rolecall_core::agent::{AgentClient, Request, event_json, socket_path};
-use rolecall_core::{CoreError, Parts, Rolecall};
+use rolecall_core::{CoreError, Parts, Rolecall, keychain_or_memory};
 use rolecall_engine::api::RoleCredentials;
 use rolecall_engine::catalog::AccountRoles;
 use rolecall_engine::clock::SystemClock;
 use rolecall_engine::files::Dirs;
 use rolecall_engine::secret::Secret;
 use rolecall_engine::signin::SignInMethod;
-use rolecall_engine::token_store::{MemoryStore, TokenStore};
-use rolecall_keychain::KeychainStore;
 use serde_json::Value;
 use time::OffsetDateTime;
 use time::format_description::well_known::Rfc3339;
 
-/// `ROLECALL_HOME` (config and cache under one folder), else the platform folders.
 pub fn dirs() -> Dirs {
-    if let Some(home) = std::env::var_os("ROLECALL_HOME").filter(|h| !h.is_empty()) {
-        return Dirs::under(std::path::Path::new(&home));
-    }
-    Dirs::platform().unwrap_or_else(|| Dirs::under(&std::env::temp_dir().join("rolecall")))
+    Dirs::from_env()
 }
 
 /// The engine in this process, with the sign-in in the OS keychain (or in memory, with a
 /// warning, when there is no keychain).
 pub fn open_core() -> Arc<Rolecall> {
-    let keychain = KeychainStore::new();
-    let store: Arc<dyn TokenStore> = match keychain.probe() {
-        Ok(()) => Arc::new(keychain),
-        Err(e) => {
-            eprintln!(
-                "rolecall: warning: {e}; sign-ins last only while this process runs (start the Rolecall app to keep them)"
-            );
-            Arc::new(MemoryStore::default())
-        }
-    };
+    let (store, keychain_problem) = keychain_or_memory();
+    if let Some(e) = keychain_problem {
+        eprintln!(
+            "rolecall: warning: {e}; sign-ins last only while this process runs (start the Rolecall app to keep them)"
+        );
+    }
     let env: HashMap<String, String> = std::env::vars().collect();
     let core = Rolecall::open(Parts {
         dirs: dirs(),

@@ -5,7 +5,7 @@ use std::process::ExitCode;
 use std::sync::Arc;
 
 use rolecall_core::agent::{AgentServer, Request, socket_path};
-use rolecall_core::endpoint::CredentialEndpoint;
+use rolecall_core::endpoint::{CredentialEndpoint, IssuedGrant};
 use rolecall_core::profiles::{self, ProfileSpec};
 use rolecall_core::{CoreError, Rolecall};
 use rolecall_engine::aws_config::{self, Found};
@@ -33,17 +33,8 @@ pub fn open_url(url: &str) {
     if url.is_empty() {
         return;
     }
-    if let Some(opener) = std::env::var_os("ROLECALL_OPENER").filter(|o| !o.is_empty()) {
-        if let Err(e) = std::process::Command::new(&opener).arg(url).spawn() {
-            eprintln!(
-                "rolecall: cannot run ROLECALL_OPENER ({}): {e}",
-                opener.to_string_lossy()
-            );
-        }
-        return;
-    }
-    if let Err(e) = open::that_detached(url) {
-        eprintln!("rolecall: cannot open a browser ({e}); open the URL yourself");
+    if let Err(e) = rolecall_core::opener::open_url(url) {
+        eprintln!("rolecall: {e}");
     }
 }
 
@@ -120,21 +111,13 @@ pub async fn run(cli: Cli) -> Result<ExitCode, CoreError> {
                         role,
                     })
                     .await?;
-                let url = v
-                    .get("url")
-                    .and_then(Value::as_str)
-                    .unwrap_or_default()
-                    .to_owned();
-                let token = Secret::new(v.get("token").and_then(Value::as_str).unwrap_or_default());
-                let mut vars: Vec<(&str, &str)> = vec![
-                    ("AWS_CONTAINER_CREDENTIALS_FULL_URI", url.as_str()),
-                    ("AWS_CONTAINER_AUTHORIZATION_TOKEN", token.expose()),
-                ];
-                if let Some(r) = region.as_deref() {
-                    vars.push(("AWS_REGION", r));
-                    vars.push(("AWS_DEFAULT_REGION", r));
-                }
-                let text = shell::render_vars(format, &vars)
+                let field = |k: &str| v.get(k).and_then(Value::as_str).unwrap_or_default();
+                let grant = IssuedGrant {
+                    id: field("id").to_owned(),
+                    url: field("url").to_owned(),
+                    token: Secret::new(field("token")),
+                };
+                let text = shell::render_secrets(format, &grant.vars(region.as_deref()))
                     .map_err(|e| CoreError::Invalid(e.to_string()))?;
                 print_secret(&text)?;
                 eprintln!(

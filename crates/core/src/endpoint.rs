@@ -63,14 +63,20 @@ pub struct IssuedGrant {
 
 impl IssuedGrant {
     /// The environment a shell needs; the token is a secret of its own, so the result is too.
-    pub fn vars(&self) -> Vec<(&'static str, Secret)> {
-        vec![
+    /// With a region, `AWS_REGION` and `AWS_DEFAULT_REGION` too.
+    pub fn vars(&self, region: Option<&str>) -> Vec<(&'static str, Secret)> {
+        let mut vars = vec![
             (
                 "AWS_CONTAINER_CREDENTIALS_FULL_URI",
                 Secret::new(self.url.clone()),
             ),
             ("AWS_CONTAINER_AUTHORIZATION_TOKEN", self.token.clone()),
-        ]
+        ];
+        if let Some(region) = region.filter(|r| !r.is_empty()) {
+            vars.push(("AWS_REGION", Secret::new(region)));
+            vars.push(("AWS_DEFAULT_REGION", Secret::new(region)));
+        }
+        vars
     }
 }
 

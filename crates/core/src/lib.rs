@@ -13,8 +13,9 @@
 pub mod agent;
 pub mod endpoint;
 mod error;
+pub mod opener;
 pub mod profiles;
 mod rolecall;
 
 pub use error::{CoreError, ErrorPayload};
-pub use rolecall::{Parts, Resolved, Rolecall};
+pub use rolecall::{Parts, Resolved, Rolecall, keychain_or_memory};

@@ -3,6 +3,8 @@
 //! the terms a person uses: session names, account names, ids or aliases, role names.
 
 use std::collections::HashMap;
+
+use rolecall_engine::sync::lock;
 use std::sync::{Arc, Mutex, RwLock};
 use std::time::SystemTime;
 
@@ -17,11 +19,21 @@ use rolecall_engine::search::{RoleEntry, search};
 use rolecall_engine::secret::Secret;
 use rolecall_engine::session::SsoSession;
 use rolecall_engine::signin::{SignIn, SignInMethod, SignInOptions};
-use rolecall_engine::token_store::TokenStore;
+use rolecall_engine::token_store::{MemoryStore, StoreError, TokenStore};
 use rolecall_engine::vault::{CredentialVault, RoleKey, VaultOptions};
 use tokio::sync::mpsc;
 
 use crate::error::CoreError;
+
+/// The OS keychain when it answers, else memory for this run, with the keychain's reason for
+/// the caller to show in its own words.
+pub fn keychain_or_memory() -> (Arc<dyn TokenStore>, Option<StoreError>) {
+    let keychain = rolecall_keychain::KeychainStore::new();
+    match keychain.probe() {
+        Ok(()) => (Arc::new(keychain), None),
+        Err(e) => (Arc::new(MemoryStore::default()), Some(e)),
+    }
+}
 
 /// What [`Rolecall::open`] needs; everything that touches the outside world comes in here.
 #[derive(Debug, Clone)]
@@ -52,10 +64,6 @@ pub struct Rolecall {
     vault: CredentialVault,
     cache: CatalogCache,
     catalogs: Mutex<HashMap<String, Catalog>>,
-}
-
-fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
-    m.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
 }
 
 impl Rolecall {

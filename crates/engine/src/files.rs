@@ -22,6 +22,15 @@ impl Dirs {
         })
     }
 
+    /// `ROLECALL_HOME` (config and cache under one folder), else the platform folders, else a
+    /// folder in the temporary directory.
+    pub fn from_env() -> Self {
+        if let Some(home) = std::env::var_os("ROLECALL_HOME").filter(|h| !h.is_empty()) {
+            return Self::under(Path::new(&home));
+        }
+        Self::platform().unwrap_or_else(|| Self::under(&std::env::temp_dir().join("rolecall")))
+    }
+
     /// Both under one folder (tests, portable runs).
     pub fn under(root: &Path) -> Self {
         Self {

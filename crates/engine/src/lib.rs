@@ -33,5 +33,6 @@ pub mod secret;
 pub mod session;
 pub mod shell;
 pub mod signin;
+pub mod sync;
 pub mod token_store;
 pub mod vault;

@@ -124,7 +124,11 @@ pub fn render(
     if format == ShellFormat::CredentialProcess {
         return Ok(credential_process_json(creds));
     }
-    let vars = credential_vars(creds, region);
+    render_secrets(format, &credential_vars(creds, region))
+}
+
+/// Renders variables whose values are secrets (credentials, endpoint tokens).
+pub fn render_secrets(format: ShellFormat, vars: &[(&str, Secret)]) -> Result<Secret, ShellError> {
     let pairs: Vec<(&str, &str)> = vars.iter().map(|(n, v)| (*n, v.expose())).collect();
     render_vars(format, &pairs)
 }

@@ -15,6 +15,8 @@
 //! [`SignInEvent::KeychainUnavailable`] warning says so. This module never writes a file.
 
 use std::collections::HashMap;
+
+use crate::sync::lock;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, SystemTime};
 
@@ -205,10 +207,6 @@ pub struct SignIn {
     refreshing: tokio::sync::Mutex<()>,
     events: broadcast::Sender<SignInEvent>,
     keychain_warned: std::sync::atomic::AtomicBool,
-}
-
-fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
-    m.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
 }
 
 impl SignIn {

@@ -12,6 +12,8 @@
 //! Events carry keys and times only.
 
 use std::collections::HashMap;
+
+use crate::sync::lock;
 use std::sync::{Arc, Mutex, Weak};
 use std::time::{Duration, SystemTime};
 
@@ -196,10 +198,6 @@ struct Inner {
 #[derive(Debug, Clone)]
 pub struct CredentialVault {
     inner: Arc<Inner>,
-}
-
-fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
-    m.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
 }
 
 impl CredentialVault {
