@@ -15,12 +15,17 @@ type Ds<'a> = State<'a, Arc<Desktop>>;
 #[tauri::command]
 pub fn app_state(d: Ds<'_>) -> AppView {
     tracing::debug!("startup: app_state at {} ms", crate::since_start_ms());
-    d.view()
+    let v = d.view();
+    tracing::debug!("startup: app_state done at {} ms", crate::since_start_ms());
+    v
 }
 
 #[tauri::command]
 pub fn search_roles(d: Ds<'_>, query: String) -> Vec<RoleView> {
-    d.search(&query, 300)
+    tracing::debug!("startup: search at {} ms", crate::since_start_ms());
+    let v = d.search(&query, 300);
+    tracing::debug!("startup: search done at {} ms", crate::since_start_ms());
+    v
 }
 
 #[tauri::command]
@@ -158,7 +163,15 @@ pub fn hide_window<R: Runtime>(window: tauri::Window<R>) {
 
 /// The window shows roles for the first time: the start-up benchmark reads this line.
 #[tauri::command]
-pub fn report_visible(roles: u32) {
+pub fn report_visible(roles: u32, page: Option<Vec<f64>>) {
+    if let Some(p) = page {
+        let at = |epoch_ms: f64| epoch_ms - crate::started_epoch_ms();
+        let p: Vec<String> = p.iter().map(|t| format!("{:.0}", at(*t))).collect();
+        tracing::debug!(
+            "startup: page navigation/response/script/state/results/frame at {} ms",
+            p.join("/")
+        );
+    }
     tracing::info!(
         "startup: catalogue visible ({roles} roles) {} ms after start",
         crate::since_start_ms()

@@ -85,7 +85,9 @@ fn dirs(launch: &Launch) -> Dirs {
 }
 
 impl Desktop {
-    pub async fn open(launch: Launch) -> Self {
+    /// Opens Rolecall's core for the app. Fails only when the local credential endpoint cannot
+    /// listen on 127.0.0.1; the message says so.
+    pub async fn open(launch: Launch) -> Result<Self, String> {
         let mut keychain_warning = None;
         let store: Arc<dyn TokenStore> = if launch.demo || launch.home.is_some() {
             Arc::new(MemoryStore::default())
@@ -137,7 +139,11 @@ impl Desktop {
         }
         let endpoint = match CredentialEndpoint::start(&core).await {
             Ok(e) => Arc::new(e),
-            Err(e) => panic!("cannot listen on 127.0.0.1 for the credential endpoint: {e}"),
+            Err(e) => {
+                return Err(format!(
+                    "cannot listen on 127.0.0.1 for the local credential endpoint: {e}"
+                ));
+            }
         };
         let agent = if launch.demo || launch.no_agent {
             None
@@ -150,7 +156,13 @@ impl Desktop {
                 }
             }
         };
-        Self {
+        // What the window's first view needs, read now (this runs while WebKit starts): each
+        // session's sign-in from the keychain and its catalogue from the disk cache.
+        for session in core.sessions() {
+            let _ = core.signin().status(&session);
+            let _ = core.catalog(&session.name);
+        }
+        Ok(Self {
             core,
             endpoint,
             _agent: agent,
@@ -162,7 +174,7 @@ impl Desktop {
             recents: Mutex::new(Vec::new()),
             keychain_warning: Mutex::new(keychain_warning),
             clipboard_seq: AtomicU64::new(0),
-        }
+        })
     }
 
     pub fn view(&self) -> AppView {
@@ -237,10 +249,11 @@ impl Desktop {
             .catalog(session)
             .and_then(|c| {
                 c.accounts
-                    .into_iter()
+                    .iter()
                     .find(|a| a.account.account_id == account_id)
+                    .map(|a| a.account.account_name.clone())
             })
-            .map_or_else(|| account_id.to_owned(), |a| a.account.account_name)
+            .unwrap_or_else(|| account_id.to_owned())
     }
 
     pub fn active(&self) -> Vec<ActiveView> {
@@ -328,10 +341,9 @@ impl Desktop {
     }
 
     pub async fn remove_session(&self, name: &str) -> Result<(), CoreError> {
-        let session = self.core.session(Some(name))?;
-        self.sign_out(&session).await;
-        self.core
-            .update_config(|c| c.sessions.retain(|s| s.name != name))
+        self.endpoint.revoke_session(name);
+        lock(&self.prompts).remove(name);
+        self.core.remove_session(name).await
     }
 
     pub async fn sign_out(&self, session: &SsoSession) {

@@ -29,6 +29,15 @@ pub fn since_start_ms() -> u128 {
     STARTED.get().map_or(0, |t| t.elapsed().as_millis())
 }
 
+/// The wall-clock time the app started, in ms since the Unix epoch (to place the page's own
+/// timings on the same scale).
+pub fn started_epoch_ms() -> f64 {
+    STARTED_WALL.get().map_or(0.0, |t| {
+        t.duration_since(std::time::UNIX_EPOCH)
+            .map_or(0.0, |d| d.as_secs_f64() * 1000.0)
+    })
+}
+
 pub fn changed<R: Runtime>(app: &AppHandle<R>) {
     let _ = app.emit("state-changed", ());
     tray::refresh(app);
@@ -118,6 +127,7 @@ pub fn start_sweep<R: Runtime>(
 }
 
 static STARTED: std::sync::OnceLock<std::time::Instant> = std::sync::OnceLock::new();
+static STARTED_WALL: std::sync::OnceLock<std::time::SystemTime> = std::sync::OnceLock::new();
 
 /// The window `label`, created from its configuration if it is not there (windows are dropped
 /// while hidden: a web view costs far more memory than the rest of Rolecall).
@@ -142,11 +152,8 @@ fn ensure_window<R: Runtime>(app: &AppHandle<R>, label: &str) -> Option<tauri::W
 }
 
 fn keep_loaded<R: Runtime>(app: &AppHandle<R>) -> bool {
-    app.state::<Arc<Desktop>>()
-        .core
-        .config()
-        .preferences
-        .keep_window_loaded
+    app.try_state::<Arc<Desktop>>()
+        .is_some_and(|d| d.core.config().preferences.keep_window_loaded)
 }
 
 /// Hides a window, or drops it (and its web view) unless the person chose to keep it loaded.
@@ -408,6 +415,18 @@ pub fn run() {
         .with_ansi(false)
         .init();
     STARTED.get_or_init(std::time::Instant::now);
+    if cfg!(target_os = "linux")
+        && std::env::var_os("DISPLAY").is_none()
+        && std::env::var_os("WAYLAND_DISPLAY").is_none()
+    {
+        // GTK would panic; say what is missing instead.
+        eprintln!(
+            "rolecall: the desktop app needs a graphical session (neither DISPLAY nor \
+             WAYLAND_DISPLAY is set); from a terminal, use the `rolecall` command"
+        );
+        std::process::exit(1);
+    }
+    STARTED_WALL.get_or_init(std::time::SystemTime::now);
     let args: Vec<String> = std::env::args().collect();
     let hidden = args.iter().any(|a| a == "--hidden");
     let launch = Launch {
@@ -447,16 +466,25 @@ pub fn run() {
         })
         .setup(move |app| {
             tracing::debug!("startup: setup at {} ms", since_start_ms());
-            let desktop = Arc::new(tauri::async_runtime::block_on(Desktop::open(launch)));
-            tracing::debug!("startup: core open at {} ms", since_start_ms());
-            app.manage(desktop.clone());
+            // Rolecall's own start (the keychain over D-Bus, the config, the catalogue cache,
+            // the endpoint) runs on its own thread while this one creates the window: WebKit
+            // starts its processes meanwhile. Commands wait for nothing: the page's first call
+            // is served by this thread's event loop, after `setup` has returned.
+            let opening = std::thread::Builder::new()
+                .name("rolecall-open".into())
+                .spawn(move || tauri::async_runtime::block_on(Desktop::open(launch)))?;
             let handle = app.handle().clone();
-            // The window first: WebKit starts its processes and loads the page while the tray
-            // is built here.
             if !hidden {
                 show_main(&handle);
             }
             tracing::debug!("startup: window created at {} ms", since_start_ms());
+            let desktop = match opening.join() {
+                Ok(Ok(desktop)) => Arc::new(desktop),
+                Ok(Err(message)) => return Err(message.into()),
+                Err(_) => return Err("Rolecall's start failed (see the log above)".into()),
+            };
+            tracing::debug!("startup: core open at {} ms", since_start_ms());
+            app.manage(desktop.clone());
             // The tray, shortcut and autostart wait until the window shows the catalogue (or
             // 1.5 s): building them holds the main thread, which WebKit needs to load the page.
             let later = handle.clone();

@@ -17,7 +17,7 @@ fn app(home: &std::path::Path) -> (tauri::App<MockRuntime>, tauri::WebviewWindow
         no_agent: true,
         home: Some(home.to_owned()),
     };
-    let desktop = Arc::new(tauri::async_runtime::block_on(Desktop::open(launch)));
+    let desktop = Arc::new(tauri::async_runtime::block_on(Desktop::open(launch)).expect("open"));
     let app = mock_builder()
         .plugin(tauri_plugin_clipboard_manager::init())
         .manage(desktop)

@@ -151,7 +151,7 @@ impl Backend {
                 } else {
                     core.catalog_or_sweep(&s).await?
                 };
-                Ok(catalog.accounts)
+                Ok(catalog.accounts.clone())
             }
             Self::Agent(agent) => {
                 let v = agent

@@ -302,9 +302,7 @@ async fn session_command(cmd: SessionCommand) -> Result<(), CoreError> {
             }
         }
         SessionCommand::Rm { name } => {
-            let session = core.session(Some(&name))?;
-            core.sign_out(&session).await;
-            core.update_config(|c| c.sessions.retain(|s| s.name != name))?;
+            core.remove_session(&name).await?;
             eprintln!("rolecall: session {name} removed");
         }
         SessionCommand::Import { file } => {

@@ -63,7 +63,10 @@ pub struct Rolecall {
     signin: Arc<SignIn>,
     vault: CredentialVault,
     cache: CatalogCache,
-    catalogs: Mutex<HashMap<String, Catalog>>,
+    /// Each session's catalogue once read (from a sweep or the disk cache); `None` remembers
+    /// that the disk had none, so the hot paths (search on every keystroke, the window's view)
+    /// neither read the disk again nor copy the catalogue.
+    catalogs: Mutex<HashMap<String, Option<Arc<Catalog>>>>,
 }
 
 impl Rolecall {
@@ -199,14 +202,26 @@ impl Rolecall {
         self.signin.sign_out(session).await;
     }
 
-    /// The catalogue in memory, else from the disk cache.
-    pub fn catalog(&self, session: &str) -> Option<Catalog> {
+    /// The catalogue in memory, else from the disk cache (read once per session).
+    pub fn catalog(&self, session: &str) -> Option<Arc<Catalog>> {
         if let Some(c) = lock(&self.catalogs).get(session) {
-            return Some(c.clone());
+            return c.clone();
         }
-        let cached = self.cache.load(session)?;
-        lock(&self.catalogs).insert(session.to_owned(), cached.clone());
-        Some(cached)
+        let cached = self.cache.load(session).map(Arc::new);
+        lock(&self.catalogs)
+            .entry(session.to_owned())
+            .or_insert(cached)
+            .clone()
+    }
+
+    /// Signs a session out and removes it, with its catalogue (in memory and on disk).
+    pub async fn remove_session(&self, name: &str) -> Result<(), CoreError> {
+        let session = self.session(Some(name))?;
+        self.sign_out(&session).await;
+        self.update_config(|c| c.sessions.retain(|s| s.name != name))?;
+        lock(&self.catalogs).remove(name);
+        self.cache.remove(name);
+        Ok(())
     }
 
     /// Sweeps the portal and replaces the catalogue (vanished accounts and roles disappear).
@@ -214,7 +229,7 @@ impl Rolecall {
         &self,
         session: &SsoSession,
         events: Option<mpsc::UnboundedSender<SweepEvent>>,
-    ) -> Result<Catalog, CoreError> {
+    ) -> Result<Arc<Catalog>, CoreError> {
         let token = self.signin.access_token(session).await?;
         let rps = std::num::NonZeroU32::new(self.config().preferences.portal_rps.max(1))
             .unwrap_or(std::num::NonZeroU32::MIN);
@@ -253,12 +268,13 @@ impl Rolecall {
         if let Err(e) = self.cache.save(&catalog) {
             tracing::warn!("cannot cache the catalogue of {}: {e}", session.name);
         }
-        lock(&self.catalogs).insert(session.name.clone(), catalog.clone());
+        let catalog = Arc::new(catalog);
+        lock(&self.catalogs).insert(session.name.clone(), Some(catalog.clone()));
         Ok(catalog)
     }
 
     /// The catalogue, sweeping first if there is none yet.
-    pub async fn catalog_or_sweep(&self, session: &SsoSession) -> Result<Catalog, CoreError> {
+    pub async fn catalog_or_sweep(&self, session: &SsoSession) -> Result<Arc<Catalog>, CoreError> {
         match self.catalog(&session.name) {
             Some(c) => Ok(c),
             None => self.refresh_catalog(session, None).await,

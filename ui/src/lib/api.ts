@@ -35,11 +35,27 @@ export const api = {
   setShell: (shell: string) => invoke<void>("set_shell", { shell }),
   guessRegion: (startUrl: string) => invoke<string | null>("guess_region", { startUrl }),
   hideWindow: () => invoke<void>("hide_window"),
-  reportVisible: (roles: number) => invoke<void>("report_visible", { roles }),
+  reportVisible: (roles: number) => invoke<void>("report_visible", { roles, page: pageMarks() }),
   onStateChanged: (f: () => void): Promise<UnlistenFn> => listen("state-changed", () => f()),
   onPickerShown: (f: () => void): Promise<UnlistenFn> => listen("picker-shown", () => f()),
 };
 
 export function roleRef(r: { session: string; account_id: string; role: string }): RoleRef {
   return { session: r.session, account_id: r.account_id, role: r.role };
+}
+
+const scriptStart = performance.now();
+
+/** When the page's milestones happened, in ms since the Unix epoch (for the start-up log):
+ * navigation, response, script, the marks the components set, now. */
+function pageMarks(): number[] {
+  const origin = performance.timeOrigin;
+  const nav = performance.getEntriesByType("navigation")[0] as PerformanceNavigationTiming | undefined;
+  return [
+    origin,
+    origin + (nav?.responseEnd ?? 0),
+    origin + scriptStart,
+    ...performance.getEntriesByType("mark").map((m) => origin + m.startTime),
+    origin + performance.now(),
+  ];
 }

@@ -1,0 +1,46 @@
+//! The floor under Rolecall's start-up: a Tauri app that opens one window on an empty page and
+//! does nothing else. `scripts/bench-desktop` starts it beside Rolecall and reports both, so
+//! what WebKitGTK costs on the machine is not counted as Rolecall's.
+//!
+//! It prints `empty window: page loaded at <ns since the Unix epoch>` when the page has loaded,
+//! then stays open until it is killed.
+
+use tauri::webview::PageLoadEvent;
+use tauri::{WebviewUrl, WebviewWindowBuilder};
+
+fn main() {
+    // Served by the app itself, as Tauri serves Rolecall's page (`tauri://`).
+    let url = match "empty://localhost/".parse() {
+        Ok(url) => WebviewUrl::CustomProtocol(url),
+        Err(e) => {
+            eprintln!("empty_window: bad page URL: {e}");
+            std::process::exit(1);
+        }
+    };
+    let result = tauri::Builder::default()
+        .register_uri_scheme_protocol("empty", |_, _| {
+            tauri::http::Response::builder()
+                .header("Content-Type", "text/html")
+                .body(b"<!doctype html><title>Empty</title><p>Empty</p>".to_vec())
+                .unwrap_or_default()
+        })
+        .setup(move |app| {
+            WebviewWindowBuilder::new(app, "main", url)
+                .title("Empty")
+                .on_page_load(|_, payload| {
+                    if payload.event() == PageLoadEvent::Finished {
+                        let ns = std::time::SystemTime::now()
+                            .duration_since(std::time::UNIX_EPOCH)
+                            .map_or(0, |d| d.as_nanos());
+                        println!("empty window: page loaded at {ns}");
+                    }
+                })
+                .build()?;
+            Ok(())
+        })
+        .run(tauri::generate_context!());
+    if let Err(e) = result {
+        eprintln!("empty_window: {e}");
+        std::process::exit(1);
+    }
+}
