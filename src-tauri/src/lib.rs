@@ -349,14 +349,25 @@ pub fn finish_startup<R: Runtime>(app: &AppHandle<R>) {
                 let _ = start_sweep(&handle, desktop.clone(), &s.name);
             }
         }
-        use tauri_plugin_autostart::ManagerExt;
-        let autolaunch = handle.autolaunch();
-        if prefs.autostart {
-            let _ = autolaunch.enable();
-        } else if autolaunch.is_enabled().unwrap_or(false) {
-            let _ = autolaunch.disable();
-        }
+        apply_autostart(&handle, prefs.autostart);
     });
+}
+
+/// Makes the login autostart entry (an XDG autostart file on Linux, starting Rolecall hidden
+/// in the tray) match the preference.
+fn apply_autostart<R: Runtime>(app: &AppHandle<R>, wanted: bool) {
+    use tauri_plugin_autostart::ManagerExt;
+    let autolaunch = app.autolaunch();
+    let enabled = autolaunch.is_enabled().unwrap_or(false);
+    let result = match (wanted, enabled) {
+        (true, _) => autolaunch.enable().map(|()| "enabled"),
+        (false, true) => autolaunch.disable().map(|()| "disabled"),
+        (false, false) => return,
+    };
+    match result {
+        Ok(what) => tracing::info!("start at login {what}"),
+        Err(e) => tracing::warn!("cannot change the start at login setting: {e}"),
+    }
 }
 
 fn build_tray<R: Runtime>(app: &AppHandle<R>, desktop: &Arc<Desktop>) -> tauri::Result<()> {
@@ -440,9 +451,10 @@ pub fn run() {
         }))
         .plugin(tauri_plugin_clipboard_manager::init())
         .plugin(tauri_plugin_notification::init())
+        // Started at login, Rolecall waits in the tray.
         .plugin(tauri_plugin_autostart::init(
             tauri_plugin_autostart::MacosLauncher::LaunchAgent,
-            None,
+            Some(vec!["--hidden"]),
         ))
         .plugin(
             tauri_plugin_global_shortcut::Builder::new()

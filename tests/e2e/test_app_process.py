@@ -1,9 +1,10 @@
 """The desktop app as a process, without WebDriver: PKCE sign-in that finishes by itself
-through the browser (the opener plays the browser), and single instance (a second launch
-exits and brings up the first one's window)."""
+through the browser (the opener plays the browser), single instance (a second launch exits
+and brings up the first one's window), and start at login."""
 
 import os
 import pathlib
+import shlex
 import subprocess
 import sys
 import time
@@ -29,11 +30,12 @@ def wait(condition, timeout, what):
     raise AssertionError(f"timed out waiting for {what}")
 
 
-def launch(tmp_path, sim, *args, opener="true"):
+def launch(tmp_path, sim, *args, opener="true", config_extra=None):
     home = tmp_path / "home"
     (home / "config").mkdir(parents=True, exist_ok=True)
-    (home / "config" / "config.toml").write_text(
-        f"""[[session]]
+    config = home / "config" / "config.toml"
+    if config_extra is not None or not config.exists():
+        config.write_text((config_extra or "") + f"""[[session]]
 name = "sim"
 start_url = "{sim.start_url}"
 region = "us-east-1"
@@ -43,7 +45,7 @@ portal = "{sim.portal}"
 sts = "{sim.sts}"
 federation = "{sim.federation}"
 """
-    )
+        )
     env = {k: v for k, v in os.environ.items() if not k.startswith("AWS_")}
     env.update(ROLECALL_HOME=str(home), ROLECALL_OPENER=opener, ROLECALL_AGENT_SOCKET=str(tmp_path / "agent.sock"))
     log = open(tmp_path / f"app-{len(list(tmp_path.glob('app-*.log')))}.log", "w")
@@ -88,3 +90,51 @@ def test_single_instance(start_sim, tmp_path):
     finally:
         first.terminate()
         first.wait(timeout=10)
+
+
+def test_start_at_login_follows_the_preference(start_sim, tmp_path, monkeypatch):
+    """`autostart = true` writes an XDG autostart entry that starts Rolecall hidden in the
+    tray; that entry's command line starts it so; `autostart = false` removes the entry."""
+    sim = start_sim("--org", "demo")
+    # The entry goes to ~/.config/autostart (the plugin ignores XDG_CONFIG_HOME): a home of
+    # the test's own keeps the real one untouched.
+    home = tmp_path / "login-home"
+    home.mkdir()
+    monkeypatch.setenv("HOME", str(home))
+    entry = home / ".config" / "autostart" / "Rolecall.desktop"
+    config = tmp_path / "home" / "config" / "config.toml"
+    app, log = launch(tmp_path, sim, "--no-agent", config_extra="[preferences]\nautostart = true\n")
+    try:
+        wait(entry.exists, 30, "the autostart entry")
+        wait(lambda: "start at login enabled" in pathlib.Path(log).read_text(), 10, "the log line")
+    finally:
+        app.terminate()
+        app.wait(timeout=10)
+    fields = dict(line.split("=", 1) for line in entry.read_text().splitlines() if "=" in line)
+    assert fields["Type"] == "Application" and fields["Name"] == "Rolecall"
+    command = shlex.split(fields["Exec"])
+    assert pathlib.Path(command[0]).resolve() == pathlib.Path(APP).resolve() and command[1:] == ["--hidden"]
+
+    # What the session does at login: run the entry's command line.
+    env = {k: v for k, v in os.environ.items() if not k.startswith("AWS_")}
+    env.update(ROLECALL_HOME=str(tmp_path / "home"), ROLECALL_OPENER="true",
+               ROLECALL_AGENT_SOCKET=str(tmp_path / "agent.sock"))
+    with open(tmp_path / "login.log", "w") as out:
+        at_login = subprocess.Popen(command, env=env, stdout=out, stderr=out)
+    try:
+        wait(lambda: "credential endpoint listening" in (tmp_path / "login.log").read_text(), 30, "the app")
+        wait(lambda: (tmp_path / "agent.sock").exists(), 10, "its agent socket")
+        time.sleep(2)  # past the point where a window would have been shown
+        assert not visible_window("Rolecall"), "started at login, Rolecall waits in the tray"
+    finally:
+        at_login.terminate()
+        at_login.wait(timeout=10)
+
+    config.write_text(config.read_text().replace("autostart = true", "autostart = false"))
+    app, log = launch(tmp_path, sim, "--hidden", "--no-agent")
+    try:
+        wait(lambda: not entry.exists(), 30, "the autostart entry removed")
+        assert "start at login disabled" in pathlib.Path(log).read_text()
+    finally:
+        app.terminate()
+        app.wait(timeout=10)
