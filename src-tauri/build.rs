@@ -18,6 +18,7 @@ fn main() {
             "forget_credentials",
             "toggle_favourite",
             "set_shell",
+            "set_autostart",
             "guess_region",
             "hide_window",
             "report_visible",

@@ -152,6 +152,14 @@ pub fn set_shell(d: Ds<'_>, shell: String) -> Res<()> {
 }
 
 #[tauri::command]
+pub fn set_autostart<R: Runtime>(app: AppHandle<R>, d: Ds<'_>, enabled: bool) -> Res<()> {
+    d.core
+        .update_config(|c| c.preferences.autostart = enabled)?;
+    crate::apply_autostart(&app, enabled);
+    Ok(())
+}
+
+#[tauri::command]
 pub fn guess_region(start_url: String) -> Option<String> {
     rolecall_engine::session::guess_region(&start_url)
 }

@@ -240,6 +240,7 @@ impl Desktop {
             }),
             keychain_warning: lock(&self.keychain_warning).clone(),
             shortcut: config.preferences.shortcut,
+            autostart: config.preferences.autostart,
         }
     }
 

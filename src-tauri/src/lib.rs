@@ -355,7 +355,7 @@ pub fn finish_startup<R: Runtime>(app: &AppHandle<R>) {
 
 /// Makes the login autostart entry (an XDG autostart file on Linux, starting Rolecall hidden
 /// in the tray) match the preference.
-fn apply_autostart<R: Runtime>(app: &AppHandle<R>, wanted: bool) {
+pub(crate) fn apply_autostart<R: Runtime>(app: &AppHandle<R>, wanted: bool) {
     use tauri_plugin_autostart::ManagerExt;
     let autolaunch = app.autolaunch();
     let enabled = autolaunch.is_enabled().unwrap_or(false);
@@ -409,6 +409,7 @@ pub fn handler<R: Runtime>() -> impl Fn(tauri::ipc::Invoke<R>) -> bool + Send + 
         commands::forget_credentials,
         commands::toggle_favourite,
         commands::set_shell,
+        commands::set_autostart,
         commands::guess_region,
         commands::hide_window,
         commands::report_visible,

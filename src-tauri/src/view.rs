@@ -121,6 +121,8 @@ pub struct AppView {
     pub config_problem: Option<ErrorView>,
     pub keychain_warning: Option<String>,
     pub shortcut: String,
+    /// Rolecall starts, hidden in the tray, when the person logs in.
+    pub autostart: bool,
 }
 
 /// What identifies a role in commands.

@@ -217,7 +217,10 @@ def test_quick_picker(start_sim, desktop):
     app.wait(lambda: not visible_picker(), what="the picker hidden by Esc")
 
 
-def test_first_run_adds_a_session_with_clear_messages(start_sim, desktop):
+def test_first_run_adds_a_session_with_clear_messages(start_sim, desktop, tmp_path, monkeypatch):
+    # The start-at-login entry goes to ~/.config/autostart: a home of the test's own.
+    monkeypatch.setenv("HOME", str(tmp_path / "login-home"))
+    entry = tmp_path / "login-home" / ".config" / "autostart" / "Rolecall.desktop"
     sim = start_sim("--org", "demo", "--auto-approve-after", "0")
     app = desktop(sim, session=False)
     url = app.wait(lambda: app.css("#start-url"), what="the first-run form")[0]
@@ -237,6 +240,15 @@ def test_first_run_adds_a_session_with_clear_messages(start_sim, desktop):
     app.css("form button[type=submit]")[0].click()
     app.wait(lambda: app.css(".session .session-status") and app.css(".session .session-status")[0].text == "Not signed in", what="the session")
     assert 'start_url = "' + sim.start_url + '"' in (app.home / "config" / "config.toml").read_text()
+
+    # Start at login, from the window's checkbox: the entry comes and goes with it.
+    app.css("#autostart")[0].click()
+    app.wait(entry.exists, what="the autostart entry")
+    assert "--hidden" in entry.read_text()
+    assert "autostart = true" in (app.home / "config" / "config.toml").read_text()
+    app.wait(lambda: app.css("#autostart")[0].is_selected(), what="the box checked")
+    app.css("#autostart")[0].click()
+    app.wait(lambda: not entry.exists(), what="the autostart entry removed")
 
 
 def test_terminal_session_served_by_the_endpoint_and_revoked_in_the_app(start_sim, desktop):

@@ -33,6 +33,7 @@ export const api = {
   forgetCredentials: (role: RoleRef) => invoke<void>("forget_credentials", { role }),
   toggleFavourite: (role: RoleRef) => invoke<boolean>("toggle_favourite", { role }),
   setShell: (shell: string) => invoke<void>("set_shell", { shell }),
+  setAutostart: (enabled: boolean) => invoke<void>("set_autostart", { enabled }),
   guessRegion: (startUrl: string) => invoke<string | null>("guess_region", { startUrl }),
   hideWindow: () => invoke<void>("hide_window"),
   reportVisible: (roles: number) => invoke<void>("report_visible", { roles, page: pageMarks() }),

@@ -12,4 +12,8 @@ shell: string, shells: Array<string>,
 /**
  * Seconds before expiry when countdowns turn amber.
  */
-warning_seconds: number, demo: boolean, config_problem: ErrorView | null, keychain_warning: string | null, shortcut: string, };
+warning_seconds: number, demo: boolean, config_problem: ErrorView | null, keychain_warning: string | null, shortcut: string, 
+/**
+ * Rolecall starts, hidden in the tray, when the person logs in.
+ */
+autostart: boolean, };
