@@ -7,7 +7,7 @@
 
 mod commands;
 pub mod desktop;
-mod tray;
+pub mod tray;
 pub mod view;
 
 use std::sync::Arc;
@@ -371,7 +371,7 @@ pub(crate) fn apply_autostart<R: Runtime>(app: &AppHandle<R>, wanted: bool) {
 }
 
 fn build_tray<R: Runtime>(app: &AppHandle<R>, desktop: &Arc<Desktop>) -> tauri::Result<()> {
-    let menu = tray::build_menu(app, desktop)?;
+    let menu = tray::menu_now(app, desktop)?;
     let mut tray = tauri::tray::TrayIconBuilder::with_id(TRAY_ID)
         .menu(&menu)
         .tooltip("Rolecall")

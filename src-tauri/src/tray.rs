@@ -5,8 +5,11 @@
 //! Rust enum ([`TrayAction`]) serialised into the id string, never matched by prefix.
 #![cfg(desktop)]
 
-use std::sync::Arc;
+use std::collections::HashSet;
+use std::sync::{Arc, Mutex};
 use std::time::SystemTime;
+
+use rolecall_engine::sync::lock;
 
 use serde::{Deserialize, Serialize};
 use tauri::menu::{IsMenuItem, Menu, MenuItem, PredefinedMenuItem, Submenu};
@@ -50,136 +53,187 @@ pub fn time_left(expires_ms: u64) -> String {
     }
 }
 
+/// What the menu shows, computed from the app's state without Tauri: the menu is built from
+/// it, and a refresh that would show the same menu leaves the tray alone.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Entry {
+    /// Greyed-out text.
+    Note(String),
+    Separator,
+    /// A role: Open console / Copy env, and Forget when its credentials are held.
+    Role {
+        title: String,
+        role: RoleRef,
+        held: bool,
+    },
+    /// A submenu of roles (greyed out when empty).
+    Group {
+        label: String,
+        roles: Vec<Entry>,
+    },
+    Item {
+        action: TrayAction,
+        text: String,
+    },
+}
+
+/// The menu's model: active credentials with their time left, favourites and recents, sign
+/// in or out per session, the picker, the window, Quit.
+pub fn model(desktop: &Desktop) -> Vec<Entry> {
+    let view = desktop.view();
+    let mut entries = Vec::new();
+    let key = |session: &str, account_id: &str, role: &str| {
+        (session.to_owned(), account_id.to_owned(), role.to_owned())
+    };
+    let held: HashSet<_> = view
+        .active
+        .iter()
+        .map(|a| key(&a.session, &a.account_id, &a.role))
+        .collect();
+    if view.active.is_empty() {
+        entries.push(Entry::Note("No active credentials".into()));
+    }
+    for a in &view.active {
+        entries.push(Entry::Role {
+            title: format!(
+                "{} / {} ({} left)",
+                a.account_name,
+                a.role,
+                time_left(a.expires_at_ms)
+            ),
+            role: RoleRef {
+                session: a.session.clone(),
+                account_id: a.account_id.clone(),
+                role: a.role.clone(),
+            },
+            held: true,
+        });
+    }
+    entries.push(Entry::Separator);
+    let all = desktop.search("", 400);
+    let favourites = all.iter().filter(|r| r.favourite).take(15);
+    let recents = all.iter().filter(|r| r.recent && !r.favourite).take(10);
+    let group =
+        |label: &str, roles: &mut dyn Iterator<Item = &crate::view::RoleView>| Entry::Group {
+            label: label.into(),
+            roles: roles
+                .map(|r| Entry::Role {
+                    title: format!("{} / {}", r.account_name, r.role),
+                    role: RoleRef {
+                        session: r.session.clone(),
+                        account_id: r.account_id.clone(),
+                        role: r.role.clone(),
+                    },
+                    held: held.contains(&key(&r.session, &r.account_id, &r.role)),
+                })
+                .collect(),
+        };
+    entries.push(group("Favourites", &mut { favourites }));
+    entries.push(group("Recent", &mut { recents }));
+    entries.push(Entry::Separator);
+    for s in &view.sessions {
+        let session = s.name.clone();
+        entries.push(if s.signed_in {
+            Entry::Item {
+                text: format!("Sign out of {}", s.name),
+                action: TrayAction::SignOut { session },
+            }
+        } else {
+            Entry::Item {
+                text: format!("Sign in to {}", s.name),
+                action: TrayAction::SignIn { session },
+            }
+        });
+    }
+    for (action, text) in [
+        (TrayAction::Picker, "Quick picker…"),
+        (TrayAction::Open, "Open Rolecall"),
+        (TrayAction::Quit, "Quit"),
+    ] {
+        entries.push(Entry::Item {
+            action,
+            text: text.into(),
+        });
+    }
+    entries
+}
+
 fn item<R: Runtime>(
     app: &AppHandle<R>,
-    action: TrayAction,
+    action: &TrayAction,
     text: &str,
 ) -> tauri::Result<MenuItem<R>> {
     MenuItem::with_id(app, action.id(), text, true, None::<&str>)
 }
 
-fn role_menu<R: Runtime>(
+fn build_entry<R: Runtime>(
     app: &AppHandle<R>,
-    title: &str,
-    role: &RoleRef,
-    held: bool,
-) -> tauri::Result<Submenu<R>> {
-    let console = item(app, TrayAction::Console(role.clone()), "Open console")?;
-    let env = item(app, TrayAction::CopyEnv(role.clone()), "Copy env")?;
-    if held {
-        let forget = item(app, TrayAction::Forget(role.clone()), "Forget credentials")?;
-        Submenu::with_items(app, title, true, &[&console, &env, &forget])
-    } else {
-        Submenu::with_items(app, title, true, &[&console, &env])
-    }
+    entry: &Entry,
+) -> tauri::Result<Box<dyn IsMenuItem<R>>> {
+    Ok(match entry {
+        Entry::Note(text) => Box::new(MenuItem::new(app, text, false, None::<&str>)?),
+        Entry::Separator => Box::new(PredefinedMenuItem::separator(app)?),
+        Entry::Item { action, text } => Box::new(item(app, action, text)?),
+        Entry::Role { title, role, held } => {
+            let console = item(app, &TrayAction::Console(role.clone()), "Open console")?;
+            let env = item(app, &TrayAction::CopyEnv(role.clone()), "Copy env")?;
+            let menu = if *held {
+                let forget = item(app, &TrayAction::Forget(role.clone()), "Forget credentials")?;
+                Submenu::with_items(app, title, true, &[&console, &env, &forget])?
+            } else {
+                Submenu::with_items(app, title, true, &[&console, &env])?
+            };
+            Box::new(menu)
+        }
+        Entry::Group { label, roles } => {
+            let subs = roles
+                .iter()
+                .map(|r| build_entry(app, r))
+                .collect::<tauri::Result<Vec<_>>>()?;
+            let refs: Vec<&dyn IsMenuItem<R>> = subs.iter().map(|b| b.as_ref()).collect();
+            Box::new(Submenu::with_items(app, label, !refs.is_empty(), &refs)?)
+        }
+    })
 }
 
-pub fn build_menu<R: Runtime>(
-    app: &AppHandle<R>,
-    desktop: &Arc<Desktop>,
-) -> tauri::Result<Menu<R>> {
-    let view = desktop.view();
-    let mut items: Vec<Box<dyn IsMenuItem<R>>> = Vec::new();
-    let held: std::collections::HashSet<(String, String, String)> = view
-        .active
+pub fn build_menu<R: Runtime>(app: &AppHandle<R>, model: &[Entry]) -> tauri::Result<Menu<R>> {
+    let items = model
         .iter()
-        .map(|a| (a.session.clone(), a.account_id.clone(), a.role.clone()))
-        .collect();
-    if view.active.is_empty() {
-        items.push(Box::new(MenuItem::with_id(
-            app,
-            "none",
-            "No active credentials",
-            false,
-            None::<&str>,
-        )?));
-    }
-    for a in &view.active {
-        let role = RoleRef {
-            session: a.session.clone(),
-            account_id: a.account_id.clone(),
-            role: a.role.clone(),
-        };
-        let title = format!(
-            "{} / {} ({} left)",
-            a.account_name,
-            a.role,
-            time_left(a.expires_at_ms)
-        );
-        items.push(Box::new(role_menu(app, &title, &role, true)?));
-    }
-    items.push(Box::new(PredefinedMenuItem::separator(app)?));
-    let all = desktop.search("", 400);
-    let favourites: Vec<_> = all.iter().filter(|r| r.favourite).take(15).collect();
-    let recents: Vec<_> = all
-        .iter()
-        .filter(|r| r.recent && !r.favourite)
-        .take(10)
-        .collect();
-    for (label, list) in [("Favourites", favourites), ("Recent", recents)] {
-        let subs: Vec<Submenu<R>> = list
-            .iter()
-            .map(|r| {
-                let role = RoleRef {
-                    session: r.session.clone(),
-                    account_id: r.account_id.clone(),
-                    role: r.role.clone(),
-                };
-                let is_held =
-                    held.contains(&(r.session.clone(), r.account_id.clone(), r.role.clone()));
-                role_menu(
-                    app,
-                    &format!("{} / {}", r.account_name, r.role),
-                    &role,
-                    is_held,
-                )
-            })
-            .collect::<tauri::Result<_>>()?;
-        let refs: Vec<&dyn IsMenuItem<R>> = subs.iter().map(|s| s as &dyn IsMenuItem<R>).collect();
-        items.push(Box::new(Submenu::with_items(
-            app,
-            label,
-            !refs.is_empty(),
-            &refs,
-        )?));
-    }
-    items.push(Box::new(PredefinedMenuItem::separator(app)?));
-    for s in &view.sessions {
-        let (action, text) = if s.signed_in {
-            (
-                TrayAction::SignOut {
-                    session: s.name.clone(),
-                },
-                format!("Sign out of {}", s.name),
-            )
-        } else {
-            (
-                TrayAction::SignIn {
-                    session: s.name.clone(),
-                },
-                format!("Sign in to {}", s.name),
-            )
-        };
-        items.push(Box::new(item(app, action, &text)?));
-    }
-    items.push(Box::new(item(app, TrayAction::Picker, "Quick picker…")?));
-    items.push(Box::new(item(app, TrayAction::Open, "Open Rolecall")?));
-    items.push(Box::new(item(app, TrayAction::Quit, "Quit")?));
+        .map(|e| build_entry(app, e))
+        .collect::<tauri::Result<Vec<_>>>()?;
     let refs: Vec<&dyn IsMenuItem<R>> = items.iter().map(|b| b.as_ref()).collect();
     Menu::with_items(app, &refs)
 }
 
-/// Rebuilds the menu and the title (the soonest expiry's time left).
+/// The model the tray shows now, so that a refresh with nothing new does not rebuild it.
+static SHOWN: Mutex<Vec<Entry>> = Mutex::new(Vec::new());
+
+/// The menu for the state now (for a new tray).
+pub fn menu_now<R: Runtime>(app: &AppHandle<R>, desktop: &Desktop) -> tauri::Result<Menu<R>> {
+    let now = model(desktop);
+    let menu = build_menu(app, &now)?;
+    *lock(&SHOWN) = now;
+    Ok(menu)
+}
+
+/// Rebuilds the menu if what it shows changed, and sets the title (the soonest expiry's time
+/// left).
 pub fn refresh<R: Runtime>(app: &AppHandle<R>) {
     let Some(tray) = app.tray_by_id(TRAY_ID) else {
         return;
     };
     let desktop = app.state::<Arc<Desktop>>().inner().clone();
-    match build_menu(app, &desktop) {
-        Ok(menu) => {
-            let _ = tray.set_menu(Some(menu));
+    let now = model(&desktop);
+    // Never hold the lock over menu calls: from another thread they wait for the main
+    // thread, which may itself be waiting here.
+    if *lock(&SHOWN) != now {
+        match build_menu(app, &now) {
+            Ok(menu) => {
+                let _ = tray.set_menu(Some(menu));
+                *lock(&SHOWN) = now;
+            }
+            Err(e) => tracing::warn!("tray menu: {e}"),
         }
-        Err(e) => tracing::warn!("tray menu: {e}"),
     }
     set_title(app);
 }

@@ -148,3 +148,79 @@ fn errors_cross_as_code_and_message() {
         json!([])
     );
 }
+
+#[test]
+fn the_tray_menu_follows_favourites_and_sign_in() {
+    use rolecall_desktop::tray::{Entry, TrayAction, model};
+    use rolecall_engine::api::AccountInfo;
+    use rolecall_engine::catalog::{AccountRoles, Catalog};
+    use tauri::Manager;
+
+    let home = tempfile::tempdir().expect("tempdir");
+    let account = |id: &str, name: &str, roles: &[&str]| AccountRoles {
+        account: AccountInfo {
+            account_id: id.into(),
+            account_name: name.into(),
+            email: format!("{name}@example.com"),
+        },
+        roles: roles.iter().map(|r| (*r).to_owned()).collect(),
+    };
+    rolecall_engine::catalog_cache::CatalogCache::new(&home.path().join("cache"))
+        .save(&Catalog {
+            session: "corp".into(),
+            accounts: vec![
+                account("111111111111", "payments-prod", &["Admin", "ReadOnly"]),
+                account("222222222222", "sandbox", &["Admin"]),
+            ],
+            refreshed_at: std::time::SystemTime::now(),
+        })
+        .expect("catalogue cached");
+    let (app, window) = app(home.path());
+    invoke(&window, "add_session", json!({ "name": "corp", "startUrl": "https://d-1234567890.awsapps.com/start", "region": "eu-west-1" }))
+        .expect("added");
+    let desktop = app.state::<Arc<Desktop>>().inner().clone();
+
+    let menu = model(&desktop);
+    assert_eq!(menu[0], Entry::Note("No active credentials".into()));
+    let favourites = |menu: &[Entry]| {
+        menu.iter()
+            .find_map(|e| match e {
+                Entry::Group { label, roles } if label == "Favourites" => Some(roles.clone()),
+                _ => None,
+            })
+            .expect("a Favourites submenu")
+    };
+    assert!(favourites(&menu).is_empty());
+    assert!(menu.contains(&Entry::Item {
+        action: TrayAction::SignIn {
+            session: "corp".into()
+        },
+        text: "Sign in to corp".into()
+    }));
+    assert!(matches!(
+        menu.last(),
+        Some(Entry::Item {
+            action: TrayAction::Quit,
+            ..
+        })
+    ));
+
+    let role = json!({ "session": "corp", "account_id": "111111111111", "role": "ReadOnly" });
+    invoke(&window, "toggle_favourite", json!({ "role": role })).expect("favourite");
+    let menu = model(&desktop);
+    let favourites = favourites(&menu);
+    assert_eq!(favourites.len(), 1);
+    match &favourites[0] {
+        Entry::Role { title, role, held } => {
+            assert_eq!(title, "payments-prod / ReadOnly");
+            assert_eq!(role.account_id, "111111111111");
+            assert!(!held, "no credentials held, so no Forget");
+        }
+        other => panic!("not a role: {other:?}"),
+    }
+    assert_eq!(
+        model(&desktop),
+        menu,
+        "the same state, the same menu: no rebuild"
+    );
+}
