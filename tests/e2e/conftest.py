@@ -82,20 +82,9 @@ class Desktop:
 
         self.home = tmp_path / "rolecall"
         (self.home / "config").mkdir(parents=True)
-        session_toml = f"""
-[[session]]
-name = "sim"
-start_url = "{sim.start_url}"
-region = "us-east-1"
-[session.endpoints]
-oidc = "{sim.oidc}"
-portal = "{sim.portal}"
-sts = "{sim.sts}"
-federation = "{sim.federation}"
-"""
         (self.home / "config" / "config.toml").write_text(
             f"[preferences]\nwarnings_seconds = [15]\nclipboard_clear_seconds = {clipboard_clear}\n"
-            + (session_toml if session else "")
+            + (sim.session_toml() if session else "")
         )
         self.opened = tmp_path / "opened.txt"
         recorder = tmp_path / "opener"

@@ -35,17 +35,7 @@ def launch(tmp_path, sim, *args, opener="true", config_extra=None):
     (home / "config").mkdir(parents=True, exist_ok=True)
     config = home / "config" / "config.toml"
     if config_extra is not None or not config.exists():
-        config.write_text((config_extra or "") + f"""[[session]]
-name = "sim"
-start_url = "{sim.start_url}"
-region = "us-east-1"
-[session.endpoints]
-oidc = "{sim.oidc}"
-portal = "{sim.portal}"
-sts = "{sim.sts}"
-federation = "{sim.federation}"
-"""
-        )
+        config.write_text((config_extra or "") + sim.session_toml())
     env = {k: v for k, v in os.environ.items() if not k.startswith("AWS_")}
     env.update(ROLECALL_HOME=str(home), ROLECALL_OPENER=opener, ROLECALL_AGENT_SOCKET=str(tmp_path / "agent.sock"))
     log = open(tmp_path / f"app-{len(list(tmp_path.glob('app-*.log')))}.log", "w")

@@ -70,6 +70,20 @@ class Sim:
         assert f'data-result="{"approved" if decision == "approve" else "denied"}"' in result, result
         return result
 
+    def session_toml(self, name="sim"):
+        """A Rolecall config.toml session pointing every endpoint at this simulator."""
+        return f"""
+[[session]]
+name = "{name}"
+start_url = "{self.start_url}"
+region = "us-east-1"
+[session.endpoints]
+oidc = "{self.oidc}"
+portal = "{self.portal}"
+sts = "{self.sts}"
+federation = "{self.federation}"
+"""
+
     def stop(self):
         self.proc.terminate()
         try:
