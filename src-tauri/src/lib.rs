@@ -135,6 +135,7 @@ fn ensure_window<R: Runtime>(app: &AppHandle<R>, label: &str) -> Option<tauri::W
     if let Some(w) = app.get_webview_window(label) {
         return Some(w);
     }
+
     let config = app
         .config()
         .app
@@ -461,6 +462,7 @@ pub fn run() {
             tauri_plugin_global_shortcut::Builder::new()
                 .with_handler(|app, _shortcut, event| {
                     if event.state() == tauri_plugin_global_shortcut::ShortcutState::Pressed {
+                        tracing::debug!("quick picker shortcut pressed");
                         show_picker(app);
                     }
                 })
