@@ -178,9 +178,7 @@ pub fn report_visible<R: Runtime>(
     }
     // The page's own clock says when the frame was drawn (the call itself may wait behind
     // the page's next piece of work).
-    let now = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map_or(0.0, |d| d.as_secs_f64() * 1000.0);
+    let now = crate::desktop::ms(std::time::SystemTime::now()) as f64;
     let frame = page
         .as_ref()
         .and_then(|p| p.last().copied())

@@ -6,8 +6,6 @@
 //! in Rust, and the clipboard is cleared after a while if it still holds what we put there.
 
 use std::collections::HashMap;
-
-use rolecall_engine::sync::lock;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
@@ -24,6 +22,7 @@ use rolecall_engine::secret::Secret;
 use rolecall_engine::session::{Endpoints, SsoSession, validate_start_url};
 use rolecall_engine::shell::{self, ShellFormat};
 use rolecall_engine::signin::{SignInEvent, SignInMethod};
+use rolecall_engine::sync::lock;
 use rolecall_engine::token_store::{MemoryStore, TokenStore};
 use rolecall_engine::vault::RoleKey;
 

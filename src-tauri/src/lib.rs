@@ -26,16 +26,15 @@ use view::{ErrorView, RoleRef};
 /// Tells the windows to re-read the state, and rebuilds the tray menu.
 /// Milliseconds since the app started.
 pub fn since_start_ms() -> u128 {
-    STARTED.get().map_or(0, |t| t.elapsed().as_millis())
+    STARTED.get().map_or(0, |(t, _)| t.elapsed().as_millis())
 }
 
 /// The wall-clock time the app started, in ms since the Unix epoch (to place the page's own
 /// timings on the same scale).
 pub fn started_epoch_ms() -> f64 {
-    STARTED_WALL.get().map_or(0.0, |t| {
-        t.duration_since(std::time::UNIX_EPOCH)
-            .map_or(0.0, |d| d.as_secs_f64() * 1000.0)
-    })
+    STARTED
+        .get()
+        .map_or(0.0, |(_, wall)| desktop::ms(*wall) as f64)
 }
 
 pub fn changed<R: Runtime>(app: &AppHandle<R>) {
@@ -126,8 +125,9 @@ pub fn start_sweep<R: Runtime>(
     Ok(())
 }
 
-static STARTED: std::sync::OnceLock<std::time::Instant> = std::sync::OnceLock::new();
-static STARTED_WALL: std::sync::OnceLock<std::time::SystemTime> = std::sync::OnceLock::new();
+/// When the app started: monotonic for durations, wall-clock to line up with the page's clock.
+static STARTED: std::sync::OnceLock<(std::time::Instant, std::time::SystemTime)> =
+    std::sync::OnceLock::new();
 
 /// The window `label`, created from its configuration if it is not there (windows are dropped
 /// while hidden: a web view costs far more memory than the rest of Rolecall).
@@ -427,7 +427,7 @@ pub fn run() {
         .with_target(false)
         .with_ansi(false)
         .init();
-    STARTED.get_or_init(std::time::Instant::now);
+    STARTED.get_or_init(|| (std::time::Instant::now(), std::time::SystemTime::now()));
     if cfg!(target_os = "linux")
         && std::env::var_os("DISPLAY").is_none()
         && std::env::var_os("WAYLAND_DISPLAY").is_none()
@@ -439,7 +439,6 @@ pub fn run() {
         );
         std::process::exit(1);
     }
-    STARTED_WALL.get_or_init(std::time::SystemTime::now);
     let args: Vec<String> = std::env::args().collect();
     let hidden = args.iter().any(|a| a == "--hidden");
     let launch = Launch {

@@ -4,9 +4,9 @@
 
 fn main() {
     // Rolecall's windows are a list and a few forms: WebKit's GPU compositing buys them
-    // nothing, and starting it (EGL, GBM, often software GL) costs about 100 ms of start-up
-    // and 100 MiB per window (scripts/bench-desktop). Someone who wants it sets the variable
-    // to 0. It must be set before GTK and WebKit start.
+    // nothing and costs about 100 MiB per open window, and some start-up time
+    // (scripts/bench-desktop). Someone who wants it sets the variable to 0. It must be set
+    // before GTK and WebKit start.
     const VAR: &str = "WEBKIT_DISABLE_COMPOSITING_MODE";
     if cfg!(target_os = "linux") && std::env::var_os(VAR).is_none() {
         // SAFETY: the first statement of `main`: no other thread exists yet to read or

@@ -111,25 +111,33 @@ pub fn model(desktop: &Desktop) -> Vec<Entry> {
     }
     entries.push(Entry::Separator);
     let all = desktop.search("", 400);
-    let favourites = all.iter().filter(|r| r.favourite).take(15);
-    let recents = all.iter().filter(|r| r.recent && !r.favourite).take(10);
-    let group =
-        |label: &str, roles: &mut dyn Iterator<Item = &crate::view::RoleView>| Entry::Group {
-            label: label.into(),
-            roles: roles
-                .map(|r| Entry::Role {
-                    title: format!("{} / {}", r.account_name, r.role),
-                    role: RoleRef {
-                        session: r.session.clone(),
-                        account_id: r.account_id.clone(),
-                        role: r.role.clone(),
-                    },
-                    held: held.contains(&key(&r.session, &r.account_id, &r.role)),
-                })
-                .collect(),
-        };
-    entries.push(group("Favourites", &mut { favourites }));
-    entries.push(group("Recent", &mut { recents }));
+    let role = |r: &crate::view::RoleView| Entry::Role {
+        title: format!("{} / {}", r.account_name, r.role),
+        role: RoleRef {
+            session: r.session.clone(),
+            account_id: r.account_id.clone(),
+            role: r.role.clone(),
+        },
+        held: held.contains(&key(&r.session, &r.account_id, &r.role)),
+    };
+    entries.push(Entry::Group {
+        label: "Favourites".into(),
+        roles: all
+            .iter()
+            .filter(|r| r.favourite)
+            .take(15)
+            .map(role)
+            .collect(),
+    });
+    entries.push(Entry::Group {
+        label: "Recent".into(),
+        roles: all
+            .iter()
+            .filter(|r| r.recent && !r.favourite)
+            .take(10)
+            .map(role)
+            .collect(),
+    });
     entries.push(Entry::Separator);
     for s in &view.sessions {
         let session = s.name.clone();

@@ -3,8 +3,6 @@
 //! the terms a person uses: session names, account names, ids or aliases, role names.
 
 use std::collections::HashMap;
-
-use rolecall_engine::sync::lock;
 use std::sync::{Arc, Mutex, RwLock};
 use std::time::SystemTime;
 
@@ -19,6 +17,7 @@ use rolecall_engine::search::{RoleEntry, search};
 use rolecall_engine::secret::Secret;
 use rolecall_engine::session::SsoSession;
 use rolecall_engine::signin::{SignIn, SignInMethod, SignInOptions};
+use rolecall_engine::sync::lock;
 use rolecall_engine::token_store::{MemoryStore, StoreError, TokenStore};
 use rolecall_engine::vault::{CredentialVault, RoleKey, VaultOptions};
 use tokio::sync::mpsc;

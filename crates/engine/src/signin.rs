@@ -15,8 +15,6 @@
 //! [`SignInEvent::KeychainUnavailable`] warning says so. This module never writes a file.
 
 use std::collections::HashMap;
-
-use crate::sync::lock;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, SystemTime};
 
@@ -32,6 +30,7 @@ use crate::clock::Clock;
 use crate::loopback::LoopbackListener;
 use crate::secret::Secret;
 use crate::session::SsoSession;
+use crate::sync::lock;
 use crate::token_store::{StoreError, StoredLogin, TokenStore};
 
 pub const SCOPE_ACCESS: &str = "sso:account:access";

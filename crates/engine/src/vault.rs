@@ -12,8 +12,6 @@
 //! Events carry keys and times only.
 
 use std::collections::HashMap;
-
-use crate::sync::lock;
 use std::sync::{Arc, Mutex, Weak};
 use std::time::{Duration, SystemTime};
 
@@ -24,6 +22,7 @@ use crate::api::{ApiError, AwsConnector, CallerIdentity, RoleCredentials};
 use crate::clock::Clock;
 use crate::session::SsoSession;
 use crate::signin::{SignIn, SignInError};
+use crate::sync::lock;
 
 /// Role chaining is capped at one hour by STS.
 pub const CHAIN_CAP: Duration = Duration::from_secs(3600);
