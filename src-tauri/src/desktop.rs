@@ -18,6 +18,7 @@ use rolecall_core::{CoreError, Parts, Resolved, Rolecall, keychain_or_memory};
 use rolecall_engine::catalog::SweepEvent;
 use rolecall_engine::clock::SystemClock;
 use rolecall_engine::files::Dirs;
+use rolecall_engine::partition::Region;
 use rolecall_engine::secret::Secret;
 use rolecall_engine::session::{Endpoints, SsoSession, validate_start_url};
 use rolecall_engine::shell::{self, ShellFormat};
@@ -119,7 +120,7 @@ impl Desktop {
                     let session = SsoSession {
                         name: "demo".into(),
                         start_url: e.start_url.clone(),
-                        region: "us-east-1".into(),
+                        region: "us-east-1".parse().expect("region"),
                         endpoints: Endpoints {
                             oidc: Some(e.oidc),
                             portal: Some(e.portal),
@@ -197,7 +198,7 @@ impl Desktop {
                     error: lock(&self.errors).get(&s.name).cloned(),
                     name: s.name,
                     start_url: s.start_url,
-                    region: s.region,
+                    region: s.region.to_string(),
                 }
             })
             .collect();
@@ -326,15 +327,11 @@ impl Desktop {
         if name.is_empty() {
             return Err(CoreError::Invalid("give the session a name".into()));
         }
-        if !rolecall_engine::session::is_region(region.trim()) {
-            return Err(CoreError::Invalid(format!(
-                "{region:?} is not an AWS region, such as eu-west-1"
-            )));
-        }
+        let region = Region::parse(region.trim()).map_err(CoreError::Invalid)?;
         let session = SsoSession {
             name: name.into(),
             start_url,
-            region: region.trim().into(),
+            region,
             endpoints: Endpoints::default(),
         };
         self.core.update_config(|c| c.upsert_session(session))
@@ -479,7 +476,7 @@ impl Desktop {
         let resolved = self.resolve(role).await?;
         let creds = self.core.credentials(&resolved).await?;
         self.used(&resolved.key);
-        shell::render(format, &creds, Some(&resolved.session.region))
+        shell::render(format, &creds, Some(resolved.session.region.as_str()))
             .map_err(|e| CoreError::Invalid(e.to_string()))
     }
 
@@ -498,7 +495,7 @@ impl Desktop {
         let resolved = self.resolve(role).await?;
         let grant = self.endpoint.grant(&resolved);
         self.used(&resolved.key);
-        shell::render_secrets(format, &grant.vars(Some(&resolved.session.region)))
+        shell::render_secrets(format, &grant.vars(Some(resolved.session.region.as_str())))
             .map_err(|e| CoreError::Invalid(e.to_string()))
     }
 

@@ -168,6 +168,7 @@ fn the_tray_menu_follows_favourites_and_sign_in() {
     rolecall_engine::catalog_cache::CatalogCache::new(&home.path().join("cache"))
         .save(&Catalog {
             session: "corp".into(),
+            start_url: "https://d-1234567890.awsapps.com/start".into(),
             accounts: vec![
                 account("111111111111", "payments-prod", &["Admin", "ReadOnly"]),
                 account("222222222222", "sandbox", &["Admin"]),

@@ -68,7 +68,7 @@ impl SdkConnector {
         cache
             .entry(key)
             .or_insert_with(|| {
-                let region = Region::new(session.region.clone());
+                let region = Region::new(session.region.to_string());
                 let oidc = aws_sdk_ssooidc::Config::builder()
                     .behavior_version(BehaviorVersion::latest())
                     .region(region.clone())

@@ -33,7 +33,7 @@ async fn rig(org: Organisation, tweak: impl FnOnce(&mut SimOptions)) -> Rig {
     let session = SsoSession {
         name: "sim".into(),
         start_url: e.start_url.clone(),
-        region: "us-east-1".into(),
+        region: "us-east-1".parse().expect("region"),
         endpoints: Endpoints {
             oidc: Some(e.oidc.clone()),
             portal: Some(e.portal.clone()),
@@ -381,7 +381,7 @@ async fn vault_fetches_once_verifies_chains_and_opens_the_console() {
     // The console: the simulator's federation endpoint signs in and names account and role.
     let federation = r.connector.federation();
     let creds = vault.get(&r.session, &key).await.expect("held");
-    let mut request = ConsoleRequest::new("eu-west-1");
+    let mut request = ConsoleRequest::new("eu-west-1".parse().expect("region"));
     request.service = Some("ec2".into());
     request.federation_url = r.session.federation_url();
     let url = console_url(federation.as_ref(), &creds, &request)

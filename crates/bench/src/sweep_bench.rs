@@ -66,7 +66,7 @@ async fn main() -> ExitCode {
     let session = SsoSession {
         name: "bench".into(),
         start_url: e.start_url.clone(),
-        region: "us-east-1".into(),
+        region: "us-east-1".parse().expect("region"),
         endpoints: Endpoints {
             oidc: Some(e.oidc.clone()),
             portal: Some(e.portal.clone()),

@@ -67,7 +67,7 @@ impl Backend {
         match self {
             Self::Direct(core) => {
                 let resolved = core.resolve(session, account, role).await?;
-                let region = Some(resolved.session.region.clone());
+                let region = Some(resolved.session.region.to_string());
                 Ok((core.credentials(&resolved).await?, region))
             }
             Self::Agent(agent) => {

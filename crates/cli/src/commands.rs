@@ -9,9 +9,11 @@ use rolecall_core::endpoint::{CredentialEndpoint, IssuedGrant};
 use rolecall_core::profiles::{self, ProfileSpec};
 use rolecall_core::{CoreError, Rolecall};
 use rolecall_engine::aws_config::{self, Found};
+use rolecall_engine::partition::Region;
 use rolecall_engine::secret::Secret;
-use rolecall_engine::session::{SsoSession, guess_region, is_region, validate_start_url};
+use rolecall_engine::session::{SsoSession, guess_region, validate_start_url};
 use rolecall_engine::shell::{self, ShellFormat};
+use rolecall_engine::text::printable;
 use serde_json::Value;
 
 use crate::backend::{Backend, open_core};
@@ -266,12 +268,7 @@ async fn session_command(cmd: SessionCommand) -> Result<(), CoreError> {
         } => {
             let start_url = validate_start_url(&start_url).map_err(CoreError::Invalid)?;
             let region = match region.or_else(|| guess_region(&start_url)) {
-                Some(r) if is_region(&r) => r,
-                Some(r) => {
-                    return Err(CoreError::Invalid(format!(
-                        "{r:?} is not an AWS region (e.g. eu-west-1)"
-                    )));
-                }
+                Some(r) => Region::parse(&r).map_err(CoreError::Invalid)?,
                 None => {
                     return Err(CoreError::Invalid(
                         "the region cannot be guessed from this start URL: give --region".into(),
@@ -374,7 +371,7 @@ async fn write_profiles(
                         session: s.name.clone(),
                         account_id: a.account.account_id.clone(),
                         role: role.clone(),
-                        region: region.clone().or(Some(s.region.clone())),
+                        region: region.clone().or(Some(s.region.to_string())),
                     });
                 }
             }
@@ -390,7 +387,7 @@ async fn write_profiles(
             session: resolved.session.name.clone(),
             account_id: resolved.key.account_id.clone(),
             role: resolved.key.role.clone(),
-            region: region.clone().or(Some(resolved.session.region.clone())),
+            region: region.clone().or(Some(resolved.session.region.to_string())),
         });
     }
     let path = file
@@ -418,14 +415,23 @@ async fn write_profiles(
         }
         !clash
     });
-    specs.sort_by(|a, b| a.name.cmp(&b.name));
-    specs.dedup_by(|a, b| a.name == b.name);
+    let (specs, renamed) = profiles::assign_names(specs).map_err(CoreError::Invalid)?;
+    for r in &renamed {
+        eprintln!(
+            "rolecall: {} would also be another role's profile: {}/{}/{} is profile {}",
+            printable(&r.wanted),
+            printable(&r.session),
+            r.account_id,
+            printable(&r.role),
+            printable(&r.given)
+        );
+    }
     let program = std::env::current_exe()
         .ok()
         .and_then(|p| p.to_str().map(str::to_owned))
         .unwrap_or_else(|| "rolecall".into());
-    let new_text = profiles::apply(&old_text, &profiles::render_block(&specs, &program))
-        .map_err(CoreError::Invalid)?;
+    let block = profiles::render_block(&specs, &program).map_err(CoreError::Invalid)?;
+    let new_text = profiles::apply(&old_text, &block).map_err(CoreError::Invalid)?;
     if dry_run {
         print!("{}", profiles::diff(&path, &old_text, &new_text));
         eprintln!(

@@ -7,12 +7,13 @@ use std::sync::{Arc, Mutex, RwLock};
 use std::time::SystemTime;
 
 use rolecall_engine::api::{AwsConnector, CallerIdentity, RoleCredentials};
-use rolecall_engine::catalog::{Catalog, SweepEvent, SweepOptions, sweep};
+use rolecall_engine::catalog::{AccountRoles, Catalog, SweepEvent, SweepOptions, sweep};
 use rolecall_engine::catalog_cache::CatalogCache;
 use rolecall_engine::clock::Clock;
 use rolecall_engine::config::{Config, ConfigError, ConfigFile};
 use rolecall_engine::console::{ConsoleRequest, console_url};
 use rolecall_engine::files::Dirs;
+use rolecall_engine::partition::Region;
 use rolecall_engine::search::{RoleEntry, search};
 use rolecall_engine::secret::Secret;
 use rolecall_engine::session::SsoSession;
@@ -58,7 +59,9 @@ pub struct Rolecall {
     parts: Parts,
     config_file: ConfigFile,
     config: RwLock<Config>,
-    config_problem: Option<ConfigError>,
+    /// What is wrong with the config file now, if anything: until it is fixed, the config in
+    /// memory stays as it was and no write touches the file.
+    config_problem: RwLock<Option<ConfigError>>,
     signin: Arc<SignIn>,
     vault: CredentialVault,
     cache: CatalogCache,
@@ -91,7 +94,7 @@ impl Rolecall {
             parts,
             config_file,
             config: RwLock::new(config),
-            config_problem,
+            config_problem: RwLock::new(config_problem),
             signin,
             vault,
             cache,
@@ -122,33 +125,79 @@ impl Rolecall {
         self.config_file.path()
     }
 
-    /// Why the config file could not be used at start, if it could not.
-    pub fn config_problem(&self) -> Option<&ConfigError> {
-        self.config_problem.as_ref()
+    /// What is wrong with the config file, if anything (at start, or at the last reload or
+    /// write).
+    pub fn config_problem(&self) -> Option<ConfigError> {
+        self.config_problem
+            .read()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .clone()
+    }
+
+    fn set_problem(&self, problem: Option<ConfigError>) {
+        *self
+            .config_problem
+            .write()
+            .unwrap_or_else(std::sync::PoisonError::into_inner) = problem;
     }
 
     /// Reads the config file again (another process, such as the CLI, may have changed it).
-    /// A file that does not parse leaves the current config in place.
+    /// A file with a problem leaves the current config in place and the problem is recorded.
     pub fn reload_config(&self) {
-        if let Ok(fresh) = self.config_file.load() {
-            *self
-                .config
-                .write()
-                .unwrap_or_else(std::sync::PoisonError::into_inner) = fresh;
+        match self.config_file.load() {
+            Ok(fresh) => {
+                self.set_problem(None);
+                self.apply_config(fresh);
+            }
+            Err(e) => self.set_problem(Some(e)),
         }
     }
 
-    /// Changes the config and saves it (atomically; never over a corrupt file).
+    /// Changes the config file (read again, changed, written keeping the person's own text;
+    /// refused while the file has a problem) and takes the result as the config.
     pub fn update_config<T>(&self, change: impl FnOnce(&mut Config) -> T) -> Result<T, CoreError> {
-        let mut config = self
-            .config
-            .write()
-            .unwrap_or_else(std::sync::PoisonError::into_inner);
-        let mut next = config.clone();
-        let out = change(&mut next);
-        self.config_file.save(&next)?;
-        *config = next;
-        Ok(out)
+        match self.config_file.update(change) {
+            Ok((next, out)) => {
+                self.set_problem(None);
+                self.apply_config(next);
+                Ok(out)
+            }
+            Err(e) => {
+                if !matches!(e, ConfigError::Invalid { .. }) {
+                    self.set_problem(Some(e.clone()));
+                }
+                Err(e.into())
+            }
+        }
+    }
+
+    /// Takes `next` as the config. A session whose start URL, region or endpoints changed (or
+    /// that is gone) is another organisation now: its sign-in, catalogue and credentials are
+    /// dropped, so nothing of the old one is served under its name.
+    fn apply_config(&self, next: Config) {
+        let stale: Vec<String> = {
+            let mut config = self
+                .config
+                .write()
+                .unwrap_or_else(std::sync::PoisonError::into_inner);
+            let stale = config
+                .sessions
+                .iter()
+                .filter(|old| next.session(&old.name) != Some(*old))
+                .map(|old| old.name.clone())
+                .collect();
+            *config = next;
+            stale
+        };
+        for name in stale {
+            tracing::info!(
+                "session {name} changed or was removed: its sign-in, catalogue and credentials are dropped"
+            );
+            self.vault.forget_session(&name);
+            self.signin.forget_memory(&name);
+            lock(&self.catalogs).remove(&name);
+            self.cache.remove(&name);
+        }
     }
 
     /// The session named `name`, or the only one when `name` is `None`; endpoints completed
@@ -206,7 +255,8 @@ impl Rolecall {
         if let Some(c) = lock(&self.catalogs).get(session) {
             return c.clone();
         }
-        let cached = self.cache.load(session).map(Arc::new);
+        let start_url = self.config().session(session)?.start_url.clone();
+        let cached = self.cache.load(session, &start_url).map(Arc::new);
         lock(&self.catalogs)
             .entry(session.to_owned())
             .or_insert(cached)
@@ -218,8 +268,6 @@ impl Rolecall {
         let session = self.session(Some(name))?;
         self.sign_out(&session).await;
         self.update_config(|c| c.sessions.retain(|s| s.name != name))?;
-        lock(&self.catalogs).remove(name);
-        self.cache.remove(name);
         Ok(())
     }
 
@@ -246,7 +294,7 @@ impl Rolecall {
             self.parts.clock.now(),
         )
         .await;
-        let (catalog, stats) = match result {
+        let (mut catalog, stats) = match result {
             Err(rolecall_engine::catalog::SweepError::SignInRequired) => {
                 self.signin.token_rejected(session);
                 return Err(CoreError::SignIn(
@@ -264,6 +312,7 @@ impl Rolecall {
             stats.retries,
             stats.elapsed
         );
+        catalog.start_url = session.start_url.clone();
         if let Err(e) = self.cache.save(&catalog) {
             tracing::warn!("cannot cache the catalogue of {}: {e}", session.name);
         }
@@ -327,58 +376,64 @@ impl Rolecall {
         let catalog = self.catalog_or_sweep(&session).await?;
         let config = self.config();
         let wanted = account.trim();
-        let by_alias = config
-            .aliases
-            .iter()
-            .find(|(_, alias)| alias.eq_ignore_ascii_case(wanted))
-            .map(|(id, _)| id.as_str());
-        let found: Vec<_> = catalog
-            .accounts
-            .iter()
-            .filter(|a| {
-                a.account.account_id == wanted
-                    || Some(a.account.account_id.as_str()) == by_alias
-                    || a.account.account_name.eq_ignore_ascii_case(wanted)
-            })
-            .collect();
-        let account_roles = match found.as_slice() {
-            [one] => *one,
-            [] => {
-                let hints: Vec<String> = self
-                    .search(wanted, &[], 3)
-                    .into_iter()
-                    .filter(|e| e.session == session.name)
-                    .map(|e| format!("{} ({})", e.account_name, e.account_id))
-                    .collect();
-                return Err(CoreError::UnknownAccount {
-                    account: wanted.to_owned(),
-                    session: session.name,
-                    hints,
-                });
-            }
-            many => {
-                return Err(CoreError::AmbiguousAccount {
-                    account: wanted.to_owned(),
-                    candidates: many
-                        .iter()
-                        .map(|a| format!("{} ({})", a.account.account_name, a.account.account_id))
-                        .collect(),
-                });
-            }
-        };
-        let role_name = account_roles
-            .roles
-            .iter()
-            .find(|r| r.eq_ignore_ascii_case(role.trim()))
-            .cloned()
-            .ok_or_else(|| CoreError::UnknownRole {
+        let account_roles =
+            pick_account(&catalog.accounts, &config.aliases, wanted).map_err(|candidates| {
+                if candidates.is_empty() {
+                    let hints: Vec<String> = self
+                        .search(wanted, &[], 3)
+                        .into_iter()
+                        .filter(|e| e.session == session.name)
+                        .map(|e| format!("{} ({})", e.account_name, e.account_id))
+                        .collect();
+                    CoreError::UnknownAccount {
+                        account: wanted.to_owned(),
+                        session: session.name.clone(),
+                        hints,
+                    }
+                } else {
+                    CoreError::AmbiguousAccount {
+                        account: wanted.to_owned(),
+                        candidates,
+                    }
+                }
+            })?;
+        let role_name =
+            pick_role(&account_roles.roles, role.trim()).ok_or_else(|| CoreError::UnknownRole {
                 role: role.to_owned(),
                 account: account_roles.account.account_name.clone(),
                 roles: account_roles.roles.clone(),
             })?;
         Ok(Resolved {
-            key: RoleKey::new(&session.name, &account_roles.account.account_id, &role_name),
+            key: RoleKey::new(&session.name, &account_roles.account.account_id, role_name),
             account_name: account_roles.account.account_name.clone(),
+            session,
+        })
+    }
+
+    /// Exactly the role `key` names (account id and role name as they are, no matching):
+    /// what the app and the tray act on, so a click never lands on a look-alike.
+    pub async fn resolve_exact(&self, key: &RoleKey) -> Result<Resolved, CoreError> {
+        let session = self.session(Some(&key.session))?;
+        let catalog = self.catalog_or_sweep(&session).await?;
+        let account = catalog
+            .accounts
+            .iter()
+            .find(|a| a.account.account_id == key.account_id)
+            .ok_or_else(|| CoreError::UnknownAccount {
+                account: key.account_id.clone(),
+                session: session.name.clone(),
+                hints: vec![],
+            })?;
+        if !account.roles.contains(&key.role) {
+            return Err(CoreError::UnknownRole {
+                role: key.role.clone(),
+                account: account.account.account_name.clone(),
+                roles: account.roles.clone(),
+            });
+        }
+        Ok(Resolved {
+            key: RoleKey::new(&session.name, &key.account_id, &key.role),
+            account_name: account.account.account_name.clone(),
             session,
         })
     }
@@ -400,10 +455,10 @@ impl Rolecall {
     ) -> Result<Secret, CoreError> {
         let creds = self.credentials(resolved).await?;
         let config = self.config();
-        let region = region
-            .map(str::to_owned)
-            .or(config.preferences.console_region.clone())
-            .unwrap_or_else(|| resolved.session.region.clone());
+        let region = match region.or(config.preferences.console_region.as_deref()) {
+            Some(r) => Region::parse(r).map_err(CoreError::Invalid)?,
+            None => resolved.session.region.clone(),
+        };
         let mut request = ConsoleRequest::new(region);
         request.service = service.map(str::to_owned);
         request.issuer = resolved.session.start_url.clone();
@@ -412,6 +467,76 @@ impl Rolecall {
         console_url(self.parts.connector.federation().as_ref(), &creds, &request)
             .await
             .map_err(CoreError::from_api)
+    }
+}
+
+/// The account a person means by `wanted`, most exact first: the account id itself; an alias
+/// (exact, then ignoring case); the account name (exact, then ignoring case). A name that looks
+/// like another account's id never wins over that id. Several matches at the first level that
+/// has any: `Err` with the candidates; none: `Err` with none.
+fn pick_account<'a>(
+    accounts: &'a [AccountRoles],
+    aliases: &std::collections::BTreeMap<String, String>,
+    wanted: &str,
+) -> Result<&'a AccountRoles, Vec<String>> {
+    type Level<'l> = Box<dyn Fn(&AccountRoles) -> bool + 'l>;
+    let levels: [Level<'_>; 4] = [
+        Box::new(|a| {
+            aliases
+                .get(&a.account.account_id)
+                .is_some_and(|x| x == wanted)
+        }),
+        Box::new(|a| {
+            aliases
+                .get(&a.account.account_id)
+                .is_some_and(|x| x.eq_ignore_ascii_case(wanted))
+        }),
+        Box::new(|a| a.account.account_name == wanted),
+        Box::new(|a| a.account.account_name.eq_ignore_ascii_case(wanted)),
+    ];
+    let exact: Vec<&AccountRoles> = accounts
+        .iter()
+        .filter(|a| a.account.account_id == wanted)
+        .collect();
+    match exact.as_slice() {
+        [] => {}
+        [one] => return Ok(one),
+        many => {
+            return Err(many
+                .iter()
+                .map(|a| format!("{} ({})", a.account.account_name, a.account.account_id))
+                .collect());
+        }
+    }
+    for matches in levels {
+        let found: Vec<&AccountRoles> = accounts.iter().filter(|a| matches(a)).collect();
+        match found.as_slice() {
+            [] => continue,
+            [one] => return Ok(one),
+            many => {
+                return Err(many
+                    .iter()
+                    .map(|a| format!("{} ({})", a.account.account_name, a.account.account_id))
+                    .collect());
+            }
+        }
+    }
+    Err(vec![])
+}
+
+/// The role named `wanted`: the exact name, else the one name equal ignoring case (none when
+/// two are).
+fn pick_role<'a>(roles: &'a [String], wanted: &str) -> Option<&'a str> {
+    if let Some(exact) = roles.iter().find(|r| *r == wanted) {
+        return Some(exact);
+    }
+    let folded: Vec<&String> = roles
+        .iter()
+        .filter(|r| r.eq_ignore_ascii_case(wanted))
+        .collect();
+    match folded.as_slice() {
+        [one] => Some(one.as_str()),
+        _ => None,
     }
 }
 

@@ -92,7 +92,9 @@ pub fn audit(
 ) -> Vec<Finding> {
     let mut findings = Vec::new();
     for path in [credentials, config].into_iter().flatten() {
-        if let Ok(text) = std::fs::read_to_string(path) {
+        if let Ok(Some(text)) =
+            crate::files::read_regular_text(path, crate::aws_config::MAX_AWS_CONFIG)
+        {
             findings.extend(scan_file_text(&path.display().to_string(), &text));
         }
     }

@@ -4,6 +4,7 @@
 
 use std::path::{Path, PathBuf};
 
+use crate::partition::Region;
 use crate::session::{Endpoints, SsoSession, validate_start_url};
 
 /// `AWS_CONFIG_FILE`, else `~/.aws/config`.
@@ -53,13 +54,13 @@ pub fn sso_sessions(text: &str) -> Result<Vec<Found>, String> {
             });
             continue;
         };
-        match validate_start_url(url) {
-            Ok(start_url) => {
-                if seen_urls.insert((start_url.clone(), region.trim().to_owned())) {
+        match validate_start_url(url).and_then(|u| Ok((u, Region::parse(region.trim())?))) {
+            Ok((start_url, region)) => {
+                if seen_urls.insert((start_url.clone(), region.to_string())) {
                     found.push(Found::Session(SsoSession {
                         name,
                         start_url,
-                        region: region.trim().to_owned(),
+                        region,
                         endpoints: Endpoints::default(),
                     }));
                 }
@@ -73,11 +74,14 @@ pub fn sso_sessions(text: &str) -> Result<Vec<Found>, String> {
     Ok(found)
 }
 
-/// Reads and parses a file; a missing file finds nothing.
+/// The AWS config and credentials files are small; a larger one is not read.
+pub const MAX_AWS_CONFIG: u64 = 4 * 1024 * 1024;
+
+/// Reads and parses a file (a regular file only); a missing file finds nothing.
 pub fn read_sso_sessions(path: &Path) -> Result<Vec<Found>, String> {
-    match std::fs::read_to_string(path) {
-        Ok(text) => sso_sessions(&text),
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(Vec::new()),
+    match crate::files::read_regular_text(path, MAX_AWS_CONFIG) {
+        Ok(Some(text)) => sso_sessions(&text),
+        Ok(None) => Ok(Vec::new()),
         Err(e) => Err(format!("cannot read {}: {e}", path.display())),
     }
 }

@@ -20,7 +20,14 @@ use tokio::sync::{Semaphore, mpsc};
 use tokio::task::JoinSet;
 
 use crate::api::{AccountInfo, ApiError, PortalApi};
+use crate::partition::{is_account_id, is_role_name};
 use crate::secret::Secret;
+use crate::text::printable;
+
+/// A portal that hands out page tokens forever is not followed forever: 500,000 accounts, and
+/// 5,000 roles per account, are far past any organisation.
+const MAX_ACCOUNT_PAGES: u64 = 5_000;
+const MAX_ROLE_PAGES: u32 = 50;
 
 /// One account and the roles the person has in it.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -33,6 +40,10 @@ pub struct AccountRoles {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Catalog {
     pub session: String,
+    /// The start URL it was swept from: a cache of another organisation under the same session
+    /// name is not used.
+    #[serde(default)]
+    pub start_url: String,
     pub accounts: Vec<AccountRoles>,
     /// When the sweep that produced it ended.
     pub refreshed_at: SystemTime,
@@ -165,6 +176,7 @@ impl Sweeper {
     async fn roles_of(&self, account_id: &str) -> Result<Vec<String>, SweepError> {
         let mut roles = Vec::new();
         let mut next: Option<String> = None;
+        let mut pages = 0;
         loop {
             let what = format!("the roles of account {account_id}");
             let page = self
@@ -173,9 +185,21 @@ impl Sweeper {
                         .list_account_roles(&self.token, account_id, next.as_deref(), 100)
                 })
                 .await?;
-            roles.extend(page.items);
+            for role in page.items {
+                if is_role_name(&role) {
+                    roles.push(role);
+                } else {
+                    tracing::warn!(
+                        "ignoring a role of account {account_id} whose name is not an IAM role name: {:?}",
+                        printable(&role)
+                    );
+                }
+            }
+            pages += 1;
             match page.next_token {
-                Some(t) if !t.is_empty() => next = Some(t),
+                Some(t) if !t.is_empty() && Some(&t) != next.as_ref() && pages < MAX_ROLE_PAGES => {
+                    next = Some(t)
+                }
                 _ => break,
             }
         }
@@ -239,6 +263,13 @@ pub async fn sweep(
         };
         pages += 1;
         for account in page.items {
+            if !is_account_id(&account.account_id) {
+                tracing::warn!(
+                    "ignoring an account whose id is not 12 digits: {:?}",
+                    printable(&account.account_id)
+                );
+                continue;
+            }
             let index = total;
             total += 1;
             results.push(None);
@@ -253,7 +284,9 @@ pub async fn sweep(
                 Ok((index, AccountRoles { account, roles }))
             });
         }
-        next = page.next_token.filter(|t| !t.is_empty());
+        next = page
+            .next_token
+            .filter(|t| !t.is_empty() && Some(t) != next.as_ref() && pages < MAX_ACCOUNT_PAGES);
         let last = next.is_none();
         send(SweepEvent::Progress {
             done: done.load(Ordering::Relaxed),
@@ -293,6 +326,7 @@ pub async fn sweep(
     Ok((
         Catalog {
             session: session.to_owned(),
+            start_url: String::new(),
             accounts,
             refreshed_at: now,
         },

@@ -7,7 +7,10 @@ use std::path::{Path, PathBuf};
 use sha2::{Digest, Sha256};
 
 use crate::catalog::Catalog;
-use crate::files::write_atomic;
+use crate::files::{Mode, read_regular_text, write_atomic};
+
+/// 100,000 roles take about 15 MB; a cache larger than this is not ours.
+const MAX_CATALOG: u64 = 256 * 1024 * 1024;
 
 #[derive(Debug, Clone)]
 pub struct CatalogCache {
@@ -37,10 +40,18 @@ impl CatalogCache {
         self.dir.join(format!("{safe}-{hash}.json"))
     }
 
-    pub fn load(&self, session: &str) -> Option<Catalog> {
-        let text = std::fs::read_to_string(self.path(session)).ok()?;
+    /// The cached catalogue of `session` swept from `start_url` (a cache of another
+    /// organisation that had the same session name is not used).
+    pub fn load(&self, session: &str, start_url: &str) -> Option<Catalog> {
+        let text = match read_regular_text(&self.path(session), MAX_CATALOG) {
+            Ok(text) => text?,
+            Err(e) => {
+                tracing::warn!("ignoring the catalogue cache of {session}: {e}");
+                return None;
+            }
+        };
         match serde_json::from_str::<Catalog>(&text) {
-            Ok(c) if c.session == session => Some(c),
+            Ok(c) if c.session == session && c.start_url == start_url => Some(c),
             Ok(_) => None,
             Err(e) => {
                 tracing::warn!("ignoring the unreadable catalogue cache of {session}: {e}");
@@ -51,7 +62,7 @@ impl CatalogCache {
 
     pub fn save(&self, catalog: &Catalog) -> std::io::Result<()> {
         let json = serde_json::to_vec_pretty(catalog).map_err(std::io::Error::other)?;
-        write_atomic(&self.path(&catalog.session), &json, true)
+        write_atomic(&self.path(&catalog.session), &json, Mode::Private)
     }
 
     pub fn remove(&self, session: &str) {
@@ -69,9 +80,11 @@ mod tests {
     fn round_trip_and_corruption() {
         let dir = tempfile::tempdir().expect("tempdir");
         let cache = CatalogCache::new(dir.path());
-        assert_eq!(cache.load("corp/prod"), None);
+        let url = "https://corp.awsapps.com/start";
+        assert_eq!(cache.load("corp/prod", url), None);
         let catalog = Catalog {
             session: "corp/prod".into(),
+            start_url: "https://corp.awsapps.com/start".into(),
             accounts: vec![AccountRoles {
                 account: AccountInfo {
                     account_id: "111111111111".into(),
@@ -83,8 +96,14 @@ mod tests {
             refreshed_at: std::time::SystemTime::UNIX_EPOCH,
         };
         cache.save(&catalog).expect("save");
-        assert_eq!(cache.load("corp/prod"), Some(catalog.clone()));
+        assert_eq!(cache.load("corp/prod", url), Some(catalog.clone()));
+        assert_eq!(
+            cache.load("corp/prod", "https://other.awsapps.com/start"),
+            None,
+            "another organisation's cache under the same name is not used"
+        );
         std::fs::write(cache.path("corp/prod"), "{ not json").expect("corrupt it");
-        assert_eq!(cache.load("corp/prod"), None);
+        let url = "https://corp.awsapps.com/start";
+        assert_eq!(cache.load("corp/prod", url), None);
     }
 }

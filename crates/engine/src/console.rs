@@ -10,83 +10,38 @@ use std::time::Duration;
 use url::Url;
 
 use crate::api::{ApiError, FederationApi, RoleCredentials};
+use crate::partition::{Region, is_console_service};
 use crate::secret::Secret;
 
-/// An AWS partition, which decides the sign-in and console hosts.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Partition {
-    Aws,
-    AwsUsGov,
-    AwsCn,
-    AwsEusc,
-}
-
-impl Partition {
-    pub fn of_region(region: &str) -> Self {
-        if region.starts_with("us-gov-") {
-            Self::AwsUsGov
-        } else if region.starts_with("cn-") {
-            Self::AwsCn
-        } else if region.starts_with("eusc-") {
-            Self::AwsEusc
-        } else {
-            Self::Aws
-        }
-    }
-
-    pub fn name(self) -> &'static str {
-        match self {
-            Self::Aws => "aws",
-            Self::AwsUsGov => "aws-us-gov",
-            Self::AwsCn => "aws-cn",
-            Self::AwsEusc => "aws-eusc",
-        }
-    }
-
-    /// The sign-in host for `region`.
-    pub fn signin_host(self, region: &str) -> String {
-        match self {
-            Self::Aws if region == "us-east-1" => "signin.aws.amazon.com".into(),
-            Self::Aws => format!("{region}.signin.aws.amazon.com"),
-            Self::AwsUsGov if region == "us-gov-west-1" => "signin.amazonaws-us-gov.com".into(),
-            Self::AwsUsGov => format!("{region}.signin.amazonaws-us-gov.com"),
-            Self::AwsCn => "signin.amazonaws.cn".into(),
-            Self::AwsEusc => format!("{region}.signin.amazonaws-eusc.eu"),
-        }
-    }
-
-    /// The console host for `region`.
-    pub fn console_host(self, region: &str) -> String {
-        match self {
-            Self::Aws if region == "us-east-1" => "console.aws.amazon.com".into(),
-            Self::Aws => format!("{region}.console.aws.amazon.com"),
-            Self::AwsUsGov => "console.amazonaws-us-gov.com".into(),
-            Self::AwsCn => "console.amazonaws.cn".into(),
-            Self::AwsEusc => "console.amazonaws-eusc.eu".into(),
-        }
-    }
-}
-
 /// The federation endpoint of the partition of `region`.
-pub fn federation_url(region: &str) -> Url {
-    let host = Partition::of_region(region).signin_host(region);
-    Url::parse(&format!("https://{host}/federation")).expect("a host name makes a valid URL")
+pub fn federation_url(region: &Region) -> Result<Url, ApiError> {
+    let host = region.partition().signin_host(region);
+    Url::parse(&format!("https://{host}/federation"))
+        .map_err(|e| ApiError::InvalidRequest(format!("federation URL for {region}: {e}")))
 }
 
 /// Where the console opens: a service (`ec2`, `s3`, ...) or the console home, in a region.
-pub fn destination(region: &str, service: Option<&str>) -> Url {
-    let host = Partition::of_region(region).console_host(region);
+/// A service that is not a console service name is refused.
+pub fn destination(region: &Region, service: Option<&str>) -> Result<Url, ApiError> {
+    let host = region.partition().console_host(region);
     let service = service
         .map(str::trim)
         .filter(|s| !s.is_empty())
         .unwrap_or("console");
-    let mut url = Url::parse(&format!("https://{host}/")).expect("valid host");
+    if !is_console_service(service) {
+        return Err(ApiError::InvalidRequest(format!(
+            "{:?} is not a console service name (such as ec2, s3, iam)",
+            crate::text::printable(service)
+        )));
+    }
+    let mut url = Url::parse(&format!("https://{host}/"))
+        .map_err(|e| ApiError::InvalidRequest(format!("console URL for {region}: {e}")))?;
     url.path_segments_mut()
-        .expect("https URLs have paths")
+        .map_err(|()| ApiError::InvalidRequest("the console URL has no path".into()))?
         .push(service)
         .push("home");
-    url.query_pairs_mut().append_pair("region", region);
-    url
+    url.query_pairs_mut().append_pair("region", region.as_str());
+    Ok(url)
 }
 
 /// The final `Action=login` URL.
@@ -131,8 +86,8 @@ pub fn firefox_container(container: &str, url: &Secret) -> Secret {
 /// What the person asked for.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ConsoleRequest {
-    /// Console region (the destination's region).
-    pub region: String,
+    /// Console region (the destination's region, and the sign-in host's).
+    pub region: Region,
     pub service: Option<String>,
     /// Shown by AWS when the console session ends; the start URL is a good choice.
     pub issuer: String,
@@ -149,9 +104,9 @@ pub struct ConsoleRequest {
 }
 
 impl ConsoleRequest {
-    pub fn new(region: impl Into<String>) -> Self {
+    pub fn new(region: Region) -> Self {
         Self {
-            region: region.into(),
+            region,
             service: None,
             issuer: "Rolecall".into(),
             session_duration: Duration::from_secs(12 * 3600),
@@ -169,10 +124,11 @@ pub async fn console_url(
     creds: &RoleCredentials,
     request: &ConsoleRequest,
 ) -> Result<Secret, ApiError> {
-    let endpoint = request
-        .federation_url
-        .clone()
-        .unwrap_or_else(|| federation_url(&request.region));
+    let dest = destination(&request.region, request.service.as_deref())?;
+    let endpoint = match &request.federation_url {
+        Some(url) => url.clone(),
+        None => federation_url(&request.region)?,
+    };
     let duration = (!request.chained).then(|| {
         request
             .session_duration
@@ -181,7 +137,6 @@ pub async fn console_url(
     let token = federation
         .get_signin_token(&endpoint, creds, duration)
         .await?;
-    let dest = destination(&request.region, request.service.as_deref());
     let mut url = login_url(&endpoint, &request.issuer, &dest, &token);
     if request.logout_first {
         url = logout_first(&endpoint, &url);
@@ -196,51 +151,59 @@ pub async fn console_url(
 mod tests {
     use super::*;
 
+    fn r(name: &str) -> Region {
+        Region::parse(name).expect("region")
+    }
+
+    fn fed(name: &str) -> String {
+        federation_url(&r(name)).expect("url").to_string()
+    }
+
     #[test]
     fn hosts_per_partition() {
+        assert_eq!(fed("us-east-1"), "https://signin.aws.amazon.com/federation");
         assert_eq!(
-            federation_url("us-east-1").as_str(),
-            "https://signin.aws.amazon.com/federation"
-        );
-        assert_eq!(
-            federation_url("eu-west-1").as_str(),
+            fed("eu-west-1"),
             "https://eu-west-1.signin.aws.amazon.com/federation"
         );
         assert_eq!(
-            federation_url("us-gov-west-1").as_str(),
+            fed("us-gov-west-1"),
             "https://signin.amazonaws-us-gov.com/federation"
         );
         assert_eq!(
-            federation_url("us-gov-east-1").as_str(),
+            fed("us-gov-east-1"),
             "https://us-gov-east-1.signin.amazonaws-us-gov.com/federation"
         );
+        assert_eq!(fed("cn-north-1"), "https://signin.amazonaws.cn/federation");
         assert_eq!(
-            federation_url("cn-north-1").as_str(),
-            "https://signin.amazonaws.cn/federation"
-        );
-        assert_eq!(
-            federation_url("eusc-de-east-1").as_str(),
+            fed("eusc-de-east-1"),
             "https://eusc-de-east-1.signin.amazonaws-eusc.eu/federation"
         );
         assert_eq!(
-            destination("us-east-1", None).as_str(),
+            destination(&r("us-east-1"), None)
+                .expect("dest")
+                .to_string(),
             "https://console.aws.amazon.com/console/home?region=us-east-1"
         );
         assert_eq!(
-            destination("eu-west-1", Some("ec2")).as_str(),
+            destination(&r("eu-west-1"), Some("ec2"))
+                .expect("dest")
+                .to_string(),
             "https://eu-west-1.console.aws.amazon.com/ec2/home?region=eu-west-1"
         );
         assert_eq!(
-            destination("cn-north-1", Some("s3")).as_str(),
+            destination(&r("cn-north-1"), Some("s3"))
+                .expect("dest")
+                .to_string(),
             "https://console.amazonaws.cn/s3/home?region=cn-north-1"
         );
-        assert_eq!(Partition::of_region("us-gov-east-1").name(), "aws-us-gov");
+        assert!(destination(&r("eu-west-1"), Some("ec2/../../evil")).is_err());
     }
 
     #[test]
     fn every_parameter_is_encoded() {
-        let fed = federation_url("eu-west-1");
-        let dest = destination("eu-west-1", Some("ec2"));
+        let fed = federation_url(&r("eu-west-1")).expect("fed");
+        let dest = destination(&r("eu-west-1"), Some("ec2")).expect("dest");
         let token = Secret::new("tok+en/=&x");
         let login = login_url(&fed, "https://d-123.awsapps.com/start", &dest, &token);
         let parsed = Url::parse(login.expose()).expect("valid url");

@@ -3,11 +3,12 @@
 
 use serde::{Deserialize, Serialize};
 
+use crate::partition::Region;
+
 /// Endpoint overrides. Unset ones come from the standard variables
 /// (`AWS_ENDPOINT_URL_SSO_OIDC`, `AWS_ENDPOINT_URL_SSO`, `AWS_ENDPOINT_URL_STS`,
 /// `ROLECALL_FEDERATION_URL`), then from the region.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
 pub struct Endpoints {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub oidc: Option<String>,
@@ -24,10 +25,35 @@ impl Endpoints {
         self == &Self::default()
     }
 
+    /// Each override is an https URL, or http on a loopback address (the simulator).
+    pub fn validate(&self) -> Result<(), String> {
+        for (name, value) in [
+            ("oidc", &self.oidc),
+            ("portal", &self.portal),
+            ("sts", &self.sts),
+            ("federation", &self.federation),
+        ] {
+            if let Some(v) = value {
+                check_endpoint(v).map_err(|e| format!("endpoint {name}: {e}"))?;
+            }
+        }
+        Ok(())
+    }
+
     /// Fills unset endpoints from the environment (`get` looks a variable up).
     pub fn with_env(mut self, get: impl Fn(&str) -> Option<String>) -> Self {
-        let pick =
-            |v: Option<String>, name: &str| v.or_else(|| get(name).filter(|s| !s.is_empty()));
+        let pick = |v: Option<String>, name: &str| {
+            v.or_else(|| {
+                let value = get(name).filter(|s| !s.is_empty())?;
+                match check_endpoint(&value) {
+                    Ok(_) => Some(value),
+                    Err(e) => {
+                        tracing::warn!("{name} ignored: {e}");
+                        None
+                    }
+                }
+            })
+        };
         self.oidc = pick(self.oidc, "AWS_ENDPOINT_URL_SSO_OIDC");
         self.portal = pick(self.portal, "AWS_ENDPOINT_URL_SSO");
         self.sts = pick(self.sts, "AWS_ENDPOINT_URL_STS");
@@ -36,12 +62,33 @@ impl Endpoints {
     }
 }
 
+/// An endpoint override: https, or http on a loopback address.
+pub fn check_endpoint(raw: &str) -> Result<url::Url, String> {
+    let url = url::Url::parse(raw).map_err(|_| format!("{raw:?} is not a URL"))?;
+    match url.scheme() {
+        "https" if url.host_str().is_some() => Ok(url),
+        "http" if is_loopback(&url) => Ok(url),
+        _ => Err(format!(
+            "{raw:?} must be an https URL (or http on 127.0.0.1, localhost or [::1])"
+        )),
+    }
+}
+
+/// Whether a URL's host is a loopback address.
+pub fn is_loopback(url: &url::Url) -> bool {
+    match url.host() {
+        Some(url::Host::Ipv4(ip)) => ip.is_loopback(),
+        Some(url::Host::Ipv6(ip)) => ip.is_loopback(),
+        Some(url::Host::Domain(d)) => d == "localhost",
+        None => false,
+    }
+}
+
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
 pub struct SsoSession {
     pub name: String,
     pub start_url: String,
-    pub region: String,
+    pub region: Region,
     #[serde(default, skip_serializing_if = "Endpoints::is_empty")]
     pub endpoints: Endpoints,
 }
@@ -49,10 +96,13 @@ pub struct SsoSession {
 impl SsoSession {
     /// The SSO OIDC endpoint (its `/authorize` is where PKCE sends the browser).
     pub fn oidc_url(&self) -> String {
-        self.endpoints
-            .oidc
-            .clone()
-            .unwrap_or_else(|| format!("https://oidc.{}.{}", self.region, dns_suffix(&self.region)))
+        self.endpoints.oidc.clone().unwrap_or_else(|| {
+            format!(
+                "https://oidc.{}.{}",
+                self.region,
+                self.region.partition().dns_suffix()
+            )
+        })
     }
 
     pub fn portal_url(&self) -> String {
@@ -60,7 +110,7 @@ impl SsoSession {
             format!(
                 "https://portal.sso.{}.{}",
                 self.region,
-                dns_suffix(&self.region)
+                self.region.partition().dns_suffix()
             )
         })
     }
@@ -75,17 +125,7 @@ impl SsoSession {
         self.endpoints
             .federation
             .as_deref()
-            .and_then(|u| url::Url::parse(u).ok())
-    }
-}
-
-fn dns_suffix(region: &str) -> &'static str {
-    if region.starts_with("cn-") {
-        "amazonaws.com.cn"
-    } else if region.starts_with("eusc-") {
-        "amazonaws.eu"
-    } else {
-        "amazonaws.com"
+            .and_then(|u| check_endpoint(u).ok())
     }
 }
 
@@ -95,8 +135,7 @@ pub fn validate_start_url(raw: &str) -> Result<String, String> {
     let trimmed = raw.trim();
     let url = url::Url::parse(trimmed)
         .map_err(|_| format!("{trimmed:?} is not a URL. A start URL looks like https://d-1234567890.awsapps.com/start"))?;
-    let loopback = matches!(url.host_str(), Some("127.0.0.1" | "localhost" | "[::1]"));
-    if url.scheme() != "https" && !(url.scheme() == "http" && loopback) {
+    if url.scheme() != "https" && !(url.scheme() == "http" && is_loopback(&url)) {
         return Err("A start URL must use https://".into());
     }
     if url.host_str().is_none() {
@@ -117,20 +156,7 @@ pub fn guess_region(start_url: &str) -> Option<String> {
         .map(str::to_owned)
 }
 
-/// `eu-west-1`, `us-gov-east-1`, `ap-southeast-3`, ...
-pub fn is_region(s: &str) -> bool {
-    let parts: Vec<&str> = s.split('-').collect();
-    parts.len() >= 3
-        && parts.iter().all(|p| {
-            !p.is_empty()
-                && p.bytes()
-                    .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit())
-        })
-        && parts
-            .last()
-            .is_some_and(|p| p.bytes().all(|b| b.is_ascii_digit()))
-        && parts[0].len() == 2
-}
+pub use crate::partition::is_region;
 
 #[cfg(test)]
 mod tests {
@@ -172,10 +198,14 @@ mod tests {
         let s = SsoSession {
             name: "n".into(),
             start_url: "u".into(),
-            region: "eu-west-1".into(),
+            region: "eu-west-1".parse().expect("region"),
             endpoints: Endpoints::default(),
         };
         assert_eq!(s.oidc_url(), "https://oidc.eu-west-1.amazonaws.com");
         assert_eq!(s.portal_url(), "https://portal.sso.eu-west-1.amazonaws.com");
+        assert!(check_endpoint("https://oidc.example/").is_ok());
+        assert!(check_endpoint("http://127.0.0.1:9/oidc").is_ok());
+        assert!(check_endpoint("http://evil.example/oidc").is_err());
+        assert!(check_endpoint("file:///etc/passwd").is_err());
     }
 }

@@ -254,15 +254,25 @@ impl SignIn {
 
     /// The sign-in of `session`, from memory or (once per run) from the store.
     fn current(&self, session: &SsoSession) -> Option<StoredLogin> {
-        if let Some(login) = lock(&self.memory).get(&session.name) {
-            return Some(login.clone());
+        {
+            let mut memory = lock(&self.memory);
+            match memory.get(&session.name) {
+                Some(login) if login.is_for(session) => return Some(login.clone()),
+                // The session's start URL or region changed: that sign-in is another
+                // organisation's and is never used for this one.
+                Some(_) => {
+                    memory.remove(&session.name);
+                    return None;
+                }
+                None => {}
+            }
         }
         let first = lock(&self.loaded).insert(session.name.clone());
         if !first {
             return None;
         }
         match self.store.load(&session.name) {
-            Ok(Some(login)) if login.start_url == session.start_url => {
+            Ok(Some(login)) if login.is_for(session) => {
                 lock(&self.memory).insert(session.name.clone(), login.clone());
                 Some(login)
             }
@@ -403,7 +413,7 @@ impl SignIn {
             &session.name,
             StoredLogin {
                 start_url: session.start_url.clone(),
-                region: session.region.clone(),
+                region: session.region.to_string(),
                 registration,
                 access_token: grant.access_token,
                 expires_at,
@@ -472,7 +482,7 @@ impl SignIn {
             .map_err(|e| match e {
                 ApiError::InvalidRequest(message) => SignInError::StartUrlRejected {
                     start_url: session.start_url.clone(),
-                    region: session.region.clone(),
+                    region: session.region.to_string(),
                     message,
                 },
                 e => SignInError::from_api(&session.name, e),
@@ -650,6 +660,13 @@ impl SignIn {
         if let Some(login) = memory.get_mut(&session.name) {
             login.expires_at = SystemTime::UNIX_EPOCH;
         }
+    }
+
+    /// Drops the sign-in of `session` from memory (not from the keychain, whose item names
+    /// its start URL and is not used for another one).
+    pub fn forget_memory(&self, session: &str) {
+        lock(&self.memory).remove(session);
+        self.cancel(session);
     }
 
     fn forget(&self, session: &str) {
@@ -830,7 +847,7 @@ mod tests {
         SsoSession {
             name: "corp".into(),
             start_url: "https://d-1.awsapps.com/start".into(),
-            region: "eu-west-1".into(),
+            region: "eu-west-1".parse().expect("region"),
             endpoints: Default::default(),
         }
     }

@@ -24,6 +24,14 @@ pub struct StoredLogin {
     pub refresh_token: Option<Secret>,
 }
 
+impl StoredLogin {
+    /// Whether this sign-in belongs to `session` as configured now (same start URL and
+    /// region): a session renamed onto another organisation never inherits it.
+    pub fn is_for(&self, session: &crate::session::SsoSession) -> bool {
+        self.start_url == session.start_url && session.region == *self.region
+    }
+}
+
 fn secs(t: SystemTime) -> u64 {
     t.duration_since(UNIX_EPOCH).map_or(0, |d| d.as_secs())
 }

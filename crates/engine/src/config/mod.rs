@@ -1,0 +1,470 @@
+//! The config file: TOML in the platform config folder (`~/.config/rolecall/config.toml`).
+//!
+//! Sessions, favourites, aliases and colours, role chains, preferences. The file belongs to the
+//! person, so Rolecall is careful with it:
+//!
+//! - **Any problem is reported, never guessed around**: a syntax error, an unknown key (a typo
+//!   such as `shel`), a value of the wrong type or an unknown value (`shell = "tcsh"`), a byte
+//!   that is not UTF-8, a FIFO in its place. The error names line and column, and until the file
+//!   is fixed **no write touches it** ([`ConfigFile::update`] reads it again before each change).
+//! - **Writes keep what the person wrote** ([`edit`]): comments, key order, formatting and keys
+//!   of a newer Rolecall stay; only what changed is edited.
+//! - **Versions**: `version = N` at the top says which Rolecall wrote keys this one may not
+//!   know. Absent means [`FORMAT_VERSION`]. Unknown keys are an error in a file of this version
+//!   or older (they are typos) and are kept as they are in a file of a newer one. A change that
+//!   adds a key bumps [`FORMAT_VERSION`].
+
+mod edit;
+mod file;
+
+use std::collections::BTreeMap;
+use std::time::Duration;
+
+use serde::{Deserialize, Serialize};
+
+pub use file::ConfigFile;
+
+use crate::partition::{Region, is_account_id, is_role_name};
+use crate::session::{SsoSession, validate_start_url};
+use crate::shell::ShellFormat;
+use crate::signin::SignInMethod;
+use crate::text::has_hidden;
+
+/// The config format this Rolecall writes and knows every key of.
+pub const FORMAT_VERSION: u32 = 1;
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct Preferences {
+    /// Warnings before credentials expire, in seconds.
+    pub warnings_seconds: Vec<u64>,
+    pub auto_renew: bool,
+    pub shell: ShellFormat,
+    /// Console region; the session's region when unset.
+    pub console_region: Option<String>,
+    pub sign_in_method: SignInMethod,
+    /// Clear the clipboard this long after copying credentials, if it still holds them (0: never).
+    pub clipboard_clear_seconds: u64,
+    /// Global shortcut of the quick picker.
+    pub shortcut: String,
+    /// Portal requests per second during a catalogue sweep.
+    pub portal_rps: u32,
+    pub autostart: bool,
+    /// Keep the window's web view loaded while it is hidden: it reopens faster but holds
+    /// about 150 MiB more (see README, benchmarks).
+    pub keep_window_loaded: bool,
+}
+
+impl Default for Preferences {
+    fn default() -> Self {
+        Self {
+            warnings_seconds: vec![600, 60],
+            auto_renew: false,
+            shell: ShellFormat::Sh,
+            console_region: None,
+            sign_in_method: SignInMethod::Pkce,
+            clipboard_clear_seconds: 45,
+            shortcut: "CommandOrControl+Shift+K".into(),
+            portal_rps: 20,
+            autostart: false,
+            keep_window_loaded: false,
+        }
+    }
+}
+
+impl Preferences {
+    pub fn warnings(&self) -> Vec<Duration> {
+        self.warnings_seconds
+            .iter()
+            .map(|s| Duration::from_secs(*s))
+            .collect()
+    }
+}
+
+/// A role to pin at the top of lists.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
+pub struct Favourite {
+    pub session: String,
+    pub account_id: String,
+    pub role: String,
+}
+
+/// A role assumed from an SSO role (role chaining, at most one hour).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RoleChain {
+    pub name: String,
+    pub session: String,
+    pub account_id: String,
+    pub role: String,
+    pub role_arn: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, Default)]
+#[serde(default)]
+pub struct Config {
+    /// The format version of the file (see the module's notes); `None`: [`FORMAT_VERSION`].
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub version: Option<u32>,
+    pub preferences: Preferences,
+    #[serde(rename = "session", skip_serializing_if = "Vec::is_empty")]
+    pub sessions: Vec<SsoSession>,
+    #[serde(rename = "favourite", skip_serializing_if = "Vec::is_empty")]
+    pub favourites: Vec<Favourite>,
+    /// Account id -> a name of the person's choosing.
+    #[serde(skip_serializing_if = "BTreeMap::is_empty")]
+    pub aliases: BTreeMap<String, String>,
+    /// Account id -> a CSS colour.
+    #[serde(skip_serializing_if = "BTreeMap::is_empty")]
+    pub colours: BTreeMap<String, String>,
+    #[serde(rename = "chain", skip_serializing_if = "Vec::is_empty")]
+    pub chains: Vec<RoleChain>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum ConfigError {
+    #[error(
+        "{path}:{line}:{column}: {message}. The file was left as it is; fix it or move it away"
+    )]
+    Parse {
+        path: String,
+        line: usize,
+        column: usize,
+        message: String,
+    },
+    #[error("{path}: {message}")]
+    Invalid { path: String, message: String },
+    #[error("cannot read or write {path}: {message}")]
+    Io { path: String, message: String },
+}
+
+impl ConfigError {
+    pub fn code(&self) -> &'static str {
+        match self {
+            Self::Parse { .. } => "config_parse",
+            Self::Invalid { .. } => "config_invalid",
+            Self::Io { .. } => "config_io",
+        }
+    }
+}
+
+/// 1-based line and column (in characters) of byte `offset` of `text`.
+fn line_col(text: &str, offset: usize) -> (usize, usize) {
+    let mut offset = offset.min(text.len());
+    while !text.is_char_boundary(offset) {
+        offset -= 1;
+    }
+    let before = &text[..offset];
+    let line = before.matches('\n').count() + 1;
+    let column = before.rsplit('\n').next().map_or(0, |l| l.chars().count()) + 1;
+    (line, column)
+}
+
+/// Where an ignored (unknown) key sits, from serde_ignored's path.
+fn ignored_segments(path: &serde_ignored::Path<'_>, out: &mut Vec<Segment>) {
+    use serde_ignored::Path;
+    match path {
+        Path::Root => {}
+        Path::Seq { parent, index } => {
+            ignored_segments(parent, out);
+            out.push(Segment::Index(*index));
+        }
+        Path::Map { parent, key } => {
+            ignored_segments(parent, out);
+            out.push(Segment::Key(key.clone()));
+        }
+        Path::Some { parent }
+        | Path::NewtypeStruct { parent }
+        | Path::NewtypeVariant { parent } => ignored_segments(parent, out),
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+enum Segment {
+    Key(String),
+    Index(usize),
+}
+
+/// The byte offset of the key at `segments` in `text`, from the parser's spans.
+fn key_offset(text: &str, segments: &[Segment]) -> Option<usize> {
+    use toml::de::{DeTable, DeValue};
+    let root = DeTable::parse(text).ok()?;
+    let mut table: &DeTable<'_> = root.get_ref();
+    let mut value: Option<&DeValue<'_>> = None;
+    let mut offset = None;
+    for segment in segments {
+        match segment {
+            Segment::Key(k) => {
+                if let Some(v) = value {
+                    table = v.as_table()?;
+                }
+                let (key, v) = table.get_key_value(k.as_str())?;
+                offset = Some(key.span().start);
+                value = Some(v.get_ref());
+            }
+            Segment::Index(i) => {
+                let array = value?.as_array()?;
+                value = Some(array.get(*i)?.get_ref());
+            }
+        }
+    }
+    offset
+}
+
+/// The keys Rolecall knows in the table at `segments` (for "did you mean").
+fn known_keys(segments: &[Segment]) -> &'static [&'static str] {
+    let names: Vec<&str> = segments
+        .iter()
+        .filter_map(|s| match s {
+            Segment::Key(k) => Some(k.as_str()),
+            Segment::Index(_) => None,
+        })
+        .collect();
+    match names.as_slice() {
+        [_] => &[
+            "version",
+            "preferences",
+            "session",
+            "favourite",
+            "aliases",
+            "colours",
+            "chain",
+        ],
+        ["preferences", _] => &[
+            "warnings_seconds",
+            "auto_renew",
+            "shell",
+            "console_region",
+            "sign_in_method",
+            "clipboard_clear_seconds",
+            "shortcut",
+            "portal_rps",
+            "autostart",
+            "keep_window_loaded",
+        ],
+        ["session", _] => &["name", "start_url", "region", "endpoints"],
+        ["session", "endpoints", _] => &["oidc", "portal", "sts", "federation"],
+        ["favourite", _] => &["session", "account_id", "role"],
+        ["chain", _] => &["name", "session", "account_id", "role", "role_arn"],
+        _ => &[],
+    }
+}
+
+/// The known key closest to `typed`, if it is close (two edits at most).
+fn closest<'a>(typed: &str, known: &[&'a str]) -> Option<&'a str> {
+    fn distance(a: &str, b: &str) -> usize {
+        let b: Vec<char> = b.chars().collect();
+        let mut row: Vec<usize> = (0..=b.len()).collect();
+        for (i, ca) in a.chars().enumerate() {
+            let mut prev = row[0];
+            row[0] = i + 1;
+            for (j, cb) in b.iter().enumerate() {
+                let here = row[j + 1];
+                row[j + 1] = (prev + usize::from(ca != *cb))
+                    .min(row[j] + 1)
+                    .min(here + 1);
+                prev = here;
+            }
+        }
+        row[b.len()]
+    }
+    known
+        .iter()
+        .map(|k| (distance(typed, k), *k))
+        .filter(|(d, _)| *d <= 2)
+        .min()
+        .map(|(_, k)| k)
+}
+
+fn describe_key(segments: &[Segment]) -> (String, String) {
+    let mut table = String::new();
+    let mut last = String::new();
+    for (i, s) in segments.iter().enumerate() {
+        match s {
+            Segment::Key(k) if i + 1 == segments.len() => last = k.clone(),
+            Segment::Key(k) => {
+                if !table.is_empty() {
+                    table.push('.');
+                }
+                table.push_str(k);
+            }
+            Segment::Index(_) => {}
+        }
+    }
+    (table, last)
+}
+
+impl Config {
+    /// Parses and validates config text; `path` names it in errors.
+    pub fn parse(text: &str, path: &str) -> Result<Self, ConfigError> {
+        let at = |offset: usize, message: String| {
+            let (line, column) = line_col(text, offset);
+            ConfigError::Parse {
+                path: path.to_owned(),
+                line,
+                column,
+                message,
+            }
+        };
+        let from_toml =
+            |e: toml::de::Error| at(e.span().map_or(0, |s| s.start), e.message().to_owned());
+        let mut unknown: Vec<Vec<Segment>> = Vec::new();
+        let deserializer = toml::de::Deserializer::parse(text).map_err(from_toml)?;
+        let config: Config = serde_ignored::deserialize(deserializer, |p| {
+            let mut segments = Vec::new();
+            ignored_segments(&p, &mut segments);
+            unknown.push(segments);
+        })
+        .map_err(from_toml)?;
+        if let Some(first) = unknown.first() {
+            let version = config.version.unwrap_or(FORMAT_VERSION);
+            if version <= FORMAT_VERSION {
+                let (table, key) = describe_key(first);
+                let place = if table.is_empty() {
+                    "at the top level".to_owned()
+                } else {
+                    format!("in [{table}]")
+                };
+                let hint = closest(&key, known_keys(first))
+                    .map(|k| format!(" (did you mean `{k}`?)"))
+                    .unwrap_or_default();
+                return Err(at(
+                    key_offset(text, first).unwrap_or(0),
+                    format!(
+                        "unknown key `{}` {place}{hint}",
+                        crate::text::printable(&key)
+                    ),
+                ));
+            }
+            tracing::info!(
+                "{path}: {} key(s) of a newer Rolecall (config version {version}) are kept as they are",
+                unknown.len()
+            );
+        }
+        config.validate().map_err(|message| ConfigError::Invalid {
+            path: path.to_owned(),
+            message,
+        })?;
+        Ok(config)
+    }
+
+    /// The config as TOML, every known key written (what a new file holds).
+    pub fn to_toml(&self) -> String {
+        toml::to_string_pretty(self).unwrap_or_default()
+    }
+
+    /// Names unique and printable, start URLs and regions well formed, account ids and role
+    /// names as AWS makes them, chains pointing at known sessions, colours that are colours.
+    pub fn validate(&self) -> Result<(), String> {
+        let mut names = std::collections::HashSet::new();
+        for s in &self.sessions {
+            if s.name.trim().is_empty() {
+                return Err("a session has an empty name".into());
+            }
+            if has_hidden(&s.name) || s.name.chars().count() > 64 {
+                return Err(format!(
+                    "session name {:?} must be at most 64 characters with no control or bidi characters",
+                    s.name
+                ));
+            }
+            if !names.insert(s.name.as_str()) {
+                return Err(format!("two sessions are named {:?}", s.name));
+            }
+            validate_start_url(&s.start_url).map_err(|e| format!("session {:?}: {e}", s.name))?;
+            s.endpoints
+                .validate()
+                .map_err(|e| format!("session {:?}: {e}", s.name))?;
+        }
+        for f in &self.favourites {
+            if !is_account_id(&f.account_id) || !is_role_name(&f.role) {
+                return Err(format!(
+                    "favourite {:?}/{:?} is not a 12-digit account id and an IAM role name",
+                    f.account_id, f.role
+                ));
+            }
+        }
+        for c in &self.chains {
+            if !names.contains(c.session.as_str()) {
+                return Err(format!(
+                    "chain {:?} names an unknown session {:?}",
+                    c.name, c.session
+                ));
+            }
+            if has_hidden(&c.name) || c.name.trim().is_empty() {
+                return Err(format!("chain name {:?} is empty or not printable", c.name));
+            }
+            if !is_account_id(&c.account_id) || !is_role_name(&c.role) {
+                return Err(format!(
+                    "chain {:?}: {:?}/{:?} is not a 12-digit account id and an IAM role name",
+                    c.name, c.account_id, c.role
+                ));
+            }
+            if !crate::partition::is_role_arn(&c.role_arn) {
+                return Err(format!(
+                    "chain {:?}: {:?} is not a role ARN",
+                    c.name, c.role_arn
+                ));
+            }
+        }
+        for (id, alias) in &self.aliases {
+            if !is_account_id(id) || alias.trim().is_empty() || has_hidden(alias) {
+                return Err(format!(
+                    "alias {id:?} = {alias:?}: an alias maps a 12-digit account id to a printable name"
+                ));
+            }
+        }
+        for (id, colour) in &self.colours {
+            if !is_account_id(id) || !is_css_colour(colour) {
+                return Err(format!(
+                    "colour {id:?} = {colour:?}: a colour maps a 12-digit account id to #rgb, #rrggbb or a colour name"
+                ));
+            }
+        }
+        if let Some(r) = &self.preferences.console_region {
+            Region::parse(r).map_err(|e| format!("console_region: {e}"))?;
+        }
+        Ok(())
+    }
+
+    pub fn session(&self, name: &str) -> Option<&SsoSession> {
+        self.sessions.iter().find(|s| s.name == name)
+    }
+
+    /// Adds a session, or replaces the one with the same name.
+    pub fn upsert_session(&mut self, session: SsoSession) {
+        match self.sessions.iter_mut().find(|s| s.name == session.name) {
+            Some(existing) => *existing = session,
+            None => self.sessions.push(session),
+        }
+    }
+
+    pub fn is_favourite(&self, session: &str, account_id: &str, role: &str) -> bool {
+        self.favourites
+            .iter()
+            .any(|f| f.session == session && f.account_id == account_id && f.role == role)
+    }
+
+    /// Flips a favourite; returns whether it is one now.
+    pub fn toggle_favourite(&mut self, fav: Favourite) -> bool {
+        if let Some(i) = self.favourites.iter().position(|f| *f == fav) {
+            self.favourites.remove(i);
+            false
+        } else {
+            self.favourites.push(fav);
+            true
+        }
+    }
+}
+
+/// `#rgb`, `#rgba`, `#rrggbb`, `#rrggbbaa` or a CSS colour name (letters only): nothing that
+/// could carry more CSS into a style attribute.
+pub fn is_css_colour(s: &str) -> bool {
+    match s.strip_prefix('#') {
+        Some(hex) => {
+            matches!(hex.len(), 3 | 4 | 6 | 8) && hex.bytes().all(|b| b.is_ascii_hexdigit())
+        }
+        None => (1..=30).contains(&s.len()) && s.bytes().all(|b| b.is_ascii_alphabetic()),
+    }
+}
+
+#[cfg(test)]
+mod tests;
