@@ -118,7 +118,7 @@ pub fn revoke_grant<R: Runtime>(app: AppHandle<R>, d: Ds<'_>, id: String) -> Res
 
 #[tauri::command]
 pub fn copy_credential_process<R: Runtime>(app: AppHandle<R>, d: Ds<'_>, role: RoleRef) -> Res<()> {
-    let line = rolecall_engine::secret::Secret::new(d.credential_process_line(&role));
+    let line = rolecall_engine::secret::Secret::new(d.credential_process_line(&role)?);
     copy_to_clipboard(&app, d.inner(), line)
 }
 

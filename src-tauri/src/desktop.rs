@@ -14,6 +14,7 @@ use idc_sim::{Organisation, SimOptions, Simulator};
 use rolecall_aws::SdkConnector;
 use rolecall_core::agent::{AgentServer, socket_path};
 use rolecall_core::endpoint::CredentialEndpoint;
+use rolecall_core::handoff::Handoff;
 use rolecall_core::{CoreError, Parts, Resolved, Rolecall, keychain_or_memory};
 use rolecall_engine::catalog::SweepEvent;
 use rolecall_engine::clock::SystemClock;
@@ -22,7 +23,7 @@ use rolecall_engine::partition::Region;
 use rolecall_engine::secret::Secret;
 use rolecall_engine::session::{Endpoints, SsoSession, validate_start_url};
 use rolecall_engine::shell::{self, ShellFormat};
-use rolecall_engine::signin::{SignInEvent, SignInMethod};
+use rolecall_engine::signin::SignInEvent;
 use rolecall_engine::sync::lock;
 use rolecall_engine::token_store::{MemoryStore, TokenStore};
 use rolecall_engine::vault::RoleKey;
@@ -53,7 +54,7 @@ pub fn ms(t: SystemTime) -> u64 {
 /// the default browser.
 pub fn open_url(url: &str) {
     if let Err(e) = rolecall_core::opener::open_url(url) {
-        tracing::warn!("{e}");
+        tracing::warn!("{}", rolecall_engine::text::printable(&e));
     }
 }
 
@@ -61,6 +62,8 @@ pub fn open_url(url: &str) {
 pub struct Desktop {
     pub core: Arc<Rolecall>,
     pub endpoint: Arc<CredentialEndpoint>,
+    /// Console sign-in URLs reach the browser through it (never a process's arguments).
+    pub handoff: Arc<Handoff>,
     _agent: Option<AgentServer>,
     _demo: Option<Simulator>,
     demo: bool,
@@ -145,10 +148,25 @@ impl Desktop {
                 ));
             }
         };
+        let handoff = match Handoff::start(core.clock().clone()).await {
+            Ok(h) => Arc::new(h),
+            Err(e) => {
+                return Err(format!(
+                    "cannot listen on 127.0.0.1 for the console handoff: {e}"
+                ));
+            }
+        };
         let agent = if launch.demo || launch.no_agent {
             None
         } else {
-            match AgentServer::start(core.clone(), endpoint.clone(), &socket_path()).await {
+            match AgentServer::start(
+                core.clone(),
+                endpoint.clone(),
+                handoff.clone(),
+                &socket_path(),
+            )
+            .await
+            {
                 Ok(a) => Some(a),
                 Err(e) => {
                     tracing::warn!("the CLI cannot reach this app: {e}");
@@ -165,6 +183,7 @@ impl Desktop {
         Ok(Self {
             core,
             endpoint,
+            handoff,
             _agent: agent,
             _demo: demo_sim,
             demo: launch.demo,
@@ -178,6 +197,8 @@ impl Desktop {
     }
 
     pub fn view(&self) -> AppView {
+        // The CLI (or the person) may have changed the file: take it, or show its problem.
+        self.core.reload_config_if_changed();
         let config = self.core.config();
         let active = self.active();
         let sessions = self
@@ -315,9 +336,11 @@ impl Desktop {
     }
 
     /// A role from the catalogue, as the core resolves it.
+    /// Exactly the role the window, the picker or the tray showed: no name matching, so a
+    /// click never lands on a look-alike.
     pub async fn resolve(&self, role: &RoleRef) -> Result<Resolved, CoreError> {
         self.core
-            .resolve(Some(&role.session), &role.account_id, &role.role)
+            .resolve_exact(&RoleKey::new(&role.session, &role.account_id, &role.role))
             .await
     }
 
@@ -414,14 +437,6 @@ impl Desktop {
         }
     }
 
-    pub fn start_sign_in_method(&self, device_code: bool) -> SignInMethod {
-        if device_code {
-            SignInMethod::DeviceCode
-        } else {
-            self.core.config().preferences.sign_in_method
-        }
-    }
-
     pub fn set_error(&self, session: &str, error: Option<ErrorView>) {
         match error {
             Some(e) => lock(&self.errors).insert(session.to_owned(), e),
@@ -453,11 +468,13 @@ impl Desktop {
         lock(&self.sweeps).remove(session);
     }
 
+    /// The console for a role, as a one-time loopback URL for the browser (the sign-in URL
+    /// itself stays here until the browser asks for it).
     pub async fn console_url(&self, role: &RoleRef) -> Result<Secret, CoreError> {
         let resolved = self.resolve(role).await?;
         let url = self.core.console_url(&resolved, None, None).await?;
         self.used(&resolved.key);
-        Ok(url)
+        Ok(self.handoff.offer(url).url)
     }
 
     /// The text for Copy env, in `shell` (remembered as the default).
@@ -499,12 +516,16 @@ impl Desktop {
             .map_err(|e| CoreError::Invalid(e.to_string()))
     }
 
-    /// The `credential_process` line for ~/.aws/config (no secret in it).
-    pub fn credential_process_line(&self, role: &RoleRef) -> String {
-        format!(
-            "credential_process = rolecall credential-process --session {} {} {}",
-            role.session, role.account_id, role.role
+    /// The `credential_process` line for ~/.aws/config (no secret in it), with every argument
+    /// checked and quoted.
+    pub fn credential_process_line(&self, role: &RoleRef) -> Result<String, CoreError> {
+        rolecall_core::profiles::credential_process_line(
+            "rolecall",
+            &role.session,
+            &role.account_id,
+            &role.role,
         )
+        .map_err(CoreError::Invalid)
     }
 
     pub fn forget(&self, role: &RoleRef) {

@@ -14,6 +14,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use rolecall_engine::secret::Secret;
+use rolecall_engine::text::printable;
 use rolecall_engine::vault::VaultEvent;
 use tauri::{AppHandle, Emitter, Manager, Runtime, WindowEvent};
 use tauri_plugin_clipboard_manager::ClipboardExt;
@@ -81,7 +82,7 @@ pub fn start_sign_in<R: Runtime>(
     device_code: bool,
 ) -> Result<(), ErrorView> {
     let s = desktop.core.session(Some(session))?;
-    let method = desktop.start_sign_in_method(device_code);
+    let method = desktop.core.sign_in_method(device_code);
     let app = app.clone();
     tauri::async_runtime::spawn(async move {
         if desktop.core.sign_in(&s, method).await.is_ok() {
@@ -242,7 +243,7 @@ fn report<R: Runtime>(app: &AppHandle<R>, result: Result<(), ErrorView>) {
             .notification()
             .builder()
             .title("Rolecall")
-            .body(e.message)
+            .body(printable(&e.message))
             .show();
     }
 }
@@ -251,8 +252,8 @@ fn notify_vault<R: Runtime>(app: &AppHandle<R>, desktop: &Desktop, event: &Vault
     let name = |key: &rolecall_engine::vault::RoleKey| {
         format!(
             "{} / {}",
-            desktop.account_name(&key.session, &key.account_id),
-            key.role
+            printable(&desktop.account_name(&key.session, &key.account_id)),
+            printable(&key.role)
         )
     };
     let body = match event {
@@ -418,15 +419,7 @@ pub fn handler<R: Runtime>() -> impl Fn(tauri::ipc::Invoke<R>) -> bool + Send + 
 }
 
 pub fn run() {
-    tracing_subscriber::fmt()
-        .with_env_filter(
-            tracing_subscriber::EnvFilter::try_from_env("ROLECALL_LOG")
-                .unwrap_or_else(|_| "info".into()),
-        )
-        .with_writer(std::io::stderr)
-        .with_target(false)
-        .with_ansi(false)
-        .init();
+    rolecall_core::logging::init("info");
     STARTED.get_or_init(|| (std::time::Instant::now(), std::time::SystemTime::now()));
     if cfg!(target_os = "linux")
         && std::env::var_os("DISPLAY").is_none()

@@ -7,9 +7,9 @@
 
 use std::collections::HashSet;
 use std::sync::{Arc, Mutex};
-use std::time::SystemTime;
 
 use rolecall_engine::sync::lock;
+use rolecall_engine::text::printable;
 
 use serde::{Deserialize, Serialize};
 use tauri::menu::{IsMenuItem, Menu, MenuItem, PredefinedMenuItem, Submenu};
@@ -42,10 +42,9 @@ impl TrayAction {
     }
 }
 
-/// `mm:ss` (or `h:mm:ss`) until `expires_ms`.
-pub fn time_left(expires_ms: u64) -> String {
-    let now = ms(SystemTime::now());
-    let secs = expires_ms.saturating_sub(now) / 1000;
+/// `mm:ss` (or `h:mm:ss`) from `now_ms` until `expires_ms` (both from the app's clock).
+pub fn time_left(expires_ms: u64, now_ms: u64) -> String {
+    let secs = expires_ms.saturating_sub(now_ms) / 1000;
     if secs >= 3600 {
         format!("{}:{:02}:{:02}", secs / 3600, (secs % 3600) / 60, secs % 60)
     } else {
@@ -81,6 +80,7 @@ pub enum Entry {
 /// in or out per session, the picker, the window, Quit.
 pub fn model(desktop: &Desktop) -> Vec<Entry> {
     let view = desktop.view();
+    let now = ms(desktop.core.clock().now());
     let mut entries = Vec::new();
     let key = |session: &str, account_id: &str, role: &str| {
         (session.to_owned(), account_id.to_owned(), role.to_owned())
@@ -97,9 +97,9 @@ pub fn model(desktop: &Desktop) -> Vec<Entry> {
         entries.push(Entry::Role {
             title: format!(
                 "{} / {} ({} left)",
-                a.account_name,
-                a.role,
-                time_left(a.expires_at_ms)
+                printable(&a.account_name),
+                printable(&a.role),
+                time_left(a.expires_at_ms, now)
             ),
             role: RoleRef {
                 session: a.session.clone(),
@@ -112,7 +112,7 @@ pub fn model(desktop: &Desktop) -> Vec<Entry> {
     entries.push(Entry::Separator);
     let all = desktop.search("", 400);
     let role = |r: &crate::view::RoleView| Entry::Role {
-        title: format!("{} / {}", r.account_name, r.role),
+        title: format!("{} / {}", printable(&r.account_name), printable(&r.role)),
         role: RoleRef {
             session: r.session.clone(),
             account_id: r.account_id.clone(),
@@ -143,12 +143,12 @@ pub fn model(desktop: &Desktop) -> Vec<Entry> {
         let session = s.name.clone();
         entries.push(if s.signed_in {
             Entry::Item {
-                text: format!("Sign out of {}", s.name),
+                text: format!("Sign out of {}", printable(&s.name)),
                 action: TrayAction::SignOut { session },
             }
         } else {
             Entry::Item {
-                text: format!("Sign in to {}", s.name),
+                text: format!("Sign in to {}", printable(&s.name)),
                 action: TrayAction::SignIn { session },
             }
         });
@@ -251,13 +251,14 @@ pub fn set_title<R: Runtime>(app: &AppHandle<R>) {
         return;
     };
     let desktop = app.state::<Arc<Desktop>>();
+    let now = ms(desktop.core.clock().now());
     let soonest = desktop
         .core
         .vault()
         .active()
         .first()
         .map(|a| ms(a.expires_at));
-    let title = soonest.map(time_left);
+    let title = soonest.map(|t| time_left(t, now));
     let _ = tray.set_title(title.as_deref());
     let tooltip = match &title {
         Some(t) => format!("Rolecall: credentials expire in {t}"),

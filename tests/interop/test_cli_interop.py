@@ -227,16 +227,24 @@ def test_console_url_opens_the_simulated_console(machine):
     page = urllib.request.urlopen(url).read().decode()
     assert '<dd id="role">PowerUserAccess</dd>' in page
     assert "payments-prod" in page and "ec2/home?region=eu-west-1" in page
+    # The browser gets a one-time loopback URL, never the sign-in token: a "browser" that
+    # follows it lands on the console page; a second visit finds it used.
     recorded = m.home / "opened.txt"
-    recorder = m.home / "record"
-    recorder.write_text(f"#!/bin/sh\nprintf '%s' \"$1\" > {recorded}\n")
-    recorder.chmod(0o755)
-    m.rolecall("console", "payments-prod", "PowerUserAccess", extra={"ROLECALL_OPENER": str(recorder)})
-    for _ in range(50):
-        if recorded.exists() and recorded.read_text():
-            break
-        time.sleep(0.1)
-    assert '<dd id="role">PowerUserAccess</dd>' in urllib.request.urlopen(recorded.read_text()).read().decode()
+    page_file = m.home / "page.html"
+    browser = m.home / "browser.py"
+    browser.write_text(
+        "import sys, urllib.request, pathlib\n"
+        f"pathlib.Path({str(recorded)!r}).write_text(sys.argv[1])\n"
+        f"pathlib.Path({str(page_file)!r}).write_text(urllib.request.urlopen(sys.argv[1]).read().decode())\n"
+    )
+    opener = m.home / "browser"
+    opener.write_text(f"#!/bin/sh\nexec {sys.executable} {browser} \"$1\"\n")
+    opener.chmod(0o755)
+    out = m.rolecall("console", "payments-prod", "PowerUserAccess", extra={"ROLECALL_OPENER": str(opener)})
+    assert "opened the console" in out.stderr
+    handed = recorded.read_text()
+    assert handed.startswith("http://127.0.0.1:") and "/open/" in handed and "SigninToken" not in handed
+    assert '<dd id="role">PowerUserAccess</dd>' in page_file.read_text()
 
 
 def test_errors_audit_and_session_import(machine):

@@ -10,7 +10,7 @@ use idc_sim::{Organisation, SimOptions, Simulator};
 use rolecall_aws::SdkConnector;
 use rolecall_engine::api::AwsConnector;
 use rolecall_engine::catalog::{SweepError, SweepEvent, SweepOptions, sweep};
-use rolecall_engine::clock::SystemClock;
+use rolecall_engine::clock::{Clock, FakeClock, SystemClock};
 use rolecall_engine::console::{ConsoleRequest, console_url};
 use rolecall_engine::session::{Endpoints, SsoSession};
 use rolecall_engine::signin::{SignIn, SignInError, SignInEvent, SignInMethod, SignInOptions};
@@ -426,57 +426,112 @@ async fn vault_fetches_once_verifies_chains_and_opens_the_console() {
     );
 }
 
+/// A fake clock on Rolecall's side and the simulator's clock moved together: an hour of
+/// credentials passes in no time, and expiry is tested without waiting for it.
 #[tokio::test]
-async fn credentials_warn_expire_and_renew() {
-    let r = rig(Organisation::generated(2, 1), |o| {
-        o.role_credentials_ttl = Duration::from_secs(4)
-    })
-    .await;
-    r.device_sign_in().await.expect("signed in");
-    let options = VaultOptions {
-        warnings: vec![Duration::from_secs(3), Duration::from_secs(1)],
-        min_remaining: Duration::ZERO,
-        ..VaultOptions::default()
+async fn credentials_warn_expire_and_renew_on_a_fake_clock() {
+    let mut options = SimOptions::new(Organisation::generated(2, 1));
+    options.auto_approve_after = Some(0);
+    let sim = Simulator::start(options).await.expect("simulator");
+    let clock = FakeClock::new(sim.now());
+    let advance = |by: Duration| {
+        clock.advance(by);
+        sim.advance(by);
     };
-    let vault = r.vault(options);
-    let mut events = vault.subscribe();
-    let key = RoleKey::new("sim", "100000000000", "Role00");
-    vault.get(&r.session, &key).await.expect("credentials");
-    let mut seen = Vec::new();
-    let deadline = tokio::time::Instant::now() + Duration::from_secs(8);
-    while let Ok(Ok(event)) = tokio::time::timeout_at(deadline, events.recv()).await {
-        let expired = matches!(event, VaultEvent::Expired { .. });
-        seen.push(match event {
+    let e = sim.endpoints().clone();
+    let session = SsoSession {
+        name: "sim".into(),
+        start_url: e.start_url.clone(),
+        region: "us-east-1".parse().expect("region"),
+        endpoints: Endpoints {
+            oidc: Some(e.oidc.clone()),
+            portal: Some(e.portal.clone()),
+            sts: Some(e.sts.clone()),
+            federation: Some(e.federation.clone()),
+        },
+    };
+    let connector = Arc::new(SdkConnector::new());
+    let signin = Arc::new(SignIn::new(
+        connector.clone(),
+        Arc::new(MemoryStore::default()),
+        Arc::new(clock.clone()),
+        SignInOptions::default(),
+    ));
+    let (s, sess) = (signin.clone(), session.clone());
+    let task = tokio::spawn(async move { s.sign_in(&sess, SignInMethod::DeviceCode).await });
+    for _ in 0..200 {
+        if task.is_finished() {
+            break;
+        }
+        advance(Duration::from_secs(1));
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    task.await.expect("joined").expect("signed in");
+
+    let vault = |options: VaultOptions| {
+        CredentialVault::new(
+            signin.clone(),
+            connector.clone(),
+            Arc::new(clock.clone()),
+            options,
+        )
+    };
+    async fn next(events: &mut tokio::sync::broadcast::Receiver<VaultEvent>) -> String {
+        match tokio::time::timeout(Duration::from_secs(10), events.recv())
+            .await
+            .expect("an event in time")
+            .expect("event")
+        {
             VaultEvent::Issued { .. } => "issued".to_owned(),
             VaultEvent::Warning { remaining, .. } => format!("warning {}s", remaining.as_secs()),
             VaultEvent::Expired { .. } => "expired".to_owned(),
+            VaultEvent::Renewed { .. } => "renewed".to_owned(),
             other => format!("{other:?}"),
-        });
-        if expired {
-            break;
         }
     }
-    assert_eq!(seen, ["issued", "warning 3s", "warning 1s", "expired"]);
-    assert!(vault.active().is_empty(), "wiped at expiry");
 
-    let renewing = r.vault(VaultOptions {
+    let warning = vault(VaultOptions {
+        warnings: vec![Duration::from_secs(600), Duration::from_secs(60)],
+        min_remaining: Duration::ZERO,
+        ..VaultOptions::default()
+    });
+    let mut events = warning.subscribe();
+    let key = RoleKey::new("sim", "100000000000", "Role00");
+    let first = warning.get(&session, &key).await.expect("credentials");
+    assert_eq!(next(&mut events).await, "issued");
+    let left = || {
+        first
+            .expiration
+            .duration_since(clock.now())
+            .unwrap_or_default()
+    };
+    advance(left() - Duration::from_secs(599));
+    assert_eq!(next(&mut events).await, "warning 600s");
+    advance(left() - Duration::from_secs(59));
+    assert_eq!(next(&mut events).await, "warning 60s");
+    advance(left() + Duration::from_secs(1));
+    assert_eq!(next(&mut events).await, "expired");
+    assert!(warning.active().is_empty(), "wiped at expiry");
+
+    let renewing = vault(VaultOptions {
         warnings: vec![],
         auto_renew: true,
-        renew_before: Duration::from_secs(2),
+        renew_before: Duration::from_secs(300),
         min_remaining: Duration::ZERO,
         ..VaultOptions::default()
     });
     let mut events = renewing.subscribe();
-    let first = renewing.get(&r.session, &key).await.expect("credentials");
-    let renewed = tokio::time::timeout(Duration::from_secs(6), async {
-        loop {
-            if let Ok(VaultEvent::Renewed { expires_at, .. }) = events.recv().await {
-                return expires_at;
-            }
-        }
-    })
-    .await
-    .expect("renewed before expiry");
-    assert!(renewed > first.expiration);
-    assert_ne!(renewing.active()[0].access_key_id, first.access_key_id);
+    let first = renewing.get(&session, &key).await.expect("credentials");
+    assert_eq!(next(&mut events).await, "issued");
+    advance(
+        first
+            .expiration
+            .duration_since(clock.now())
+            .unwrap_or_default()
+            - Duration::from_secs(299),
+    );
+    assert_eq!(next(&mut events).await, "renewed");
+    let renewed = renewing.active();
+    assert!(renewed[0].expires_at > first.expiration + Duration::from_secs(3000));
+    assert_ne!(renewed[0].access_key_id, first.access_key_id);
 }

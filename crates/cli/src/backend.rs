@@ -2,32 +2,31 @@
 
 use std::collections::HashMap;
 use std::sync::Arc;
-use std::time::SystemTime;
 
 use rolecall_aws::SdkConnector;
-use rolecall_core::agent::{AgentClient, Request, event_json, socket_path};
+use rolecall_core::agent::{AgentClient, Answer, Request, SignInStep, socket_path};
+use rolecall_core::handoff::Handoff;
 use rolecall_core::{CoreError, Parts, Rolecall, keychain_or_memory};
-use rolecall_engine::api::RoleCredentials;
+use rolecall_engine::api::{CallerIdentity, RoleCredentials};
 use rolecall_engine::catalog::AccountRoles;
 use rolecall_engine::clock::SystemClock;
 use rolecall_engine::files::Dirs;
 use rolecall_engine::secret::Secret;
-use rolecall_engine::signin::SignInMethod;
-use serde_json::Value;
-use time::OffsetDateTime;
-use time::format_description::well_known::Rfc3339;
+use rolecall_engine::shell::rfc3339;
+use rolecall_engine::text::printable;
 
 pub fn dirs() -> Dirs {
     Dirs::from_env()
 }
 
 /// The engine in this process, with the sign-in in the OS keychain (or in memory, with a
-/// warning, when there is no keychain).
-pub fn open_core() -> Arc<Rolecall> {
+/// warning, when there is no keychain). A config file with a problem is an error (exit 5).
+pub fn open_core() -> Result<Arc<Rolecall>, CoreError> {
     let (store, keychain_problem) = keychain_or_memory();
     if let Some(e) = keychain_problem {
         eprintln!(
-            "rolecall: warning: {e}; sign-ins last only while this process runs (start the Rolecall app to keep them)"
+            "rolecall: warning: {}; sign-ins last only while this process runs (start the Rolecall app to keep them)",
+            printable(&e.to_string())
         );
     }
     let env: HashMap<String, String> = std::env::vars().collect();
@@ -39,9 +38,9 @@ pub fn open_core() -> Arc<Rolecall> {
         env,
     });
     if let Some(problem) = core.config_problem() {
-        eprintln!("rolecall: warning: {problem}");
+        return Err(problem.into());
     }
-    Arc::new(core)
+    Ok(Arc::new(core))
 }
 
 #[derive(Debug)]
@@ -50,67 +49,106 @@ pub enum Backend {
     Direct(Arc<Rolecall>),
 }
 
+/// What the agent answered that the request did not ask for.
+fn unexpected(answer: Answer) -> CoreError {
+    CoreError::Invalid(format!("the agent answered something else: {answer:?}"))
+}
+
+/// A console URL ready to open: the handoff serving it (in this process) when there is one.
+#[derive(Debug)]
+pub struct ConsoleLink {
+    pub url: Secret,
+    pub served_here: Option<(Handoff, rolecall_core::handoff::Offer)>,
+}
+
 impl Backend {
-    pub async fn choose(no_agent: bool) -> Self {
-        if !no_agent && let Some(client) = AgentClient::connect(&socket_path()).await {
-            return Self::Agent(client);
+    pub async fn choose(no_agent: bool) -> Result<Self, CoreError> {
+        if !no_agent && let Some(client) = AgentClient::connect(&socket_path()).await? {
+            return Ok(Self::Agent(client));
         }
-        Self::Direct(open_core())
+        Ok(Self::Direct(open_core()?))
     }
 
+    /// Credentials and the session's region.
     pub async fn credentials(
         &self,
         session: Option<&str>,
         account: &str,
         role: &str,
-    ) -> Result<(RoleCredentials, Option<String>), CoreError> {
+    ) -> Result<(RoleCredentials, String), CoreError> {
         match self {
             Self::Direct(core) => {
                 let resolved = core.resolve(session, account, role).await?;
-                let region = Some(resolved.session.region.to_string());
-                Ok((core.credentials(&resolved).await?, region))
+                let creds = core.credentials(&resolved).await?;
+                Ok((creds, resolved.session.region.to_string()))
             }
-            Self::Agent(agent) => {
-                let v = agent
-                    .call(&Request::Credentials {
-                        session: session.map(str::to_owned),
-                        account: account.into(),
-                        role: role.into(),
-                    })
-                    .await?;
-                Ok((credentials_from_json(&v)?, None))
-            }
+            Self::Agent(agent) => match agent
+                .call(&Request::Credentials {
+                    session: session.map(str::to_owned),
+                    account: account.into(),
+                    role: role.into(),
+                })
+                .await?
+            {
+                Answer::Credentials {
+                    credentials,
+                    region,
+                } => Ok((
+                    credentials.into_credentials().map_err(CoreError::Invalid)?,
+                    region,
+                )),
+                other => Err(unexpected(other)),
+            },
         }
     }
 
-    pub async fn console_url(
+    /// A console sign-in: with `for_browser`, a one-time loopback URL (served by the agent, or
+    /// by this process until the browser takes it); otherwise the federation URL itself.
+    pub async fn console(
         &self,
         session: Option<&str>,
         account: &str,
         role: &str,
         service: Option<&str>,
         region: Option<&str>,
-    ) -> Result<Secret, CoreError> {
+        for_browser: bool,
+    ) -> Result<ConsoleLink, CoreError> {
         match self {
             Self::Direct(core) => {
                 let resolved = core.resolve(session, account, role).await?;
-                core.console_url(&resolved, service, region).await
+                let url = core.console_url(&resolved, service, region).await?;
+                if !for_browser {
+                    return Ok(ConsoleLink {
+                        url,
+                        served_here: None,
+                    });
+                }
+                let handoff = Handoff::start(core.clock().clone()).await.map_err(|e| {
+                    CoreError::Invalid(format!("cannot listen on 127.0.0.1 for the browser: {e}"))
+                })?;
+                let offer = handoff.offer(url);
+                Ok(ConsoleLink {
+                    url: offer.url.clone(),
+                    served_here: Some((handoff, offer)),
+                })
             }
-            Self::Agent(agent) => {
-                let v = agent
-                    .call(&Request::Console {
-                        session: session.map(str::to_owned),
-                        account: account.into(),
-                        role: role.into(),
-                        service: service.map(str::to_owned),
-                        region: region.map(str::to_owned),
-                    })
-                    .await?;
-                v.get("url")
-                    .and_then(Value::as_str)
-                    .map(Secret::new)
-                    .ok_or_else(|| CoreError::Invalid("no URL in the agent's answer".into()))
-            }
+            Self::Agent(agent) => match agent
+                .call(&Request::Console {
+                    session: session.map(str::to_owned),
+                    account: account.into(),
+                    role: role.into(),
+                    service: service.map(str::to_owned),
+                    region: region.map(str::to_owned),
+                    handoff: for_browser,
+                })
+                .await?
+            {
+                Answer::Console { url } => Ok(ConsoleLink {
+                    url: url.0,
+                    served_here: None,
+                }),
+                other => Err(unexpected(other)),
+            },
         }
     }
 
@@ -119,22 +157,23 @@ impl Backend {
         session: Option<&str>,
         account: &str,
         role: &str,
-    ) -> Result<Value, CoreError> {
+    ) -> Result<CallerIdentity, CoreError> {
         match self {
             Self::Direct(core) => {
                 let resolved = core.resolve(session, account, role).await?;
-                serde_json::to_value(core.whoami(&resolved).await?)
-                    .map_err(|e| CoreError::Invalid(e.to_string()))
+                core.whoami(&resolved).await
             }
-            Self::Agent(agent) => {
-                agent
-                    .call(&Request::Whoami {
-                        session: session.map(str::to_owned),
-                        account: account.into(),
-                        role: role.into(),
-                    })
-                    .await
-            }
+            Self::Agent(agent) => match agent
+                .call(&Request::Whoami {
+                    session: session.map(str::to_owned),
+                    account: account.into(),
+                    role: role.into(),
+                })
+                .await?
+            {
+                Answer::Whoami { identity } => Ok(identity),
+                other => Err(unexpected(other)),
+            },
         }
     }
 
@@ -153,77 +192,69 @@ impl Backend {
                 };
                 Ok(catalog.accounts.clone())
             }
-            Self::Agent(agent) => {
-                let v = agent
-                    .call(&Request::List {
-                        session: session.map(str::to_owned),
-                        refresh,
-                    })
-                    .await?;
-                serde_json::from_value(v)
-                    .map_err(|e| CoreError::Invalid(format!("bad catalogue from the agent: {e}")))
-            }
+            Self::Agent(agent) => match agent
+                .call(&Request::List {
+                    session: session.map(str::to_owned),
+                    refresh,
+                })
+                .await?
+            {
+                Answer::Catalog { accounts } => Ok(accounts),
+                other => Err(unexpected(other)),
+            },
         }
     }
 
-    /// Signs in, showing the person what to do on standard error.
+    /// Signs in, showing the person what to do on standard error. Returns the session's name
+    /// and when the sign-in's current token ends.
     pub async fn login(
         &self,
         session: Option<&str>,
         device_code: bool,
-    ) -> Result<Value, CoreError> {
+    ) -> Result<(String, String), CoreError> {
         match self {
             Self::Direct(core) => {
                 let s = core.session(session)?;
-                let method = if device_code {
-                    SignInMethod::DeviceCode
-                } else {
-                    SignInMethod::Pkce
-                };
-                let mut events = core.signin().subscribe();
-                let c = core.clone();
-                let s2 = s.clone();
-                let mut task = tokio::spawn(async move { c.sign_in(&s2, method).await });
-                let expires = loop {
-                    tokio::select! {
-                        done = &mut task => break done.map_err(|e| CoreError::Invalid(e.to_string()))??,
-                        event = events.recv() => {
-                            if let Ok(e) = event && let Some(v) = event_json(&e) {
-                                show_event(&v);
-                            }
-                        }
-                    }
-                };
-                Ok(serde_json::json!({ "session": s.name, "expires_at": rfc3339(expires) }))
+                let expires = core
+                    .sign_in_with_steps(&s, device_code, |step| show_step(&step))
+                    .await?;
+                Ok((s.name, rfc3339(expires)))
             }
-            Self::Agent(agent) => {
-                agent
-                    .call_with_events(
-                        &Request::Login {
-                            session: session.map(str::to_owned),
-                            device_code,
-                        },
-                        show_event,
-                    )
-                    .await
-            }
+            Self::Agent(agent) => match agent
+                .call_with_steps(
+                    &Request::Login {
+                        session: session.map(str::to_owned),
+                        device_code,
+                    },
+                    show_step,
+                )
+                .await?
+            {
+                Answer::SignedIn {
+                    session,
+                    expires_at,
+                } => Ok((session, expires_at)),
+                other => Err(unexpected(other)),
+            },
         }
     }
 
-    pub async fn logout(&self, session: Option<&str>) -> Result<Value, CoreError> {
+    pub async fn logout(&self, session: Option<&str>) -> Result<String, CoreError> {
         match self {
             Self::Direct(core) => {
                 let s = core.session(session)?;
                 core.sign_out(&s).await;
-                Ok(serde_json::json!({ "session": s.name }))
+                Ok(s.name)
             }
-            Self::Agent(agent) => {
-                agent
-                    .call(&Request::Logout {
-                        session: session.map(str::to_owned),
-                    })
-                    .await
-            }
+            Self::Agent(agent) => match agent
+                .call(&Request::Logout {
+                    session: session.map(str::to_owned),
+                })
+                .await?
+            {
+                Answer::SignedOut { session } => Ok(session),
+                other => Err(unexpected(other)),
+            },
         }
     }
 
@@ -235,51 +266,33 @@ impl Backend {
     }
 }
 
-fn rfc3339(t: SystemTime) -> String {
-    rolecall_engine::shell::rfc3339(t)
-}
-
-fn credentials_from_json(v: &Value) -> Result<RoleCredentials, CoreError> {
-    let field = |k: &str| {
-        v.get(k)
-            .and_then(Value::as_str)
-            .ok_or_else(|| CoreError::Invalid(format!("no {k} in the agent's answer")))
-    };
-    let expiration = OffsetDateTime::parse(field("Expiration")?, &Rfc3339)
-        .map_err(|e| CoreError::Invalid(format!("bad expiration from the agent: {e}")))?;
-    Ok(RoleCredentials {
-        access_key_id: field("AccessKeyId")?.to_owned(),
-        secret_access_key: Secret::new(field("SecretAccessKey")?),
-        session_token: Secret::new(field("SessionToken")?),
-        expiration: expiration.into(),
-    })
-}
-
-/// Shows a sign-in step and opens the browser where there is a URL to open.
-fn show_event(v: &Value) {
-    let s = |k: &str| v.get(k).and_then(Value::as_str).unwrap_or("");
-    match s("kind") {
-        "device_code" => {
-            let url = if s("verification_uri_complete").is_empty() {
-                s("verification_uri")
-            } else {
-                s("verification_uri_complete")
-            };
+/// Shows a sign-in step (every value from the service made printable) and opens the page
+/// where there is one.
+fn show_step(step: &SignInStep) {
+    match step {
+        SignInStep::DeviceCode {
+            user_code,
+            url,
+            expires_at,
+            ..
+        } => {
             eprintln!(
-                "To sign in, open {url}\nand enter the code:\n\n    {}\n\nWaiting for approval (the code expires at {})...",
-                s("user_code"),
-                s("expires_at")
+                "To sign in, open {}\nand enter the code:\n\n    {}\n\nWaiting for approval (the code expires at {})...",
+                printable(url),
+                printable(user_code),
+                printable(expires_at)
             );
-            crate::commands::open_url(url);
+            crate::commands::open_page(url);
         }
-        "open_browser" => {
+        SignInStep::OpenBrowser { url, .. } => {
             eprintln!(
                 "Opening the browser to sign in. If it did not open, visit:\n{}\nWaiting for the browser...",
-                s("url")
+                printable(url)
             );
-            crate::commands::open_url(s("url"));
+            crate::commands::open_page(url);
         }
-        "keychain_unavailable" => eprintln!("rolecall: warning: {}", s("message")),
-        _ => {}
+        SignInStep::KeychainUnavailable { message } => {
+            eprintln!("rolecall: warning: {}", printable(message));
+        }
     }
 }

@@ -4,17 +4,19 @@ use std::io::Write;
 use std::process::ExitCode;
 use std::sync::Arc;
 
-use rolecall_core::agent::{AgentServer, Request, socket_path};
+use rolecall_core::agent::{AgentServer, Answer, Request, socket_path};
 use rolecall_core::endpoint::{CredentialEndpoint, IssuedGrant};
+use rolecall_core::handoff::Handoff;
 use rolecall_core::profiles::{self, ProfileSpec};
 use rolecall_core::{CoreError, Rolecall};
 use rolecall_engine::aws_config::{self, Found};
+use rolecall_engine::clock::SystemClock;
+use rolecall_engine::config::{Config, ConfigFile};
 use rolecall_engine::partition::Region;
 use rolecall_engine::secret::Secret;
 use rolecall_engine::session::{SsoSession, guess_region, validate_start_url};
 use rolecall_engine::shell::{self, ShellFormat};
 use rolecall_engine::text::printable;
-use serde_json::Value;
 
 use crate::backend::{Backend, open_core};
 use crate::{Cli, Command, SessionCommand};
@@ -30,13 +32,14 @@ pub fn exit_code(e: &CoreError) -> u8 {
     }
 }
 
-/// Hands a URL to `ROLECALL_OPENER` when set (tests record URLs with it), else to the browser.
-pub fn open_url(url: &str) {
+/// Opens a page (a sign-in page, a console handoff) with `ROLECALL_OPENER` or the browser;
+/// a URL that is not a page that may be opened is refused with a sentence.
+pub fn open_page(url: &str) {
     if url.is_empty() {
         return;
     }
     if let Err(e) = rolecall_core::opener::open_url(url) {
-        eprintln!("rolecall: {e}");
+        eprintln!("rolecall: {}", printable(&e));
     }
 }
 
@@ -47,11 +50,22 @@ fn print_secret(s: &Secret) -> Result<(), CoreError> {
         .map_err(|e| CoreError::Invalid(format!("cannot write: {e}")))
 }
 
+/// The config file as it is now: any problem stops the command with exit code 5 before
+/// anything is done (and before anything could be written).
+fn config_now() -> Result<Config, CoreError> {
+    Ok(ConfigFile::in_dir(&crate::backend::dirs().config).load()?)
+}
+
 pub async fn run(cli: Cli) -> Result<ExitCode, CoreError> {
     let session = cli.session.as_deref();
+    let config = match &cli.command {
+        Command::Audit => None,
+        _ => Some(config_now()?),
+    };
+    let config = config.unwrap_or_default();
     match cli.command {
         Command::Ls { json, refresh } => {
-            let backend = Backend::choose(cli.no_agent).await;
+            let backend = Backend::choose(cli.no_agent).await?;
             let accounts = backend.list(session, refresh).await?;
             if json {
                 println!(
@@ -59,21 +73,21 @@ pub async fn run(cli: Cli) -> Result<ExitCode, CoreError> {
                     serde_json::to_string_pretty(&accounts).unwrap_or_default()
                 );
             } else {
-                let aliases = match &backend {
-                    Backend::Direct(core) => core.config().aliases,
-                    Backend::Agent(_) => open_core_config_aliases(),
-                };
+                let mut out = std::io::stdout().lock();
                 for a in &accounts {
-                    let alias = aliases
+                    let alias = config
+                        .aliases
                         .get(&a.account.account_id)
-                        .map(|x| format!(" ({x})"))
+                        .map(|x| format!(" ({})", printable(x)))
                         .unwrap_or_default();
-                    println!(
+                    let roles: Vec<_> = a.roles.iter().map(|r| printable(r)).collect();
+                    let _ = writeln!(
+                        out,
                         "{}  {}{}  {}",
-                        a.account.account_id,
-                        a.account.account_name,
+                        printable(&a.account.account_id),
+                        printable(&a.account.account_name),
                         alias,
-                        a.roles.join(", ")
+                        roles.join(", ")
                     );
                 }
                 eprintln!(
@@ -90,52 +104,55 @@ pub async fn run(cli: Cli) -> Result<ExitCode, CoreError> {
             region,
             endpoint,
         } => {
-            let backend = Backend::choose(cli.no_agent).await;
             let format = match format {
                 Some(f) => ShellFormat::parse(&f).ok_or_else(|| {
                     CoreError::Invalid(format!(
-                        "unknown format {f:?}: use sh, fish, pwsh, cmd or dotenv"
+                        "unknown format {:?}: use sh, fish, pwsh, cmd or dotenv",
+                        printable(&f)
                     ))
                 })?,
-                None => default_format(&backend),
+                None => config.preferences.shell,
             };
             let format = if format == ShellFormat::CredentialProcess {
                 ShellFormat::Sh
             } else {
                 format
             };
+            let region = region
+                .map(|r| Region::parse(&r).map_err(CoreError::Invalid))
+                .transpose()?;
+            let region = region.as_ref().map(Region::as_str);
+            let backend = Backend::choose(cli.no_agent).await?;
             if endpoint {
                 let agent = backend.agent()?;
-                let v = agent
+                let answer = agent
                     .call(&Request::Grant {
                         session: session.map(str::to_owned),
                         account,
                         role,
                     })
                     .await?;
-                let field = |k: &str| v.get(k).and_then(Value::as_str).unwrap_or_default();
-                let grant = IssuedGrant {
-                    id: field("id").to_owned(),
-                    url: field("url").to_owned(),
-                    token: Secret::new(field("token")),
+                let Answer::Grant { id, url, token, .. } = answer else {
+                    return Err(CoreError::Invalid("the agent made no grant".into()));
                 };
-                let text = shell::render_secrets(format, &grant.vars(region.as_deref()))
+                let grant = IssuedGrant {
+                    id: id.clone(),
+                    url,
+                    token: token.0,
+                };
+                let text = shell::render_secrets(format, &grant.vars(region))
                     .map_err(|e| CoreError::Invalid(e.to_string()))?;
                 print_secret(&text)?;
-                eprintln!(
-                    "rolecall: grant {} made; revoke it with `rolecall revoke {}`",
-                    v.get("id").and_then(Value::as_str).unwrap_or("?"),
-                    v.get("id").and_then(Value::as_str).unwrap_or("?")
-                );
+                eprintln!("rolecall: grant {id} made; revoke it with `rolecall revoke {id}`");
             } else {
                 let (creds, _) = backend.credentials(session, &account, &role).await?;
-                let text = shell::render(format, &creds, region.as_deref())
+                let text = shell::render(format, &creds, region)
                     .map_err(|e| CoreError::Invalid(e.to_string()))?;
                 print_secret(&text)?;
             }
         }
         Command::CredentialProcess { account, role } => {
-            let backend = Backend::choose(cli.no_agent).await;
+            let backend = Backend::choose(cli.no_agent).await?;
             let (creds, _) = backend.credentials(session, &account, &role).await?;
             print_secret(&shell::credential_process_json(&creds))?;
         }
@@ -146,25 +163,47 @@ pub async fn run(cli: Cli) -> Result<ExitCode, CoreError> {
             region,
             print,
         } => {
-            let backend = Backend::choose(cli.no_agent).await;
-            let url = backend
-                .console_url(
+            let backend = Backend::choose(cli.no_agent).await?;
+            let link = backend
+                .console(
                     session,
                     &account,
                     &role,
                     service.as_deref(),
                     region.as_deref(),
+                    !print,
                 )
                 .await?;
             if print {
-                print_secret(&Secret::new(format!("{}\n", url.expose())))?;
+                print_secret(&Secret::new(format!("{}\n", link.url.expose())))?;
             } else {
-                open_url(url.expose());
-                eprintln!("rolecall: opened the console for {role} in {account}");
+                rolecall_core::opener::open_url(link.url.expose()).map_err(CoreError::Invalid)?;
+                match link.served_here {
+                    Some((_handoff, offer)) => {
+                        eprintln!("rolecall: waiting for the browser to open the console...");
+                        if offer.taken(&SystemClock).await {
+                            eprintln!(
+                                "rolecall: opened the console for {} in {}",
+                                printable(&role),
+                                printable(&account)
+                            );
+                        } else {
+                            return Err(CoreError::Invalid(format!(
+                                "the browser did not open the console link within {} s",
+                                rolecall_core::handoff::TTL.as_secs()
+                            )));
+                        }
+                    }
+                    None => eprintln!(
+                        "rolecall: opened the console for {} in {}",
+                        printable(&role),
+                        printable(&account)
+                    ),
+                }
             }
         }
         Command::Whoami { account, role } => {
-            let backend = Backend::choose(cli.no_agent).await;
+            let backend = Backend::choose(cli.no_agent).await?;
             let who = backend.whoami(session, &account, &role).await?;
             println!("{}", serde_json::to_string_pretty(&who).unwrap_or_default());
         }
@@ -172,23 +211,20 @@ pub async fn run(cli: Cli) -> Result<ExitCode, CoreError> {
             session: named,
             device_code,
         } => {
-            let backend = Backend::choose(cli.no_agent).await;
-            let v = backend
+            let backend = Backend::choose(cli.no_agent).await?;
+            let (name, until) = backend
                 .login(named.as_deref().or(session), device_code)
                 .await?;
             eprintln!(
                 "rolecall: signed in to {} (until {})",
-                v.get("session").and_then(Value::as_str).unwrap_or("?"),
-                v.get("expires_at").and_then(Value::as_str).unwrap_or("?")
+                printable(&name),
+                printable(&until)
             );
         }
         Command::Logout { session: named } => {
-            let backend = Backend::choose(cli.no_agent).await;
-            let v = backend.logout(named.as_deref().or(session)).await?;
-            eprintln!(
-                "rolecall: signed out of {}",
-                v.get("session").and_then(Value::as_str).unwrap_or("?")
-            );
+            let backend = Backend::choose(cli.no_agent).await?;
+            let name = backend.logout(named.as_deref().or(session)).await?;
+            eprintln!("rolecall: signed out of {}", printable(&name));
         }
         Command::Session(cmd) => session_command(cmd).await?,
         Command::Profiles {
@@ -201,34 +237,31 @@ pub async fn run(cli: Cli) -> Result<ExitCode, CoreError> {
             return write_profiles(session, all, roles, region, dry_run, file).await;
         }
         Command::Grants => {
-            let backend = Backend::choose(false).await;
-            let v = backend.agent()?.call(&Request::Grants).await?;
-            for g in v.as_array().cloned().unwrap_or_default() {
-                let s = |k: &str| {
-                    g.get(k)
-                        .map(|v| v.to_string().trim_matches('"').to_owned())
-                        .unwrap_or_default()
-                };
+            let backend = Backend::choose(false).await?;
+            let Answer::Grants { grants } = backend.agent()?.call(&Request::Grants).await? else {
+                return Err(CoreError::Invalid("the agent listed no grants".into()));
+            };
+            for g in grants {
                 println!(
                     "{}  {} ({})  {}  uses={}",
-                    s("id"),
-                    s("account_name"),
-                    s("account_id"),
-                    s("role"),
-                    s("uses")
+                    printable(&g.id),
+                    printable(&g.account_name),
+                    printable(&g.account_id),
+                    printable(&g.role),
+                    g.uses
                 );
             }
         }
         Command::Revoke { id } => {
-            let backend = Backend::choose(false).await;
-            let v = backend
+            let backend = Backend::choose(false).await?;
+            let answer = backend
                 .agent()?
                 .call(&Request::Revoke { id: id.clone() })
                 .await?;
-            if v.get("revoked") == Some(&Value::Bool(true)) {
-                eprintln!("rolecall: grant {id} revoked");
+            if answer == (Answer::Revoked { revoked: true }) {
+                eprintln!("rolecall: grant {} revoked", printable(&id));
             } else {
-                return Err(CoreError::Invalid(format!("no grant {id}")));
+                return Err(CoreError::Invalid(format!("no grant {}", printable(&id))));
             }
         }
         Command::Audit => return Ok(audit()),
@@ -237,29 +270,8 @@ pub async fn run(cli: Cli) -> Result<ExitCode, CoreError> {
     Ok(ExitCode::SUCCESS)
 }
 
-fn open_core_config_aliases() -> std::collections::BTreeMap<String, String> {
-    let dirs = crate::backend::dirs();
-    rolecall_engine::config::ConfigFile::in_dir(&dirs.config)
-        .load()
-        .map(|c| c.aliases)
-        .unwrap_or_default()
-}
-
-fn default_format(backend: &Backend) -> ShellFormat {
-    match backend {
-        Backend::Direct(core) => core.config().preferences.shell,
-        Backend::Agent(_) => {
-            let dirs = crate::backend::dirs();
-            rolecall_engine::config::ConfigFile::in_dir(&dirs.config)
-                .load()
-                .map(|c| c.preferences.shell)
-                .unwrap_or_default()
-        }
-    }
-}
-
 async fn session_command(cmd: SessionCommand) -> Result<(), CoreError> {
-    let core = open_core();
+    let core = open_core()?;
     match cmd {
         SessionCommand::Add {
             name,
@@ -282,6 +294,7 @@ async fn session_command(cmd: SessionCommand) -> Result<(), CoreError> {
                 endpoints: Default::default(),
             };
             core.update_config(|c| c.upsert_session(session))?;
+            let name = printable(&name);
             eprintln!(
                 "rolecall: session {name} saved in {}; sign in with `rolecall login {name}`",
                 core.config_path().display()
@@ -295,12 +308,17 @@ async fn session_command(cmd: SessionCommand) -> Result<(), CoreError> {
                     (true, None) => "signed in".into(),
                     _ => "not signed in".into(),
                 };
-                println!("{}  {}  {}  {state}", s.name, s.start_url, s.region);
+                println!(
+                    "{}  {}  {}  {state}",
+                    printable(&s.name),
+                    printable(&s.start_url),
+                    s.region
+                );
             }
         }
         SessionCommand::Rm { name } => {
             core.remove_session(&name).await?;
-            eprintln!("rolecall: session {name} removed");
+            eprintln!("rolecall: session {} removed", printable(&name));
         }
         SessionCommand::Import { file } => {
             let path = file
@@ -315,13 +333,17 @@ async fn session_command(cmd: SessionCommand) -> Result<(), CoreError> {
                         if existing.iter().any(|e| {
                             e.name == s.name || (e.start_url == s.start_url && e.region == s.region)
                         }) {
-                            eprintln!("rolecall: {} is already configured", s.name);
+                            eprintln!("rolecall: {} is already configured", printable(&s.name));
                         } else {
                             added.push(s);
                         }
                     }
                     Found::Skipped { section, reason } => {
-                        eprintln!("rolecall: skipped [{section}]: {reason}")
+                        eprintln!(
+                            "rolecall: skipped [{}]: {}",
+                            printable(&section),
+                            printable(&reason)
+                        )
                     }
                 }
             }
@@ -334,7 +356,7 @@ async fn session_command(cmd: SessionCommand) -> Result<(), CoreError> {
                 if names.is_empty() {
                     String::new()
                 } else {
-                    format!(": {}", names.join(", "))
+                    format!(": {}", printable(&names.join(", ")))
                 }
             );
         }
@@ -355,7 +377,7 @@ async fn write_profiles(
             "say which profiles: --all, or --role ACCOUNT/ROLE (repeatable)".into(),
         ));
     }
-    let core = open_core();
+    let core = open_core()?;
     let mut specs: Vec<ProfileSpec> = Vec::new();
     let sessions = match session {
         Some(name) => vec![core.session(Some(name))?],
@@ -481,13 +503,18 @@ fn audit() -> ExitCode {
 }
 
 async fn run_agent() -> Result<ExitCode, CoreError> {
-    let core: Arc<Rolecall> = open_core();
+    let core: Arc<Rolecall> = open_core()?;
+    let handoff = Arc::new(
+        Handoff::start(core.clock().clone())
+            .await
+            .map_err(|e| CoreError::Invalid(format!("cannot start the console handoff: {e}")))?,
+    );
     let endpoint =
         Arc::new(CredentialEndpoint::start(&core).await.map_err(|e| {
             CoreError::Invalid(format!("cannot start the credential endpoint: {e}"))
         })?);
     let path = socket_path();
-    let _server = AgentServer::start(core.clone(), endpoint.clone(), &path)
+    let _server = AgentServer::start(core.clone(), endpoint.clone(), handoff, &path)
         .await
         .map_err(|e| {
             CoreError::Invalid(format!(

@@ -6,11 +6,19 @@
 //!
 //! Defences: only the hash of each token is kept and compared in constant time against every
 //! grant; a request whose `Host` is not loopback is refused (DNS rebinding); GET only; no body;
-//! every served request leaves a log line naming the grant and the status, never a secret.
+//! a grant ends when its session changes organisation; connections are bounded and timed
+//! (`rolecall_engine::local_http`), so another local user cannot stall it; every served request leaves
+//! a log line naming the grant and the status, never a secret.
 
 use std::net::SocketAddr;
 use std::sync::{Arc, Mutex, Weak};
 use std::time::SystemTime;
+
+use rolecall_engine::clock::Clock;
+use rolecall_engine::sync::lock;
+use tokio_util::sync::CancellationToken;
+
+use rolecall_engine::gate::{Gate, bound};
 
 use axum::Router;
 use axum::extract::{DefaultBodyLimit, Request, State};
@@ -40,7 +48,7 @@ struct GrantRecord {
 }
 
 /// A grant as listed in the app: no token.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, serde::Deserialize)]
 pub struct GrantInfo {
     pub id: String,
     pub session: String,
@@ -83,6 +91,7 @@ impl IssuedGrant {
 #[derive(Debug)]
 struct Shared {
     core: Weak<Rolecall>,
+    clock: Arc<dyn Clock>,
     grants: Mutex<Vec<GrantRecord>>,
     port: u16,
 }
@@ -92,7 +101,7 @@ struct Shared {
 pub struct CredentialEndpoint {
     shared: Arc<Shared>,
     addr: SocketAddr,
-    shutdown: Option<tokio::sync::oneshot::Sender<()>>,
+    stop: CancellationToken,
 }
 
 fn hash(token: &str) -> [u8; 32] {
@@ -110,6 +119,7 @@ impl CredentialEndpoint {
         let addr = listener.local_addr()?;
         let shared = Arc::new(Shared {
             core: Arc::downgrade(core),
+            clock: core.clock().clone(),
             grants: Mutex::new(Vec::new()),
             port: addr.port(),
         });
@@ -117,20 +127,16 @@ impl CredentialEndpoint {
             .fallback(serve)
             .layer(DefaultBodyLimit::max(1024))
             .with_state(shared.clone());
-        let (tx, rx) = tokio::sync::oneshot::channel::<()>();
-        tokio::spawn(async move {
-            let _ = axum::serve(listener, app)
-                .with_graceful_shutdown(async {
-                    let _ = rx.await;
-                })
-                .await;
-        });
+        let stop = CancellationToken::new();
+        rolecall_engine::local_http::spawn(
+            "credential endpoint",
+            listener,
+            app,
+            Gate::new(bound(256)),
+            stop.clone(),
+        );
         tracing::info!("credential endpoint listening on {addr}");
-        Ok(Self {
-            shared,
-            addr,
-            shutdown: Some(tx),
-        })
+        Ok(Self { shared, addr, stop })
     }
 
     pub fn url(&self) -> String {
@@ -156,7 +162,7 @@ impl CredentialEndpoint {
             id: id.clone(),
             resolved: resolved.clone(),
             token_hash: hash(token.expose()),
-            created: SystemTime::now(),
+            created: self.shared.clock.now(),
             uses: 0,
             last_used: None,
         });
@@ -204,9 +210,7 @@ impl CredentialEndpoint {
 
 impl Drop for CredentialEndpoint {
     fn drop(&mut self) {
-        if let Some(tx) = self.shutdown.take() {
-            let _ = tx.send(());
-        }
+        self.stop.cancel();
     }
 }
 
@@ -273,7 +277,7 @@ async fn serve(State(shared): State<Arc<Shared>>, request: Request) -> Response 
             Some(i) if !presented.is_empty() => {
                 let g = &mut grants[i];
                 g.uses += 1;
-                g.last_used = Some(SystemTime::now());
+                g.last_used = Some(shared.clock.now());
                 Some((g.id.clone(), g.resolved.clone()))
             }
             _ => None,
@@ -294,6 +298,17 @@ async fn serve(State(shared): State<Arc<Shared>>, request: Request) -> Response 
             "Rolecall is stopping",
         );
     };
+    // A grant is for a role of a session as it was configured; if the session now points at
+    // another organisation (start URL, region or endpoints changed) or is gone, the grant ends.
+    if core.session(Some(&resolved.key.session)).ok().as_ref() != Some(&resolved.session) {
+        lock(&shared.grants).retain(|g| g.id != id);
+        tracing::info!("credential endpoint: grant {id} ended: its session changed");
+        return refuse(
+            StatusCode::UNAUTHORIZED,
+            "bad_token",
+            "the session this grant was made for has changed; make a new one",
+        );
+    }
     match core.credentials(&resolved).await {
         Ok(creds) => {
             tracing::info!("credential endpoint: grant {id} ({}) -> 200", resolved.key);

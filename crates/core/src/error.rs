@@ -51,6 +51,11 @@ pub enum CoreError {
         "the Rolecall agent is not running: start the Rolecall app (or `rolecall agent`) first"
     )]
     NoAgent,
+    /// The agent socket's folder or the process behind it is not this user's.
+    #[error("{0}")]
+    AgentRefused(String),
+    #[error("the Rolecall agent stopped answering ({0}); try again, or add --no-agent")]
+    AgentStalled(String),
     #[error("{message}")]
     Remote { code: String, message: String },
 }
@@ -79,6 +84,8 @@ impl CoreError {
             Self::Api(_) => "aws_error".into(),
             Self::Invalid(_) => "invalid".into(),
             Self::NoAgent => "no_agent".into(),
+            Self::AgentRefused(_) => "agent_refused".into(),
+            Self::AgentStalled(_) => "agent_stalled".into(),
             Self::Remote { code, .. } => code.clone(),
         }
     }

@@ -62,6 +62,8 @@ pub struct Rolecall {
     /// What is wrong with the config file now, if anything: until it is fixed, the config in
     /// memory stays as it was and no write touches the file.
     config_problem: RwLock<Option<ConfigError>>,
+    /// The config file's modification time and length when last read.
+    config_stamp: Mutex<Option<(SystemTime, u64)>>,
     signin: Arc<SignIn>,
     vault: CredentialVault,
     cache: CatalogCache,
@@ -95,6 +97,7 @@ impl Rolecall {
             config_file,
             config: RwLock::new(config),
             config_problem: RwLock::new(config_problem),
+            config_stamp: Mutex::new(None),
             signin,
             vault,
             cache,
@@ -150,6 +153,23 @@ impl Rolecall {
                 self.apply_config(fresh);
             }
             Err(e) => self.set_problem(Some(e)),
+        }
+    }
+
+    /// [`Rolecall::reload_config`] when the file changed since it was last read (its
+    /// modification time or length): cheap enough for every view of the window.
+    pub fn reload_config_if_changed(&self) {
+        let stamp = std::fs::metadata(self.config_file.path())
+            .ok()
+            .map(|m| (m.modified().unwrap_or(SystemTime::UNIX_EPOCH), m.len()));
+        let changed = {
+            let mut last = lock(&self.config_stamp);
+            let changed = *last != stamp;
+            *last = stamp;
+            changed
+        };
+        if changed {
+            self.reload_config();
         }
     }
 
@@ -545,5 +565,83 @@ fn vault_options(config: &Config) -> VaultOptions {
         warnings: config.preferences.warnings(),
         auto_renew: config.preferences.auto_renew,
         ..VaultOptions::default()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use rolecall_engine::api::AccountInfo;
+
+    fn account(id: &str, name: &str, roles: &[&str]) -> AccountRoles {
+        AccountRoles {
+            account: AccountInfo {
+                account_id: id.into(),
+                account_name: name.into(),
+                email: String::new(),
+            },
+            roles: roles.iter().map(|r| (*r).to_owned()).collect(),
+        }
+    }
+
+    #[test]
+    fn an_exact_account_id_beats_a_name_that_looks_like_one() {
+        let accounts = vec![
+            account("111111111111", "payments-prod", &["Admin"]),
+            // A hostile (or unlucky) account named after the other's id.
+            account("222222222222", "111111111111", &["Admin"]),
+        ];
+        let aliases = std::collections::BTreeMap::new();
+        let found = pick_account(&accounts, &aliases, "111111111111").expect("found");
+        assert_eq!(found.account.account_id, "111111111111");
+        let by_name = pick_account(&accounts, &aliases, "payments-prod").expect("found");
+        assert_eq!(by_name.account.account_id, "111111111111");
+        let folded = pick_account(&accounts, &aliases, "PAYMENTS-PROD").expect("found");
+        assert_eq!(folded.account.account_id, "111111111111");
+    }
+
+    #[test]
+    fn an_exact_name_beats_names_equal_ignoring_case() {
+        let accounts = vec![
+            account("111111111111", "Prod", &["Admin", "admin"]),
+            account("222222222222", "prod", &["ReadOnly"]),
+        ];
+        let aliases = std::collections::BTreeMap::new();
+        assert_eq!(
+            pick_account(&accounts, &aliases, "prod")
+                .expect("exact")
+                .account
+                .account_id,
+            "222222222222"
+        );
+        assert!(
+            pick_account(&accounts, &aliases, "PROD").is_err(),
+            "two names equal ignoring case: ambiguous, not the first one"
+        );
+        let roles = &accounts[0].roles;
+        assert_eq!(pick_role(roles, "admin"), Some("admin"));
+        assert_eq!(pick_role(roles, "Admin"), Some("Admin"));
+        assert_eq!(
+            pick_role(roles, "ADMIN"),
+            None,
+            "two candidates: none chosen"
+        );
+        assert_eq!(pick_role(&accounts[1].roles, "readonly"), Some("ReadOnly"));
+    }
+
+    #[test]
+    fn an_alias_resolves_before_account_names() {
+        let accounts = vec![
+            account("111111111111", "pay", &["Admin"]),
+            account("222222222222", "other", &["Admin"]),
+        ];
+        let aliases = [("222222222222".to_owned(), "pay".to_owned())].into();
+        assert_eq!(
+            pick_account(&accounts, &aliases, "pay")
+                .expect("alias")
+                .account
+                .account_id,
+            "222222222222"
+        );
     }
 }

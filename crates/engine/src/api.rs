@@ -178,7 +178,7 @@ pub trait PortalApi: Send + Sync + std::fmt::Debug {
 }
 
 /// GetCallerIdentity's answer.
-#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct CallerIdentity {
     pub account: String,
     pub arn: String,

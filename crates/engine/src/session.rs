@@ -115,6 +115,31 @@ impl SsoSession {
         })
     }
 
+    /// Whether `url` may be a sign-in page of this session's IAM Identity Center (the device
+    /// verification page the service names): https on the start URL's host, the OIDC
+    /// endpoint's host or the partition's AWS domains; http only on a loopback address when
+    /// the OIDC endpoint is overridden (the simulator).
+    pub fn is_sign_in_page(&self, url: &url::Url) -> bool {
+        let host = url.host_str().unwrap_or_default().to_ascii_lowercase();
+        let host_of = |raw: &str| {
+            url::Url::parse(raw)
+                .ok()
+                .and_then(|u| u.host_str().map(str::to_ascii_lowercase))
+        };
+        let ours = host_of(&self.start_url).as_deref() == Some(host.as_str())
+            || host_of(&self.oidc_url()).as_deref() == Some(host.as_str());
+        match url.scheme() {
+            "https" => {
+                let suffix = self.region.partition().dns_suffix();
+                ours || host.ends_with(&format!(".{suffix}"))
+                    || host.ends_with(".awsapps.com")
+                    || host.ends_with(".awsapps.cn")
+            }
+            "http" => self.endpoints.oidc.is_some() && is_loopback(url) && ours,
+            _ => false,
+        }
+    }
+
     /// `None`: let the SDK resolve STS for the region.
     pub fn sts_url(&self) -> Option<String> {
         self.endpoints.sts.clone()
@@ -207,5 +232,27 @@ mod tests {
         assert!(check_endpoint("http://127.0.0.1:9/oidc").is_ok());
         assert!(check_endpoint("http://evil.example/oidc").is_err());
         assert!(check_endpoint("file:///etc/passwd").is_err());
+        let page = |u: &str| s.is_sign_in_page(&url::Url::parse(u).expect("url"));
+        assert!(page("https://device.sso.eu-west-1.amazonaws.com/"));
+        assert!(page("https://d-1234567890.awsapps.com/start/#/device"));
+        assert!(!page("https://evil.example/device"));
+        assert!(!page("https://amazonaws.com.evil.example/"));
+        assert!(
+            !page("http://127.0.0.1:4000/oidc/device"),
+            "no override: no http"
+        );
+        assert!(!page("file:///etc/passwd") && !page("javascript:alert(1)"));
+        let sim = SsoSession {
+            endpoints: Endpoints {
+                oidc: Some("http://127.0.0.1:4000/oidc".into()),
+                ..Default::default()
+            },
+            ..s.clone()
+        };
+        assert!(
+            sim.is_sign_in_page(
+                &url::Url::parse("http://127.0.0.1:4000/oidc/device").expect("url")
+            )
+        );
     }
 }

@@ -1,6 +1,9 @@
 //! The credential vault: role credentials fetched on demand and held **in memory only**.
 //!
-//! - One fetch in flight per (session, account, role[, chained role]) however many ask.
+//! - One fetch in flight per (session, account, role[, chained role]) however many ask
+//!   ([`SingleFlight`]).
+//! - Time, retry pauses included, only through the [`Clock`]: expiry, warnings and renewal are
+//!   tested on a fake clock.
 //! - Each entry has a timer on the [`Clock`]: warnings at the configured times before expiry
 //!   (default 10 min and 1 min), optional auto-renew shortly before expiry while the SSO
 //!   session is valid, and at expiry the credentials are removed (their secrets zeroized on drop)
@@ -22,6 +25,7 @@ use crate::api::{ApiError, AwsConnector, CallerIdentity, RoleCredentials};
 use crate::clock::Clock;
 use crate::session::SsoSession;
 use crate::signin::{SignIn, SignInError};
+use crate::single_flight::{Abandoned, SingleFlight};
 use crate::sync::lock;
 
 /// Role chaining is capped at one hour by STS.
@@ -189,7 +193,8 @@ struct Inner {
     clock: Arc<dyn Clock>,
     options: VaultOptions,
     entries: Mutex<HashMap<RoleKey, Entry>>,
-    fetch_locks: Mutex<HashMap<RoleKey, Arc<tokio::sync::Mutex<()>>>>,
+    /// One fetch per key at a time; entries exist only while a fetch runs.
+    fetches: SingleFlight<RoleKey, Result<RoleCredentials, VaultError>>,
     events: broadcast::Sender<VaultEvent>,
 }
 
@@ -214,7 +219,7 @@ impl CredentialVault {
                 clock,
                 options,
                 entries: Mutex::new(HashMap::new()),
-                fetch_locks: Mutex::new(HashMap::new()),
+                fetches: SingleFlight::default(),
                 events,
             }),
         }
@@ -230,23 +235,32 @@ impl CredentialVault {
         session: &SsoSession,
         key: &RoleKey,
     ) -> Result<RoleCredentials, VaultError> {
-        let gate = {
-            let mut locks = lock(&self.inner.fetch_locks);
-            locks.entry(key.clone()).or_default().clone()
-        };
-        let _one_fetch = gate.lock().await;
         if let Some(creds) = self.held(key) {
             return Ok(creds);
         }
-        let creds = match &key.chain {
-            None => self.inner.fetch_sso(session, key).await?,
-            Some(role_arn) => {
-                let base = Box::pin(self.get(session, &key.base())).await?;
-                self.inner.assume(session, key, &base, role_arn).await?
-            }
-        };
-        self.inner.store(session, key, creds.clone(), false);
-        Ok(creds)
+        self.inner
+            .fetches
+            .run(key, |_| async move {
+                // Another caller may have stored them while this one waited its turn.
+                if let Some(creds) = self.held(key) {
+                    return Ok(creds);
+                }
+                let creds = match &key.chain {
+                    None => self.inner.fetch_sso(session, key).await?,
+                    Some(role_arn) => {
+                        let base = Box::pin(self.get(session, &key.base())).await?;
+                        self.inner.assume(session, key, &base, role_arn).await?
+                    }
+                };
+                self.inner.store(session, key, creds.clone(), false);
+                Ok(creds)
+            })
+            .await
+            .unwrap_or_else(|Abandoned| {
+                Err(VaultError::Network(
+                    "the fetch was abandoned by its caller; try again".into(),
+                ))
+            })
     }
 
     /// Held credentials with at least `min_remaining` left.
@@ -350,7 +364,7 @@ impl Inner {
                 Err(e) if e.is_transient() && transient < 3 => {
                     transient += 1;
                     let pause = Duration::from_millis(300 * (1 << transient));
-                    tokio::time::sleep(pause).await;
+                    self.clock.sleep(pause).await;
                 }
                 Err(e) => return Err(VaultError::from_api(key, e)),
             }

@@ -17,7 +17,7 @@ use axum::response::{Html, IntoResponse, Response};
 use crate::html::{escape, page};
 use crate::ids;
 use crate::oidc::{SCOPE_ACCESS, is_loopback_callback, same_callback};
-use crate::state::{AuthCodeRecord, AuthorizeRequest, Decision, Sim, now};
+use crate::state::{AuthCodeRecord, AuthorizeRequest, Decision, Sim};
 
 const AUTH_CODE_TTL: Duration = Duration::from_secs(300);
 
@@ -49,7 +49,7 @@ pub(crate) async fn device_page(
         .user_codes
         .get(&code)
         .and_then(|d| ledger.devices.get(d))
-        .is_some_and(|d| d.decision == Decision::Pending && d.expires > now());
+        .is_some_and(|d| d.decision == Decision::Pending && d.expires > sim.now());
     if !known {
         return Html(page(
             "Authorize request",
@@ -121,7 +121,7 @@ pub(crate) fn decide_device(
         .devices
         .get_mut(&device_code)
         .ok_or("That code is not valid or has expired.")?;
-    if device.expires <= now() || device.decision != Decision::Pending {
+    if device.expires <= sim.now() || device.decision != Decision::Pending {
         return Err("That code is not valid or has expired.");
     }
     let decision = if approve && !deny_next {
@@ -200,11 +200,11 @@ pub(crate) async fn authorize_page(
         redirect_uri: redirect_uri.to_owned(),
         state: get("state").to_owned(),
         code_challenge: get("code_challenge").to_owned(),
-        expires: now() + sim.opts.device_code_ttl,
+        expires: sim.now() + sim.opts.device_code_ttl,
     };
     if sim.opts.auto_approve_after.is_some() {
         let deny = std::mem::take(&mut ledger.deny_next);
-        return finish_authorize(&mut ledger, request, !deny);
+        return finish_authorize(sim.now(), &mut ledger, request, !deny);
     }
     let id = ids::token("req-", 16);
     ledger.authorize_requests.insert(id.clone(), request);
@@ -239,7 +239,7 @@ pub(crate) async fn authorize_decide(
     let Some(request) = ledger.authorize_requests.remove(&form.request_id) else {
         return bad_request("This authorization request is unknown or was already answered");
     };
-    if request.expires <= now() {
+    if request.expires <= sim.now() {
         return bad_request("This authorization request has expired");
     }
     let mut approve = form.decision == "approve";
@@ -247,10 +247,11 @@ pub(crate) async fn authorize_decide(
         ledger.deny_next = false;
         approve = false;
     }
-    finish_authorize(&mut ledger, request, approve)
+    finish_authorize(sim.now(), &mut ledger, request, approve)
 }
 
 fn finish_authorize(
+    now: std::time::SystemTime,
     ledger: &mut crate::state::Ledger,
     request: AuthorizeRequest,
     approve: bool,
@@ -269,7 +270,7 @@ fn finish_authorize(
                     refreshable: request.refreshable,
                     redirect_uri: request.redirect_uri.clone(),
                     code_challenge: request.code_challenge,
-                    expires: now() + AUTH_CODE_TTL,
+                    expires: now + AUTH_CODE_TTL,
                 },
             );
             pairs.append_pair("code", &code);

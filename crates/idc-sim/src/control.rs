@@ -12,7 +12,7 @@ use axum::{Json, Router};
 
 use crate::approval::decide_device;
 use crate::html::{escape, page};
-use crate::state::{Decision, Sim, now};
+use crate::state::{Decision, Sim};
 
 pub(crate) fn routes() -> Router<Arc<Sim>> {
     Router::new()
@@ -43,7 +43,7 @@ pub(crate) async fn start_page(State(sim): State<Arc<Sim>>) -> Html<String> {
 /// User codes waiting for a decision, oldest first.
 pub(crate) fn pending_codes(sim: &Sim) -> Vec<String> {
     let ledger = sim.ledger();
-    let at = now();
+    let at = sim.now();
     let mut codes: Vec<_> = ledger
         .devices
         .values()

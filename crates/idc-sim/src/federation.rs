@@ -17,7 +17,7 @@ use time::format_description::well_known::Rfc3339;
 
 use crate::html::{escape, page};
 use crate::ids;
-use crate::state::{SigninGrant, Sim, now};
+use crate::state::{SigninGrant, Sim};
 
 /// Sign-in tokens are good for 15 minutes.
 const SIGNIN_TOKEN_TTL: Duration = Duration::from_secs(900);
@@ -83,7 +83,7 @@ fn get_signin_token(sim: &Sim, q: &HashMap<String, String>) -> Response {
             "The session credentials are not valid",
         );
     }
-    if issued.expires <= now() {
+    if issued.expires <= sim.now() {
         return refuse(
             StatusCode::BAD_REQUEST,
             "The session credentials have expired",
@@ -113,7 +113,7 @@ fn get_signin_token(sim: &Sim, q: &HashMap<String, String>) -> Response {
         SigninGrant {
             access_key_id: session.session_id,
             session_duration: duration,
-            expires: now() + SIGNIN_TOKEN_TTL,
+            expires: sim.now() + SIGNIN_TOKEN_TTL,
         },
     );
     Json(serde_json::json!({ "SigninToken": token })).into_response()
@@ -128,7 +128,7 @@ fn login(sim: &Sim, q: &HashMap<String, String>) -> Response {
     else {
         return refuse(StatusCode::BAD_REQUEST, "The sign-in token is not valid");
     };
-    if grant.expires <= now() {
+    if grant.expires <= sim.now() {
         return refuse(StatusCode::BAD_REQUEST, "The sign-in token has expired");
     }
     let Some(destination) = q.get("Destination").filter(|d| url::Url::parse(d).is_ok()) else {
@@ -148,7 +148,7 @@ fn login(sim: &Sim, q: &HashMap<String, String>) -> Response {
     let wanted = Duration::from_secs(u64::from(
         grant.session_duration.unwrap_or(DEFAULT_CONSOLE_SESSION),
     ));
-    let ends = (now() + wanted).min(issued.expires);
+    let ends = (sim.now() + wanted).min(issued.expires);
     let ends = OffsetDateTime::from(ends)
         .format(&Rfc3339)
         .unwrap_or_default();

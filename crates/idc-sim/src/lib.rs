@@ -151,6 +151,43 @@ impl Simulator {
         self.sim.ledger().fail_rate = rate.clamp(0.0, 1.0);
     }
 
+    /// Every secret value this simulator handed out and still remembers: client secrets,
+    /// device codes, authorization codes, access and refresh tokens, role credentials' secret
+    /// keys and session tokens, console sign-in tokens. Tests look for them where no secret may
+    /// be (logs, files, process arguments).
+    pub fn issued_secrets(&self) -> Vec<String> {
+        let ledger = self.sim.ledger();
+        let mut out: Vec<String> = ledger
+            .clients
+            .values()
+            .map(|r| registration::seal(&self.sim.opts.registration_key, r))
+            .collect();
+        out.extend(ledger.devices.keys().cloned());
+        out.extend(ledger.auth_codes.keys().cloned());
+        out.extend(ledger.access_tokens.keys().cloned());
+        out.extend(ledger.refresh_tokens.keys().cloned());
+        out.extend(ledger.signin_tokens.keys().cloned());
+        for c in ledger.credentials.values() {
+            out.push(c.secret_access_key.clone());
+            out.push(c.session_token.clone());
+        }
+        out
+    }
+
+    /// Moves this simulator's clock forward: tokens, codes and credentials age by `by` at
+    /// once (tests pair it with a fake clock on Rolecall's side).
+    pub fn advance(&self, by: std::time::Duration) {
+        self.sim.ahead_ms.fetch_add(
+            u64::try_from(by.as_millis()).unwrap_or(u64::MAX),
+            std::sync::atomic::Ordering::SeqCst,
+        );
+    }
+
+    /// The simulator's time (the wall clock plus what [`Simulator::advance`] added).
+    pub fn now(&self) -> std::time::SystemTime {
+        self.sim.now()
+    }
+
     pub fn stats(&self) -> Stats {
         self.sim.ledger().stats.clone()
     }

@@ -21,7 +21,7 @@ use crate::ids;
 use crate::registration::{self, Registration};
 use crate::state::{
     AccessTokenRecord, Decision, DeviceRecord, Ledger, RefreshTokenRecord, SessionRecord, Sim,
-    epoch_secs, now,
+    epoch_secs,
 };
 
 pub(crate) const GRANT_DEVICE: &str = "urn:ietf:params:oauth:grant-type:device_code";
@@ -88,7 +88,7 @@ pub(crate) async fn register_client(
             }
         }
     }
-    let issued = now();
+    let issued = sim.now();
     let registration = Registration {
         client_id: ids::token("", 16),
         client_name: name,
@@ -148,7 +148,7 @@ pub(crate) fn authenticate_client(
     let registration = registration::open(&sim.opts.registration_key, secret)
         .filter(|r| r.client_id == id)
         .ok_or_else(|| OidcError::invalid_client("Invalid client provided"))?;
-    if registration.expires_at <= epoch_secs(now()) {
+    if registration.expires_at <= epoch_secs(sim.now()) {
         return Err(OidcError::invalid_client("Client registration has expired"));
     }
     Ok(registration)
@@ -178,7 +178,7 @@ pub(crate) async fn start_device_authorization(
     }
     let device_code = ids::token("", 48);
     let user_code = ids::user_code();
-    let issued = now();
+    let issued = sim.now();
     let mut ledger = sim.ledger();
     ledger.count("StartDeviceAuthorization");
     ledger.devices.insert(
@@ -273,7 +273,7 @@ fn device_grant(
         .device_code
         .as_deref()
         .ok_or_else(|| OidcError::invalid_request("deviceCode is required"))?;
-    let at = now();
+    let at = sim.now();
     let auto = sim.opts.auto_approve_after;
     let deny_next = ledger.deny_next;
     let device = ledger
@@ -357,7 +357,7 @@ fn code_grant(
         .auth_codes
         .remove(code)
         .ok_or_else(|| OidcError::invalid_grant("Invalid authorization code"))?;
-    if record.expires <= now() {
+    if record.expires <= sim.now() {
         return Err(OidcError::invalid_grant("Authorization code has expired"));
     }
     if record.client_id != client.client_id {
@@ -393,7 +393,7 @@ fn refresh_grant(
         .refresh_token
         .as_deref()
         .ok_or_else(|| OidcError::invalid_request("refreshToken is required"))?;
-    let at = now();
+    let at = sim.now();
     let record = ledger
         .refresh_tokens
         .get(token)
@@ -438,7 +438,7 @@ fn issue_tokens(
     refreshable: bool,
     existing: Option<(String, String)>,
 ) -> Json<Value> {
-    let at: SystemTime = now();
+    let at: SystemTime = sim.now();
     let (session, refresh_token) = match existing {
         Some((session, refresh)) => (session, Some(refresh)),
         None => {

@@ -15,7 +15,7 @@ use serde_json::{Value, json};
 
 use crate::error::PortalError;
 use crate::ids;
-use crate::state::{IssuedCredentials, Sim, epoch_millis, now};
+use crate::state::{IssuedCredentials, Sim, epoch_millis};
 
 /// What the portal returns when `max_result` is absent.
 const DEFAULT_PAGE: usize = 20;
@@ -35,7 +35,7 @@ fn authorise(sim: &Sim, headers: &HeaderMap, operation: &str) -> Result<(), Port
     let mut ledger = sim.ledger();
     ledger.count(operation);
     ledger
-        .session_of(token, now())
+        .session_of(token, sim.now())
         .map(|_| ())
         .ok_or_else(PortalError::unauthorized)
 }
@@ -139,7 +139,7 @@ pub(crate) async fn get_role_credentials(
         return Err(PortalError::forbidden());
     }
     let (arn, user_id) = sim.sso_principal(account_id, role);
-    let expires = now() + sim.opts.role_credentials_ttl;
+    let expires = sim.now() + sim.opts.role_credentials_ttl;
     let access_key_id = ids::access_key_id();
     let issued = IssuedCredentials {
         secret_access_key: ids::secret_access_key(),
@@ -169,7 +169,7 @@ pub(crate) async fn logout(
     let mut ledger = sim.ledger();
     ledger.count("Logout");
     let session = ledger
-        .session_of(token, now())
+        .session_of(token, sim.now())
         .map(str::to_owned)
         .ok_or_else(PortalError::unauthorized)?;
     if let Some(s) = ledger.sessions.get_mut(&session) {

@@ -12,10 +12,6 @@ use governor::{DefaultDirectRateLimiter, Quota, RateLimiter};
 use crate::options::SimOptions;
 use crate::registration::Registration;
 
-pub(crate) fn now() -> SystemTime {
-    SystemTime::now()
-}
-
 pub(crate) fn epoch_secs(t: SystemTime) -> i64 {
     t.duration_since(UNIX_EPOCH)
         .map_or(0, |d| d.as_secs() as i64)
@@ -170,6 +166,9 @@ pub(crate) struct Sim {
     pub base_url: String,
     pub limiter: Option<DefaultDirectRateLimiter>,
     pub ledger: Mutex<Ledger>,
+    /// How far this simulator's clock runs ahead of the wall clock (tests move it, so
+    /// lifetimes of an hour pass in no time).
+    pub ahead_ms: std::sync::atomic::AtomicU64,
 }
 
 impl Sim {
@@ -187,7 +186,14 @@ impl Sim {
             base_url,
             limiter,
             ledger: Mutex::new(ledger),
+            ahead_ms: std::sync::atomic::AtomicU64::new(0),
         }
+    }
+
+    /// The simulator's time: the wall clock plus how far a test moved it.
+    pub fn now(&self) -> SystemTime {
+        SystemTime::now()
+            + Duration::from_millis(self.ahead_ms.load(std::sync::atomic::Ordering::SeqCst))
     }
 
     pub fn ledger(&self) -> std::sync::MutexGuard<'_, Ledger> {

@@ -17,7 +17,7 @@ use crate::error::StsError;
 use crate::html::escape;
 use crate::ids;
 use crate::sigv4::{self, SigV4Error, SignedRequest};
-use crate::state::{IssuedCredentials, Sim, now, role_unique_id};
+use crate::state::{IssuedCredentials, Sim, role_unique_id};
 
 const CHAIN_CAP: Duration = Duration::from_secs(3600);
 
@@ -109,7 +109,7 @@ fn authenticate(
     if token != Some(issued.session_token.as_str()) {
         return Err(StsError::invalid_client_token());
     }
-    if issued.expires <= now() {
+    if issued.expires <= sim.now() {
         return Err(StsError::expired_token());
     }
     let request = SignedRequest {
@@ -188,7 +188,7 @@ fn assume_role(
     let role_id = role_unique_id(role_arn.as_bytes());
     let arn = format!("arn:aws:sts::{account_id}:assumed-role/{role_name}/{session_name}");
     let user_id = format!("{role_id}:{session_name}");
-    let expires = now() + duration;
+    let expires = sim.now() + duration;
     let access_key_id = ids::access_key_id();
     let issued = IssuedCredentials {
         secret_access_key: ids::secret_access_key(),

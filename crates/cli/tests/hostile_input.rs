@@ -1,0 +1,315 @@
+//! The CLI against hostile input from the service, the config file, the terminal and its own
+//! log level: the real `rolecall` binary and a simulator in this process.
+
+mod support;
+
+use std::path::Path;
+
+use idc_sim::Organisation;
+use support::{Machine, get_credentials};
+
+fn text(bytes: &[u8]) -> String {
+    String::from_utf8_lossy(bytes).into_owned()
+}
+
+fn files_under(dir: &Path, out: &mut Vec<std::path::PathBuf>) {
+    let Ok(entries) = std::fs::read_dir(dir) else {
+        return;
+    };
+    for e in entries.flatten() {
+        let path = e.path();
+        match e.file_type() {
+            Ok(t) if t.is_dir() => files_under(&path, out),
+            Ok(t) if t.is_file() => out.push(path),
+            _ => {}
+        }
+    }
+}
+
+/// A whole session at `ROLECALL_LOG=trace`, in the CLI alone and through the agent: sign-in,
+/// sweep, credentials in every form, console URLs, whoami, a terminal grant used by an SDK's
+/// request. Then every secret the simulator issued, and the grant's token, is looked for in
+/// every log and every file under the home: zero hits.
+#[tokio::test(flavor = "multi_thread")]
+async fn no_secret_reaches_a_log_or_a_file_at_trace_level() {
+    let m = Machine::new(Organisation::demo(), "trace-logs").await;
+    let trace = [("ROLECALL_LOG", "trace")];
+    let mut logs = String::new();
+    let start = m.sim.endpoints().start_url.clone();
+    for args in [
+        vec![
+            "session",
+            "add",
+            "trace-logs",
+            "--start-url",
+            &start,
+            "--region",
+            "us-east-1",
+        ],
+        vec!["--no-agent", "login", "--device-code"],
+        vec!["--no-agent", "ls", "--refresh"],
+        vec!["--no-agent", "env", "payments-prod", "ReadOnlyAccess"],
+        vec![
+            "--no-agent",
+            "credential-process",
+            "payments-prod",
+            "ReadOnlyAccess",
+        ],
+        vec![
+            "--no-agent",
+            "console",
+            "payments-prod",
+            "ReadOnlyAccess",
+            "--print",
+        ],
+        vec!["--no-agent", "whoami", "payments-prod", "ReadOnlyAccess"],
+    ] {
+        logs.push_str(&text(&m.ok(&args, &trace).await.stderr));
+    }
+    let agent = m.agent(&trace).await;
+    let out = m
+        .ok(
+            &["env", "payments-prod", "AdministratorAccess", "--endpoint"],
+            &trace,
+        )
+        .await;
+    logs.push_str(&text(&out.stderr));
+    let exports = text(&out.stdout);
+    let var = |name: &str| {
+        exports
+            .lines()
+            .find_map(|l| l.strip_prefix(&format!("export {name}='")))
+            .map(|v| v.trim_end_matches('\'').to_owned())
+            .expect(name)
+    };
+    let grant_token = var("AWS_CONTAINER_AUTHORIZATION_TOKEN");
+    let (status, _) =
+        get_credentials(&var("AWS_CONTAINER_CREDENTIALS_FULL_URI"), &grant_token).await;
+    assert_eq!(status, 200);
+    for args in [
+        vec!["login", "--device-code"],
+        vec!["credential-process", "payments-prod", "PowerUserAccess"],
+        vec!["console", "payments-prod", "PowerUserAccess", "--print"],
+        vec!["console", "search-dev", "DeveloperAccess"],
+        vec!["whoami", "search-dev", "DeveloperAccess"],
+    ] {
+        logs.push_str(&text(&m.ok(&args, &trace).await.stderr));
+    }
+    logs.push_str(&agent.stop().await);
+    assert!(logs.contains("INFO"), "the logs are at work: {logs}");
+
+    let mut secrets = m.sim.issued_secrets();
+    secrets.push(grant_token);
+    assert!(
+        secrets.len() >= 10,
+        "secrets of every kind were issued: {}",
+        secrets.len()
+    );
+    let mut files = Vec::new();
+    files_under(m.dir.path(), &mut files);
+    let files: Vec<(String, String)> = files
+        .into_iter()
+        .filter(|p| p.extension().is_none_or(|e| e != "log"))
+        .map(|p| {
+            (
+                p.display().to_string(),
+                text(&std::fs::read(&p).unwrap_or_default()),
+            )
+        })
+        .collect();
+    assert!(
+        files.iter().any(|(p, _)| p.contains("catalog")),
+        "the cache is among them"
+    );
+    for secret in &secrets {
+        assert!(!secret.is_empty());
+        assert!(!logs.contains(secret.as_str()), "a secret in the logs");
+        for (path, content) in &files {
+            assert!(!content.contains(secret.as_str()), "a secret in {path}");
+        }
+    }
+}
+
+/// Account names with terminal escapes, BEL and a right-to-left override are shown as
+/// escapes in `ls`, never sent raw to the terminal.
+#[tokio::test(flavor = "multi_thread")]
+async fn names_from_the_portal_cannot_drive_the_terminal() {
+    let org = Organisation::from_toml(
+        r#"
+name = "hostile"
+[user]
+name = "Ada"
+username = "ada@example.com"
+[[accounts]]
+id = "111111111111"
+name = "payments-prod"
+email = "a@example.com"
+roles = ["ReadOnlyAccess"]
+[[accounts]]
+id = "222222222222"
+name = "evil\u001b]0;pwned\u0007\u001b[2J"
+email = "b@example.com"
+roles = ["Admin"]
+[[accounts]]
+id = "333333333333"
+name = "dorp-stnemyap\u202e"
+email = "c@example.com"
+roles = ["Admin"]
+"#,
+        "hostile",
+    )
+    .expect("org");
+    let m = Machine::new(org, "hostile-names").await;
+    m.signed_in(&[]).await;
+    let out = m.ok(&["--no-agent", "ls"], &[]).await;
+    let listing = text(&out.stdout);
+    for raw in ['\u{1b}', '\u{7}', '\u{202e}'] {
+        assert!(
+            !listing.contains(raw),
+            "{raw:?} reached the terminal: {listing:?}"
+        );
+    }
+    assert!(
+        listing.contains("evil\\u{1b}]0;pwned\\u{7}\\u{1b}[2J"),
+        "{listing}"
+    );
+    assert!(listing.contains("dorp-stnemyap\\u{202e}"), "{listing}");
+    let err = m
+        .run(&["--no-agent", "env", "evil\u{1b}[2J", "Admin"], &[])
+        .await;
+    assert_eq!(err.status.code(), Some(4));
+    assert!(
+        !text(&err.stderr).contains('\u{1b}'),
+        "errors too: {:?}",
+        text(&err.stderr)
+    );
+}
+
+/// A config file with any problem stops every command with exit code 5 and the place of the
+/// problem, and no command writes it (`session add` included).
+#[tokio::test(flavor = "multi_thread")]
+async fn a_config_with_a_problem_stops_the_cli_and_is_never_written() {
+    let m = Machine::new(Organisation::demo(), "broken-config").await;
+    m.signed_in(&[]).await;
+    let config = m.path("rolecall/config/config.toml");
+    let good = std::fs::read(&config).expect("config");
+    let broken: [&[u8]; 4] = [
+        b"[preferences]\nshel = \"fish\"\n",
+        b"[preferences]\nshell = \"tcsh\"\n",
+        b"[preferences]\nautostart = \"yes\"\n",
+        b"[preferences]\nshell = \"caf\xe9\"\n",
+    ];
+    for bytes in broken {
+        let with_sessions = [&good[..], b"\n", bytes].concat();
+        std::fs::write(&config, &with_sessions).expect("write");
+        let start = m.sim.endpoints().start_url.clone();
+        for args in [
+            vec!["ls"],
+            vec![
+                "session",
+                "add",
+                "another",
+                "--start-url",
+                &start,
+                "--region",
+                "eu-west-1",
+            ],
+            vec!["session", "rm", "broken-config"],
+            vec!["env", "payments-prod", "ReadOnlyAccess"],
+            vec!["agent"],
+        ] {
+            let out = m.run(&args, &[]).await;
+            assert_eq!(
+                out.status.code(),
+                Some(5),
+                "{args:?}: {}",
+                text(&out.stderr)
+            );
+            assert!(
+                text(&out.stderr).contains("config.toml:"),
+                "names the file and the place: {}",
+                text(&out.stderr)
+            );
+            assert_eq!(
+                std::fs::read(&config).expect("read"),
+                with_sessions,
+                "{args:?} wrote it"
+            );
+        }
+    }
+    std::fs::write(&config, &good).expect("fixed");
+    m.ok(&["ls"], &[]).await;
+}
+
+/// `session add` pointing a session at another organisation, while the agent runs: the agent
+/// stops serving the old organisation's catalogue, credentials and grants under that name.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_running_agent_drops_a_session_whose_start_url_changed() {
+    let m = Machine::new(Organisation::demo(), "org-swap").await;
+    m.signed_in(&[]).await;
+    let agent = m.agent(&[]).await;
+    let listed = m.ok(&["ls"], &[]).await;
+    assert!(text(&listed.stdout).contains("payments-prod"));
+    let out = m
+        .ok(
+            &["env", "payments-prod", "ReadOnlyAccess", "--endpoint"],
+            &[],
+        )
+        .await;
+    let exports = text(&out.stdout);
+    let var = |name: &str| {
+        exports
+            .lines()
+            .find_map(|l| l.strip_prefix(&format!("export {name}='")))
+            .map(|v| v.trim_end_matches('\'').to_owned())
+            .expect(name)
+    };
+    let (url, token) = (
+        var("AWS_CONTAINER_CREDENTIALS_FULL_URI"),
+        var("AWS_CONTAINER_AUTHORIZATION_TOKEN"),
+    );
+    assert_eq!(get_credentials(&url, &token).await.0, 200);
+
+    let other_org = format!("{}/other-directory", m.sim.endpoints().base);
+    m.ok(
+        &[
+            "session",
+            "add",
+            "org-swap",
+            "--start-url",
+            &other_org,
+            "--region",
+            "us-east-1",
+        ],
+        &[],
+    )
+    .await;
+    let ls = m.run(&["ls"], &[]).await;
+    assert_eq!(
+        ls.status.code(),
+        Some(3),
+        "sign in again: {}",
+        text(&ls.stderr)
+    );
+    assert!(
+        !text(&ls.stdout).contains("payments-prod"),
+        "the old organisation's catalogue"
+    );
+    let creds = m
+        .run(
+            &["credential-process", "payments-prod", "ReadOnlyAccess"],
+            &[],
+        )
+        .await;
+    assert_ne!(
+        creds.status.code(),
+        Some(0),
+        "no credentials of the old organisation"
+    );
+    assert_eq!(
+        get_credentials(&url, &token).await.0,
+        401,
+        "the old grant is gone"
+    );
+    agent.stop().await;
+}

@@ -1,0 +1,190 @@
+//! Logs of the CLI and the desktop app: `ROLECALL_LOG` (an `EnvFilter`, such as `debug` or
+//! `rolecall_core=trace`), to standard error. No level may print a secret:
+//!
+//! - The HTTP, TLS and AWS SDK crates log at most at `info`, whatever level is asked for: at
+//!   `debug` and `trace` they print whole requests and answers, with the
+//!   `x-amz-sso_bearer_token` header, credentials, tokens and client secrets in them.
+//! - Every line also passes [`redact`], which masks the value after any name that carries a
+//!   secret (a header, a query parameter, a JSON field), in case a future dependency logs one
+//!   at `info`.
+//!
+//! Rolecall's own code never formats a secret: [`rolecall_engine::secret::Secret`]'s Debug is
+//! redacted and it has no Display.
+
+use std::io::Write;
+
+use tracing::Level;
+use tracing_subscriber::filter::{EnvFilter, filter_fn};
+use tracing_subscriber::layer::SubscriberExt;
+use tracing_subscriber::util::SubscriberInitExt;
+use tracing_subscriber::{Layer, fmt};
+
+/// Crates whose `debug` and `trace` output holds requests and answers.
+const CAPPED: &[&str] = &[
+    "aws_smithy",
+    "aws_sdk",
+    "aws_sigv4",
+    "aws_runtime",
+    "aws_config",
+    "aws_credential_types",
+    "hyper",
+    "hyper_util",
+    "h2",
+    "reqwest",
+    "rustls",
+    "tower",
+    "tower_http",
+    "axum",
+    "http",
+    "tokio_rustls",
+    "keyring",
+    "secret_service",
+    "zbus",
+];
+
+fn capped(target: &str) -> bool {
+    CAPPED.iter().any(|c| {
+        target == *c
+            || target
+                .strip_prefix(c)
+                .is_some_and(|rest| rest.starts_with("::") || rest.starts_with('_'))
+    })
+}
+
+/// Names after which a secret value follows (compared ignoring case).
+const SECRET_NAMES: &[&str] = &[
+    "x-amz-sso_bearer_token",
+    "x-amz-sso-bearer-token",
+    "x-amz-security-token",
+    "authorization",
+    "signintoken",
+    "sessiontoken",
+    "session_token",
+    "secretaccesskey",
+    "secret_access_key",
+    "sessionkey",
+    "accesstoken",
+    "access_token",
+    "refreshtoken",
+    "refresh_token",
+    "clientsecret",
+    "client_secret",
+    "devicecode",
+    "device_code",
+    "codeverifier",
+    "code_verifier",
+    "\"token\"",
+    "token=",
+    "session=",
+];
+
+fn secret_char(b: u8) -> bool {
+    b.is_ascii_alphanumeric() || b"+/=_-.%~".contains(&b)
+}
+
+/// `line` with the value after each secret-bearing name replaced by `<redacted>`.
+pub fn redact(line: &str) -> String {
+    let lower = line.to_ascii_lowercase();
+    let bytes = line.as_bytes();
+    let mut out = String::with_capacity(line.len());
+    let mut copied = 0;
+    let mut at = 0;
+    while at < bytes.len() {
+        let Some((start, name)) = SECRET_NAMES
+            .iter()
+            .filter_map(|n| lower[at..].find(n).map(|i| (at + i, n.len())))
+            .min()
+        else {
+            break;
+        };
+        let mut value = start + name;
+        // Skip what sits between a name and its value: quotes, colons, equals, spaces,
+        // "Bearer ".
+        let mut skipped = 0;
+        while value < bytes.len() && b"\"': =\\".contains(&bytes[value]) && skipped < 6 {
+            value += 1;
+            skipped += 1;
+        }
+        if lower[value..].starts_with("bearer ") {
+            value += "bearer ".len();
+        }
+        let mut end = value;
+        while end < bytes.len() && secret_char(bytes[end]) {
+            end += 1;
+        }
+        if end - value >= 6 {
+            out.push_str(&line[copied..value]);
+            out.push_str("<redacted>");
+            copied = end;
+        }
+        at = end.max(start + 1);
+    }
+    out.push_str(&line[copied..]);
+    out
+}
+
+/// Standard error, each formatted event redacted.
+#[derive(Debug, Default, Clone, Copy)]
+struct RedactingStderr;
+
+impl Write for RedactingStderr {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        let text = String::from_utf8_lossy(buf);
+        std::io::stderr().write_all(redact(&text).as_bytes())?;
+        Ok(buf.len())
+    }
+    fn flush(&mut self) -> std::io::Result<()> {
+        std::io::stderr().flush()
+    }
+}
+
+/// Installs the logger: `ROLECALL_LOG`, else `default` (`warn` for the CLI, `info` for the
+/// app). Colours only on a terminal.
+pub fn init(default: &str) {
+    let filter =
+        EnvFilter::try_from_env("ROLECALL_LOG").unwrap_or_else(|_| EnvFilter::new(default));
+    let cap = filter_fn(|meta| !(capped(meta.target()) && *meta.level() > Level::INFO));
+    let layer = fmt::layer()
+        .with_writer(|| RedactingStderr)
+        .with_target(false)
+        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
+        .with_filter(filter)
+        .with_filter(cap);
+    let _ = tracing_subscriber::registry().with(layer).try_init();
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn secret_values_are_masked_after_their_names() {
+        let line = r#"request headers: {"x-amz-sso_bearer_token": "aoaAAAAGc3RzZWNyZXQ", "user-agent": "x"}"#;
+        assert_eq!(
+            redact(line),
+            r#"request headers: {"x-amz-sso_bearer_token": "<redacted>", "user-agent": "x"}"#
+        );
+        assert_eq!(
+            redact("GET /federation?Action=login&SigninToken=abcdefghij&Issuer=x"),
+            "GET /federation?Action=login&SigninToken=<redacted>&Issuer=x"
+        );
+        assert_eq!(
+            redact("authorization: Bearer Zm9vYmFyYmF6cXV4 next"),
+            "authorization: Bearer <redacted> next"
+        );
+        assert_eq!(
+            redact(r#"{"accessToken":"tok_123456","expiresIn":3600}"#),
+            r#"{"accessToken":"<redacted>","expiresIn":3600}"#
+        );
+        assert_eq!(redact("agent: credentials"), "agent: credentials");
+    }
+
+    #[test]
+    fn dependencies_are_capped_but_rolecall_is_not() {
+        assert!(capped("aws_smithy_runtime::client::orchestrator"));
+        assert!(capped("hyper_util::client"));
+        assert!(capped("reqwest"));
+        assert!(!capped("rolecall_core::agent"));
+        assert!(!capped("httparse_like_but_ours"));
+    }
+}

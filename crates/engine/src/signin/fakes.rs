@@ -1,0 +1,191 @@
+//! Fakes for the sign-in flows' unit tests: a scripted SSO OIDC on a fake clock.
+
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, SystemTime};
+
+use super::*;
+use crate::api::{
+    AccountInfo, CallerIdentity, DeviceAuthorization, FederationApi, Grant, OidcApi, Page,
+    PortalApi, RegisterRequest, RoleCredentials, StsApi,
+};
+use crate::clock::FakeClock;
+use crate::token_store::MemoryStore;
+use async_trait::async_trait;
+
+/// A fake SSO OIDC that answers polls from a script and records when each came.
+#[derive(Debug)]
+pub(super) struct ScriptedOidc {
+    pub(super) clock: FakeClock,
+    pub(super) page: Mutex<String>,
+    pub(super) answers: Mutex<Vec<Result<TokenGrant, ApiError>>>,
+    pub(super) polls: Mutex<Vec<SystemTime>>,
+}
+
+#[async_trait]
+impl OidcApi for ScriptedOidc {
+    async fn register_client(&self, _: &RegisterRequest) -> Result<ClientRegistration, ApiError> {
+        Ok(ClientRegistration {
+            client_id: "cid".into(),
+            client_secret: Secret::new("cs"),
+            expires_at: self.clock.now() + Duration::from_secs(90 * 86_400),
+            redirect_uri: None,
+        })
+    }
+    async fn start_device_authorization(
+        &self,
+        _: &ClientRegistration,
+        _: &str,
+    ) -> Result<crate::api::DeviceAuthorization, ApiError> {
+        Ok(DeviceAuthorization {
+            device_code: Secret::new("dc"),
+            user_code: "ABCD-EFGH".into(),
+            verification_uri: lock(&self.page).clone(),
+            verification_uri_complete: None,
+            expires_in: Duration::from_secs(600),
+            interval: Duration::from_secs(5),
+        })
+    }
+    async fn create_token(
+        &self,
+        _: &ClientRegistration,
+        _: &Grant,
+    ) -> Result<TokenGrant, ApiError> {
+        lock(&self.polls).push(self.clock.now());
+        let mut answers = lock(&self.answers);
+        if answers.is_empty() {
+            Err(ApiError::AuthorizationPending)
+        } else {
+            answers.remove(0)
+        }
+    }
+}
+
+#[derive(Debug)]
+pub(super) struct Unused;
+#[async_trait]
+impl PortalApi for Unused {
+    async fn list_accounts(
+        &self,
+        _: &Secret,
+        _: Option<&str>,
+        _: u32,
+    ) -> Result<Page<AccountInfo>, ApiError> {
+        unreachable!()
+    }
+    async fn list_account_roles(
+        &self,
+        _: &Secret,
+        _: &str,
+        _: Option<&str>,
+        _: u32,
+    ) -> Result<Page<String>, ApiError> {
+        unreachable!()
+    }
+    async fn get_role_credentials(
+        &self,
+        _: &Secret,
+        _: &str,
+        _: &str,
+    ) -> Result<RoleCredentials, ApiError> {
+        unreachable!()
+    }
+    async fn logout(&self, _: &Secret) -> Result<(), ApiError> {
+        Ok(())
+    }
+}
+#[async_trait]
+impl StsApi for Unused {
+    async fn get_caller_identity(&self, _: &RoleCredentials) -> Result<CallerIdentity, ApiError> {
+        unreachable!()
+    }
+    async fn assume_role(
+        &self,
+        _: &RoleCredentials,
+        _: &str,
+        _: &str,
+        _: Duration,
+    ) -> Result<RoleCredentials, ApiError> {
+        unreachable!()
+    }
+}
+#[async_trait]
+impl FederationApi for Unused {
+    async fn get_signin_token(
+        &self,
+        _: &url::Url,
+        _: &RoleCredentials,
+        _: Option<Duration>,
+    ) -> Result<Secret, ApiError> {
+        unreachable!()
+    }
+}
+
+#[derive(Debug)]
+pub(super) struct Fakes(pub(super) Arc<ScriptedOidc>);
+impl AwsConnector for Fakes {
+    fn oidc(&self, _: &SsoSession) -> Arc<dyn OidcApi> {
+        self.0.clone()
+    }
+    fn portal(&self, _: &SsoSession) -> Arc<dyn PortalApi> {
+        Arc::new(Unused)
+    }
+    fn sts(&self, _: &SsoSession) -> Arc<dyn StsApi> {
+        Arc::new(Unused)
+    }
+    fn federation(&self) -> Arc<dyn FederationApi> {
+        Arc::new(Unused)
+    }
+}
+
+pub(super) fn session() -> SsoSession {
+    SsoSession {
+        name: "corp".into(),
+        start_url: "https://d-1.awsapps.com/start".into(),
+        region: "eu-west-1".parse().expect("region"),
+        endpoints: Default::default(),
+    }
+}
+
+/// Drives the fake clock forward a second at a time until `task` ends.
+pub(super) async fn run_on_fake_clock<T: Send + 'static>(
+    clock: &FakeClock,
+    task: tokio::task::JoinHandle<T>,
+) -> T {
+    for _ in 0..2000 {
+        if task.is_finished() {
+            break;
+        }
+        for _ in 0..5 {
+            tokio::task::yield_now().await;
+        }
+        clock.advance(Duration::from_secs(1));
+    }
+    task.await.expect("joined")
+}
+
+pub(super) fn rig(
+    answers: Vec<Result<TokenGrant, ApiError>>,
+) -> (FakeClock, Arc<ScriptedOidc>, Arc<SignIn>) {
+    let clock = FakeClock::at_2030();
+    let oidc = Arc::new(ScriptedOidc {
+        clock: clock.clone(),
+        page: Mutex::new("https://device.sso.eu-west-1.amazonaws.com/".into()),
+        answers: Mutex::new(answers),
+        polls: Mutex::new(vec![]),
+    });
+    let signin = Arc::new(SignIn::new(
+        Arc::new(Fakes(oidc.clone())),
+        Arc::new(MemoryStore::default()),
+        Arc::new(clock.clone()),
+        SignInOptions::default(),
+    ));
+    (clock, oidc, signin)
+}
+
+pub(super) fn grant() -> TokenGrant {
+    TokenGrant {
+        access_token: Secret::new("at"),
+        expires_in: Duration::from_secs(3600),
+        refresh_token: Some(Secret::new("rt")),
+    }
+}
