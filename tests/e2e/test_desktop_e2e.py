@@ -12,9 +12,11 @@ import sys
 import re
 import subprocess
 import time
+import urllib.error
 import urllib.request
 
 import boto3
+import pytest
 from selenium.common.exceptions import NoSuchWindowException
 from selenium.webdriver.common.by import By
 from selenium.webdriver.common.keys import Keys
@@ -122,8 +124,14 @@ def test_sign_in_pick_console_copy_countdown_and_tray(start_sim, desktop):
     second = rows[1].get_attribute("data-role")
     account_id = rows[1].get_attribute("data-account-id")
     search.send_keys(Keys.ARROW_DOWN, Keys.ENTER)
-    url = app.wait(lambda: [u for u in app.opened_urls() if "Action=login" in u], what="the console URL")[-1]
+    # The browser gets a one-time loopback URL, never the sign-in token itself.
+    url = app.wait(lambda: [u for u in app.opened_urls() if "/open/" in u], what="the console URL")[-1]
+    assert url.startswith("http://127.0.0.1:")
+    assert not [u for u in app.opened_urls() if "SigninToken" in u], "no sign-in token in any opener's arguments"
     page = urllib.request.urlopen(url).read().decode()
+    with pytest.raises(urllib.error.HTTPError) as used:
+        urllib.request.urlopen(url)
+    assert used.value.code == 410, "the console link works once"
     assert f'<dd id="role">{second}</dd>' in page
     assert f'<span id="account-id">{account_id}</span>' in page and "payments-prod" in page
 
@@ -199,7 +207,7 @@ def test_quick_picker(start_sim, desktop):
 
     # Enter opens the console and hides the picker.
     box.send_keys(Keys.ENTER)
-    url = app.wait(lambda: [u for u in app.opened_urls() if "Action=login" in u], what="the console URL")[-1]
+    url = app.wait(lambda: [u for u in app.opened_urls() if "/open/" in u], what="the console URL")[-1]
     assert '<dd id="role">AdministratorAccess</dd>' in urllib.request.urlopen(url).read().decode()
     app.wait(lambda: not visible_picker(), what="the picker hidden after Enter")
 

@@ -272,3 +272,100 @@ def test_errors_audit_and_session_import(machine):
     assert audit.returncode == 1
     assert "AKIA…MPLE" in audit.stdout and "[legacy]" in audit.stdout and "environment" in audit.stdout
     assert "wJalr" not in audit.stdout and "AKIAIOSFODNN7EXAMPLE" not in audit.stdout
+
+
+def test_console_link_keeps_the_signin_token_out_of_process_arguments(machine):
+    """Every local user can read every process's arguments (/proc/<pid>/cmdline). The browser
+    is handed a one-time loopback URL; the sign-in token stays in Rolecall's memory."""
+    m = machine().signed_in()
+    page_file = m.home / "page.html"
+    fetch = m.home / "fetch.py"
+    fetch.write_text(
+        "import sys, urllib.request, pathlib\n"
+        f"pathlib.Path({str(page_file)!r}).write_text(urllib.request.urlopen(sys.argv[1]).read().decode())\n"
+    )
+    browser = m.home / "slow-browser"
+    browser.write_text(f"#!/bin/sh\nsleep 2\nexec {sys.executable} {fetch} \"$1\"\n")
+    browser.chmod(0o755)
+    proc = subprocess.Popen(
+        [ROLECALL, "console", "payments-prod", "ReadOnlyAccess", "--service", "s3"],
+        env=dict(m.env, ROLECALL_OPENER=str(browser)),
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    seen_handoff = False
+    while proc.poll() is None:
+        for cmdline in pathlib.Path("/proc").glob("[0-9]*/cmdline"):
+            try:
+                args = cmdline.read_bytes().decode(errors="replace")
+            except OSError:
+                continue
+            assert "SigninToken" not in args and "Action=login" not in args, f"a sign-in token in {cmdline}"
+            seen_handoff = seen_handoff or "/open/" in args
+        time.sleep(0.05)
+    out, err = proc.communicate()
+    assert proc.returncode == 0, err
+    assert seen_handoff, "the scan saw the opener's arguments (the one-time URL)"
+    assert '<dd id="role">ReadOnlyAccess</dd>' in page_file.read_text()
+
+
+HOSTILE_ORG = """
+name = "hostile"
+[user]
+name = "Ada"
+username = "ada@example.com"
+[[accounts]]
+id = "111111111111"
+name = "R&D"
+email = "a@example.com"
+roles = ["Admin", "ReadOnly"]
+[[accounts]]
+id = "222222222222"
+name = "R-D"
+email = "b@example.com"
+roles = ["Admin"]
+[[accounts]]
+id = "333333333333"
+name = "R D"
+email = "c@example.com"
+roles = ["Admin"]
+[[accounts]]
+id = "444444444444"
+name = "ops\\n[profile default]\\ncredential_process = sh -c 'touch /tmp/pwned'"
+email = "d@example.com"
+roles = ["Admin"]
+"""
+
+
+def test_profiles_from_hostile_names_are_exactly_the_intended_profiles(start_sim, tmp_path):
+    """Account names that would open a section or a line, and names that map to one profile
+    name: botocore's own config parser reads back exactly one profile per role, each running
+    rolecall for that role, and every renamed profile is reported."""
+    import botocore.configloader
+    import shlex
+
+    org = tmp_path / "org.toml"
+    org.write_text(HOSTILE_ORG)
+    env = Env(tmp_path, start_sim("--org", str(org), "--auto-approve-after", "0")).signed_in()
+    env.aws_config.write_text("[default]\nregion = eu-west-1\n")
+    out = env.rolecall("profiles", "--all")
+    assert "is profile R-D.Admin.111111111111" in out.stderr and "R-D.Admin.333333333333" in out.stderr
+    assert "wrote 5 profile(s)" in out.stderr, out.stderr
+    parsed = botocore.configloader.raw_config_parse(str(env.aws_config))
+    profiles = {k.removeprefix("profile ").strip(): v for k, v in parsed.items()}
+    assert profiles["default"] == {"region": "eu-west-1"}, "the default profile is untouched"
+    expected = {
+        "R-D.Admin.111111111111": ("111111111111", "Admin"),
+        "R-D.Admin.222222222222": ("222222222222", "Admin"),
+        "R-D.Admin.333333333333": ("333333333333", "Admin"),
+        "R-D.ReadOnly": ("111111111111", "ReadOnly"),
+    }
+    ops = [name for name in profiles if name.startswith("ops")]
+    assert len(ops) == 1 and "\n" not in ops[0] and "[" not in ops[0], ops
+    expected[ops[0]] = ("444444444444", "Admin")
+    assert set(profiles) == set(expected) | {"default"}
+    for name, (account, role) in expected.items():
+        command = shlex.split(profiles[name]["credential_process"])
+        assert command[1:] == ["credential-process", "--session", "sim", account, role], command
+    assert not pathlib.Path("/tmp/pwned").exists()

@@ -82,6 +82,10 @@ pub enum ShellError {
         "{name} cannot be written for cmd.exe: it contains {what}, which cmd has no way to quote"
     )]
     Cmd { name: String, what: &'static str },
+    #[error(
+        "{name} cannot be written as dotenv: it contains {what}, which dotenv readers and shells read differently"
+    )]
+    Dotenv { name: String, what: &'static str },
 }
 
 /// RFC 3339 in UTC with a `Z`, as the AWS tools write expirations.
@@ -147,7 +151,7 @@ pub fn render_vars(format: ShellFormat, vars: &[(&str, &str)]) -> Result<Secret,
             ShellFormat::Fish => format!("set -gx {name} {}", quote_fish(value)),
             ShellFormat::Pwsh => format!("$Env:{name} = {}", quote_pwsh(value)),
             ShellFormat::Cmd => format!("set \"{name}={}\"", check_cmd(name, value)?),
-            ShellFormat::Dotenv => format!("{name}={}", quote_dotenv(value)),
+            ShellFormat::Dotenv => format!("{name}='{}'", check_dotenv(name, value)?),
             ShellFormat::CredentialProcess => {
                 let _ = writeln!(out, "{}", serde_json::json!({ *name: value }));
                 continue;
@@ -206,25 +210,22 @@ fn check_cmd<'a>(name: &str, value: &'a str) -> Result<&'a str, ShellError> {
     })
 }
 
-/// Single quotes (literal in every dotenv reader) when possible; otherwise double quotes with
-/// `\\`, `\"`, `\n`, `\r` and `\$` escapes (python-dotenv, dotenvy).
-fn quote_dotenv(value: &str) -> String {
-    if !value.contains(['\'', '\n', '\r']) {
-        return format!("'{value}'");
-    }
-    let mut out = String::from("\"");
-    for c in value.chars() {
-        match c {
-            '\\' => out.push_str(r"\\"),
-            '"' => out.push_str("\\\""),
-            '\n' => out.push_str(r"\n"),
-            '\r' => out.push_str(r"\r"),
-            '$' => out.push_str(r"\$"),
-            c => out.push(c),
-        }
-    }
-    out.push('"');
-    out
+/// Single quotes: literal in bash and dash when the file is sourced, and in every dotenv
+/// reader (python-dotenv, dotenvy, docker compose). A value with a single quote or a line
+/// break has no spelling that all of them read the same (double quotes run `$(...)` and
+/// backticks in a sourced file, and escapes differ between readers), so it is refused.
+fn check_dotenv<'a>(name: &str, value: &'a str) -> Result<&'a str, ShellError> {
+    let what = if value.contains(['\r', '\n']) {
+        "a line break"
+    } else if value.contains('\'') {
+        "a single quote"
+    } else {
+        return Ok(value);
+    };
+    Err(ShellError::Dotenv {
+        name: name.to_owned(),
+        what,
+    })
 }
 
 /// `{"Version": 1, "AccessKeyId", "SecretAccessKey", "SessionToken", "Expiration"}`.
@@ -270,8 +271,16 @@ export AWS_REGION='eu-west-1'\nexport AWS_DEFAULT_REGION='eu-west-1'\n"
         assert_eq!(quote_sh("it's"), r"'it'\''s'");
         assert_eq!(quote_fish(r"a\b'c"), r"'a\\b\'c'");
         assert_eq!(quote_pwsh("it’s 'x'"), "'it’’s ''x'''");
-        assert_eq!(quote_dotenv("plain $x"), "'plain $x'");
-        assert_eq!(quote_dotenv("a'b\n$c"), "\"a'b\\n\\$c\"");
+        assert_eq!(
+            render_vars(ShellFormat::Dotenv, &[("X", "plain $x `id` $(id)")])
+                .expect("dotenv")
+                .expose(),
+            "X='plain $x `id` $(id)'\n",
+            "single quotes: nothing runs when the file is sourced"
+        );
+        for refused in ["a'b", "a\nb", "a\rb", "it's `touch pwned`"] {
+            assert!(render_vars(ShellFormat::Dotenv, &[("X", refused)]).is_err());
+        }
     }
 
     #[test]
