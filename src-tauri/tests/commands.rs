@@ -225,3 +225,43 @@ fn the_tray_menu_follows_favourites_and_sign_in() {
         "the same state, the same menu: no rebuild"
     );
 }
+
+/// A config file with a problem: the banner names it with line and column, every change the
+/// window can make is refused with that problem, the file keeps every byte, and once the
+/// person fixes it the app takes it without a restart.
+#[test]
+fn a_config_with_a_problem_shows_in_the_banner_and_is_never_written() {
+    let home = tempfile::tempdir().expect("tempdir");
+    let config = home.path().join("config/config.toml");
+    std::fs::create_dir_all(config.parent().expect("dir")).expect("mkdir");
+    let session = "[[session]]\nname = \"keep\"\nstart_url = \"https://keep.awsapps.com/start\"\nregion = \"eu-west-1\"\n";
+    let broken = format!("{session}\n[preferences]\nshel = \"fish\"\n");
+    std::fs::write(&config, &broken).expect("write");
+    let (_app, window) = app(home.path());
+
+    let state = invoke(&window, "app_state", json!({})).expect("app_state");
+    assert_eq!(state["config_problem"]["code"], "config_parse");
+    let banner = state["config_problem"]["message"].as_str().expect("message");
+    assert!(banner.contains("config.toml:7:1") && banner.contains("shel"), "{banner}");
+
+    let role = json!({ "session": "keep", "account_id": "111111111111", "role": "Admin" });
+    for (cmd, body) in [
+        ("add_session", json!({ "name": "new", "startUrl": "https://n.awsapps.com/start", "region": "eu-west-1" })),
+        ("set_shell", json!({ "shell": "fish" })),
+        ("toggle_favourite", json!({ "role": role })),
+        ("set_autostart", json!({ "enabled": true })),
+        ("remove_session", json!({ "name": "keep" })),
+    ] {
+        let err = invoke(&window, cmd, body).expect_err(cmd);
+        assert!(
+            err["code"].as_str().is_some_and(|c| c.starts_with("config")),
+            "{cmd}: {err}"
+        );
+        assert_eq!(std::fs::read_to_string(&config).expect("read"), broken, "{cmd} wrote it");
+    }
+
+    std::fs::write(&config, session).expect("fixed");
+    let state = invoke(&window, "app_state", json!({})).expect("app_state");
+    assert_eq!(state["config_problem"], Value::Null);
+    assert_eq!(state["sessions"][0]["name"], "keep");
+}

@@ -285,6 +285,10 @@ impl Rolecall {
 
     /// Signs a session out and removes it, with its catalogue (in memory and on disk).
     pub async fn remove_session(&self, name: &str) -> Result<(), CoreError> {
+        // A write: refused (with the file's problem) before anything is signed out.
+        if let Some(problem) = self.config_problem() {
+            return Err(problem.into());
+        }
         let session = self.session(Some(name))?;
         self.sign_out(&session).await;
         self.update_config(|c| c.sessions.retain(|s| s.name != name))?;
