@@ -172,6 +172,7 @@ fn the_tray_menu_follows_favourites_and_sign_in() {
             accounts: vec![
                 account("111111111111", "payments-prod", &["Admin", "ReadOnly"]),
                 account("222222222222", "sandbox", &["Admin"]),
+                account("333333333333", "evil\u{1b}[2J\u{202e}dorp", &["Admin"]),
             ],
             refreshed_at: std::time::SystemTime::now(),
         })
@@ -209,9 +210,9 @@ fn the_tray_menu_follows_favourites_and_sign_in() {
     let role = json!({ "session": "corp", "account_id": "111111111111", "role": "ReadOnly" });
     invoke(&window, "toggle_favourite", json!({ "role": role })).expect("favourite");
     let menu = model(&desktop);
-    let favourites = favourites(&menu);
-    assert_eq!(favourites.len(), 1);
-    match &favourites[0] {
+    let first = favourites(&menu);
+    assert_eq!(first.len(), 1);
+    match &first[0] {
         Entry::Role { title, role, held } => {
             assert_eq!(title, "payments-prod / ReadOnly");
             assert_eq!(role.account_id, "111111111111");
@@ -224,6 +225,22 @@ fn the_tray_menu_follows_favourites_and_sign_in() {
         menu,
         "the same state, the same menu: no rebuild"
     );
+
+    // A name with a terminal escape and a right-to-left override is shown, not obeyed.
+    let hostile = json!({ "session": "corp", "account_id": "333333333333", "role": "Admin" });
+    invoke(&window, "toggle_favourite", json!({ "role": hostile })).expect("favourite");
+    let titles: Vec<String> = favourites(&model(&desktop))
+        .iter()
+        .filter_map(|e| match e {
+            Entry::Role { title, .. } => Some(title.clone()),
+            _ => None,
+        })
+        .collect();
+    assert!(
+        titles.contains(&"evil\\u{1b}[2J\\u{202e}dorp / Admin".to_owned()),
+        "{titles:?}"
+    );
+    assert!(titles.iter().all(|t| !t.contains(['\u{1b}', '\u{202e}'])));
 }
 
 /// A config file with a problem: the banner names it with line and column, every change the
@@ -241,12 +258,20 @@ fn a_config_with_a_problem_shows_in_the_banner_and_is_never_written() {
 
     let state = invoke(&window, "app_state", json!({})).expect("app_state");
     assert_eq!(state["config_problem"]["code"], "config_parse");
-    let banner = state["config_problem"]["message"].as_str().expect("message");
-    assert!(banner.contains("config.toml:7:1") && banner.contains("shel"), "{banner}");
+    let banner = state["config_problem"]["message"]
+        .as_str()
+        .expect("message");
+    assert!(
+        banner.contains("config.toml:7:1") && banner.contains("shel"),
+        "{banner}"
+    );
 
     let role = json!({ "session": "keep", "account_id": "111111111111", "role": "Admin" });
     for (cmd, body) in [
-        ("add_session", json!({ "name": "new", "startUrl": "https://n.awsapps.com/start", "region": "eu-west-1" })),
+        (
+            "add_session",
+            json!({ "name": "new", "startUrl": "https://n.awsapps.com/start", "region": "eu-west-1" }),
+        ),
         ("set_shell", json!({ "shell": "fish" })),
         ("toggle_favourite", json!({ "role": role })),
         ("set_autostart", json!({ "enabled": true })),
@@ -254,10 +279,16 @@ fn a_config_with_a_problem_shows_in_the_banner_and_is_never_written() {
     ] {
         let err = invoke(&window, cmd, body).expect_err(cmd);
         assert!(
-            err["code"].as_str().is_some_and(|c| c.starts_with("config")),
+            err["code"]
+                .as_str()
+                .is_some_and(|c| c.starts_with("config")),
             "{cmd}: {err}"
         );
-        assert_eq!(std::fs::read_to_string(&config).expect("read"), broken, "{cmd} wrote it");
+        assert_eq!(
+            std::fs::read_to_string(&config).expect("read"),
+            broken,
+            "{cmd} wrote it"
+        );
     }
 
     std::fs::write(&config, session).expect("fixed");

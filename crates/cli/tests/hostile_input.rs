@@ -313,3 +313,179 @@ async fn a_running_agent_drops_a_session_whose_start_url_changed() {
     );
     agent.stop().await;
 }
+
+/// `--region` cannot choose where the federation request (which carries the secret key and
+/// the session token) goes: a region outside the partition's grammar is refused with a
+/// sentence (no panic), and a listener at the host it names hears nothing.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_region_cannot_choose_where_the_secret_goes() {
+    let m = Machine::new(Organisation::demo(), "region-input").await;
+    m.signed_in(&[]).await;
+    let trap = tokio::net::TcpListener::bind(("127.0.0.1", 0))
+        .await
+        .expect("bind");
+    let port = trap.local_addr().expect("addr").port();
+    let heard = tokio::spawn(async move { trap.accept().await.is_ok() });
+    // Without the federation override, the partition table decides the host.
+    let no_override = [("ROLECALL_FEDERATION_URL", "")];
+    for region in [
+        "a b".to_owned(),
+        format!("localhost:{port}/#"),
+        "eu-west-1.evil.example".into(),
+    ] {
+        let out = m
+            .run(
+                &[
+                    "--no-agent",
+                    "console",
+                    "payments-prod",
+                    "ReadOnlyAccess",
+                    "--region",
+                    &region,
+                    "--print",
+                ],
+                &no_override,
+            )
+            .await;
+        assert_eq!(
+            out.status.code(),
+            Some(1),
+            "{region}: {}",
+            text(&out.stderr)
+        );
+        assert!(
+            text(&out.stderr).contains("is not an AWS region"),
+            "{}",
+            text(&out.stderr)
+        );
+        assert!(!text(&out.stderr).contains("panicked"));
+        assert!(out.stdout.is_empty());
+    }
+    let out = m
+        .run(
+            &[
+                "--no-agent",
+                "console",
+                "payments-prod",
+                "ReadOnlyAccess",
+                "--service",
+                "ec2/../x",
+                "--print",
+            ],
+            &[],
+        )
+        .await;
+    assert_eq!(out.status.code(), Some(1), "{}", text(&out.stderr));
+    tokio::time::sleep(std::time::Duration::from_millis(300)).await;
+    assert!(
+        !heard.is_finished(),
+        "nothing connected to the host the region named"
+    );
+    heard.abort();
+}
+
+/// `~/.aws/config` kept by a dotfile manager as a symbolic link stays a link: profiles are
+/// written to its target, whose mode is kept.
+#[tokio::test(flavor = "multi_thread")]
+async fn profiles_write_through_a_symlinked_aws_config() {
+    use std::os::unix::fs::PermissionsExt;
+    let m = Machine::new(Organisation::demo(), "symlinked").await;
+    m.signed_in(&[]).await;
+    let target = m.path("dotfiles/aws-config");
+    std::fs::create_dir_all(target.parent().expect("dir")).expect("mkdir");
+    std::fs::write(&target, "[default]\nregion = eu-west-1\n").expect("write");
+    std::fs::set_permissions(&target, std::fs::Permissions::from_mode(0o640)).expect("chmod");
+    let link = m.path("home/.aws/config");
+    std::os::unix::fs::symlink(&target, &link).expect("symlink");
+    m.ok(
+        &[
+            "--no-agent",
+            "profiles",
+            "--role",
+            "payments-prod/ReadOnlyAccess",
+        ],
+        &[],
+    )
+    .await;
+    assert!(
+        std::fs::symlink_metadata(&link)
+            .expect("lstat")
+            .file_type()
+            .is_symlink()
+    );
+    let written = std::fs::read_to_string(&target).expect("read");
+    assert!(written.starts_with("[default]\nregion = eu-west-1\n"));
+    assert!(written.contains("[profile payments-prod.ReadOnlyAccess]"));
+    let mode = std::fs::metadata(&target)
+        .expect("meta")
+        .permissions()
+        .mode()
+        & 0o777;
+    assert_eq!(mode, 0o640);
+}
+
+/// A FIFO in place of the catalogue cache or the config never hangs the CLI: the cache is
+/// ignored (the portal is swept instead), the config is a problem named with exit code 5.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_fifo_in_place_of_a_file_never_hangs_the_cli() {
+    let m = Machine::new(Organisation::demo(), "fifo").await;
+    m.signed_in(&[]).await;
+    m.ok(&["--no-agent", "ls", "--refresh"], &[]).await;
+    let catalog_dir = m.path("rolecall/cache/catalog");
+    let cache = std::fs::read_dir(&catalog_dir)
+        .expect("cache dir")
+        .flatten()
+        .map(|e| e.path())
+        .find(|p| p.extension().is_some_and(|e| e == "json"))
+        .expect("a cached catalogue");
+    std::fs::remove_file(&cache).expect("rm");
+    rustix::fs::mkfifoat(rustix::fs::CWD, &cache, rustix::fs::Mode::from(0o600)).expect("mkfifo");
+    let out = m.ok(&["--no-agent", "ls"], &[]).await;
+    assert!(text(&out.stdout).contains("payments-prod"));
+
+    let config = m.path("rolecall/config/config.toml");
+    std::fs::remove_file(&config).expect("rm");
+    rustix::fs::mkfifoat(rustix::fs::CWD, &config, rustix::fs::Mode::from(0o600)).expect("mkfifo");
+    let out = m.run(&["--no-agent", "ls"], &[]).await;
+    assert_eq!(out.status.code(), Some(5), "{}", text(&out.stderr));
+    assert!(text(&out.stderr).contains("FIFO"), "{}", text(&out.stderr));
+}
+
+/// The agent signs in the way the config prefers (device code here), as the CLI alone does:
+/// one sign-in loop for both.
+#[tokio::test(flavor = "multi_thread")]
+async fn the_agent_signs_in_the_way_the_config_prefers() {
+    let m = Machine::new(Organisation::demo(), "prefers-device").await;
+    let start = m.sim.endpoints().start_url.clone();
+    m.ok(
+        &[
+            "session",
+            "add",
+            "prefers-device",
+            "--start-url",
+            &start,
+            "--region",
+            "us-east-1",
+        ],
+        &[],
+    )
+    .await;
+    let config = m.path("rolecall/config/config.toml");
+    let text_now = std::fs::read_to_string(&config).expect("config");
+    std::fs::write(
+        &config,
+        text_now.replace(
+            "sign_in_method = \"pkce\"",
+            "sign_in_method = \"device-code\"",
+        ),
+    )
+    .expect("write");
+    let agent = m.agent(&[]).await;
+    let out = m.ok(&["login"], &[]).await;
+    assert!(
+        text(&out.stderr).contains("enter the code"),
+        "{}",
+        text(&out.stderr)
+    );
+    agent.stop().await;
+}

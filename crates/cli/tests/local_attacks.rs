@@ -366,3 +366,38 @@ async fn a_failing_accept_pauses_instead_of_spinning() {
     );
     let _ = agent.wait().await;
 }
+
+/// An agent that accepts and never answers (stalled, or an impostor of this user): the CLI
+/// gives up on it within seconds and works without it, saying so.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_stalled_agent_is_given_up_on_in_seconds() {
+    let m = Machine::new(Organisation::demo(), "stalled").await;
+    m.signed_in(&[]).await;
+    let folder = m.path("agent");
+    std::fs::create_dir_all(&folder).expect("mkdir");
+    {
+        use std::os::unix::fs::PermissionsExt;
+        std::fs::set_permissions(&folder, std::fs::Permissions::from_mode(0o700)).expect("chmod");
+    }
+    let listener = tokio::net::UnixListener::bind(m.socket()).expect("bind");
+    let held = tokio::spawn(async move {
+        let mut held = Vec::new();
+        while let Ok((stream, _)) = listener.accept().await {
+            held.push(stream);
+        }
+    });
+    let started = Instant::now();
+    let out = m.ok(&["ls"], &[]).await;
+    assert!(
+        started.elapsed() < Duration::from_secs(15),
+        "took {:?}",
+        started.elapsed()
+    );
+    assert!(text(&out.stdout).contains("payments-prod"));
+    assert!(
+        text(&out.stderr).contains("does not answer; working without it"),
+        "{}",
+        text(&out.stderr)
+    );
+    held.abort();
+}

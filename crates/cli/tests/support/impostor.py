@@ -40,6 +40,8 @@ def serve(server):
             request = conn.recv(65536).decode(errors="replace")
             answer = PONG if '"ping"' in request else FORGED
             conn.sendall((json.dumps(answer) + "\n").encode())
+        except OSError:
+            pass  # the victim hung up on us: good
         finally:
             conn.close()
 
