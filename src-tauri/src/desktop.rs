@@ -477,19 +477,29 @@ impl Desktop {
         Ok(self.handoff.offer(url).url)
     }
 
+    /// The shell format the person chose (`None`: the default), remembered as the new default
+    /// when it differs; a name Rolecall does not know is an error, never a silent fallback.
+    fn shell_format(&self, shell: Option<&str>) -> Result<ShellFormat, CoreError> {
+        let Some(name) = shell else {
+            return Ok(self.core.config().preferences.shell);
+        };
+        let f = ShellFormat::parse(name)
+            .filter(|f| *f != ShellFormat::CredentialProcess)
+            .ok_or_else(|| {
+                CoreError::Invalid(format!(
+                    "unknown shell format {:?}",
+                    rolecall_engine::text::printable(name)
+                ))
+            })?;
+        if f != self.core.config().preferences.shell {
+            self.core.update_config(|c| c.preferences.shell = f)?;
+        }
+        Ok(f)
+    }
+
     /// The text for Copy env, in `shell` (remembered as the default).
     pub async fn env_text(&self, role: &RoleRef, shell: Option<&str>) -> Result<Secret, CoreError> {
-        let format = match shell {
-            Some(name) => {
-                let f = ShellFormat::parse(name)
-                    .ok_or_else(|| CoreError::Invalid(format!("unknown shell format {name:?}")))?;
-                if f != self.core.config().preferences.shell {
-                    self.core.update_config(|c| c.preferences.shell = f)?;
-                }
-                f
-            }
-            None => self.core.config().preferences.shell,
-        };
+        let format = self.shell_format(shell)?;
         let resolved = self.resolve(role).await?;
         let creds = self.core.credentials(&resolved).await?;
         self.used(&resolved.key);
@@ -498,17 +508,15 @@ impl Desktop {
     }
 
     /// A terminal session: a new grant of the local credential endpoint for one role, as the
-    /// two variables SDKs read (plus the region), in the chosen shell format. No key is in it:
-    /// the SDK fetches and refreshes credentials from Rolecall.
+    /// two variables SDKs read (plus the region), in the chosen shell format (remembered as
+    /// Copy env remembers it). No key is in it: the SDK fetches and refreshes credentials from
+    /// Rolecall.
     pub async fn terminal_session(
         &self,
         role: &RoleRef,
         shell: Option<&str>,
     ) -> Result<Secret, CoreError> {
-        let format = match shell.and_then(ShellFormat::parse) {
-            Some(ShellFormat::CredentialProcess) | None => self.core.config().preferences.shell,
-            Some(f) => f,
-        };
+        let format = self.shell_format(shell)?;
         let resolved = self.resolve(role).await?;
         let grant = self.endpoint.grant(&resolved);
         self.used(&resolved.key);

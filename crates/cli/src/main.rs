@@ -69,7 +69,9 @@ pub enum Command {
         service: Option<String>,
         #[arg(long)]
         region: Option<String>,
-        /// Print the sign-in URL instead of opening it (it signs in whoever opens it: keep it private).
+        /// Print the sign-in URL instead of opening it (it signs in whoever opens it: keep it
+        /// private). Without it the browser gets a one-time link to 127.0.0.1 that leads there,
+        /// so the sign-in token never sits in a process's arguments.
         #[arg(long)]
         print: bool,
     },

@@ -46,12 +46,22 @@ fn session_name() -> impl Strategy<Value = String> {
     "[A-Za-z0-9 '\"$`.&-]{1,12}".prop_filter("not blank", |s| !s.trim().is_empty())
 }
 
-proptest! {
-    #![proptest_config(ProptestConfig {
-        cases: 48,
+/// A fixed number of cases from a fixed seed, so every run tries the same values (set
+/// `PROPTEST_RNG_SEED` to try others), and no persistence file.
+fn fixed(cases: u32) -> ProptestConfig {
+    let mut config = ProptestConfig {
+        cases,
         failure_persistence: None,
         ..ProptestConfig::default()
-    })]
+    };
+    if std::env::var_os("PROPTEST_RNG_SEED").is_none() {
+        config.rng_seed = proptest::test_runner::RngSeed::Fixed(0x5eed_2026);
+    }
+    config
+}
+
+proptest! {
+    #![proptest_config(fixed(48))]
 
     #[test]
     fn blocks_read_back_as_exactly_the_intended_profiles(

@@ -46,7 +46,10 @@ fn change() -> impl Strategy<Value = Change> {
         (0..4u8).prop_map(Change::AddSession),
         (0..4u8).prop_map(Change::RemoveSession),
         (0..3u8, 0..3u8).prop_map(|(a, r)| Change::Favourite(a, r)),
-        (0..3u8, proptest::option::of("[A-Za-z0-9 &é-]{1,12}"))
+        (
+            0..3u8,
+            proptest::option::of("[A-Za-z0-9&é-][A-Za-z0-9 &é-]{0,11}")
+        )
             .prop_map(|(a, n)| Change::Alias(a, n)),
         proptest::collection::vec(1..4000u64, 0..4).prop_map(Change::Warnings),
     ]
@@ -88,12 +91,22 @@ fn apply(c: &Change, config: &mut rolecall_engine::config::Config) {
     }
 }
 
-proptest! {
-    #![proptest_config(ProptestConfig {
-        cases: 128,
+/// A fixed number of cases from a fixed seed, so every run tries the same values (set
+/// `PROPTEST_RNG_SEED` to try others), and no persistence file.
+fn fixed(cases: u32) -> ProptestConfig {
+    let mut config = ProptestConfig {
+        cases,
         failure_persistence: None,
         ..ProptestConfig::default()
-    })]
+    };
+    if std::env::var_os("PROPTEST_RNG_SEED").is_none() {
+        config.rng_seed = proptest::test_runner::RngSeed::Fixed(0x5eed_2026);
+    }
+    config
+}
+
+proptest! {
+    #![proptest_config(fixed(128))]
 
     #[test]
     fn saves_keep_comments_and_unknown_keys_and_mean_what_was_wanted(

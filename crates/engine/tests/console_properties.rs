@@ -49,12 +49,22 @@ fn hosts(url: &url::Url) -> Vec<String> {
     out
 }
 
-proptest! {
-    #![proptest_config(ProptestConfig {
-        cases: 512,
+/// A fixed number of cases from a fixed seed, so every run tries the same values (set
+/// `PROPTEST_RNG_SEED` to try others), and no persistence file.
+fn fixed(cases: u32) -> ProptestConfig {
+    let mut config = ProptestConfig {
+        cases,
         failure_persistence: None,
         ..ProptestConfig::default()
-    })]
+    };
+    if std::env::var_os("PROPTEST_RNG_SEED").is_none() {
+        config.rng_seed = proptest::test_runner::RngSeed::Fixed(0x5eed_2026);
+    }
+    config
+}
+
+proptest! {
+    #![proptest_config(fixed(512))]
 
     #[test]
     fn console_urls_never_panic_and_never_leave_the_partition(

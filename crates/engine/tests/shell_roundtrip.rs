@@ -171,12 +171,22 @@ mod properties {
         }
     }
 
-    proptest! {
-        #![proptest_config(ProptestConfig {
-            cases: 24,
+    /// A fixed number of cases from a fixed seed, so every run tries the same values (set
+    /// `PROPTEST_RNG_SEED` to try others), and no persistence file.
+    fn fixed(cases: u32) -> ProptestConfig {
+        let mut config = ProptestConfig {
+            cases,
             failure_persistence: None,
             ..ProptestConfig::default()
-        })]
+        };
+        if std::env::var_os("PROPTEST_RNG_SEED").is_none() {
+            config.rng_seed = proptest::test_runner::RngSeed::Fixed(0x5eed_2026);
+        }
+        config
+    }
+
+    proptest! {
+        #![proptest_config(fixed(24))]
 
         #[test]
         fn arbitrary_values_round_trip_through_the_real_shells(

@@ -1,6 +1,5 @@
 import { describe, expect, it } from "vitest";
 import { ago, timeLeft, urgency } from "./time";
-import { moveSelection } from "./keys";
 
 describe("timeLeft", () => {
   it("formats minutes and seconds, then hours", () => {
@@ -26,16 +25,5 @@ describe("ago", () => {
     expect(ago(0, 30_000)).toBe("30 s ago");
     expect(ago(0, 180_000)).toBe("3 min ago");
     expect(ago(0, 7_200_000)).toBe("2 h ago");
-  });
-});
-
-describe("moveSelection", () => {
-  it("stays inside the list", () => {
-    expect(moveSelection("ArrowDown", 0, 3)).toBe(1);
-    expect(moveSelection("ArrowDown", 2, 3)).toBe(2);
-    expect(moveSelection("ArrowUp", 0, 3)).toBe(0);
-    expect(moveSelection("End", 0, 3)).toBe(2);
-    expect(moveSelection("ArrowDown", 5, 0)).toBe(0);
-    expect(moveSelection("x", 7, 3)).toBe(2);
   });
 });

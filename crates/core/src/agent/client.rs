@@ -52,8 +52,8 @@ impl AgentClient {
                 Ok(None)
             }
             Err(_) => {
-                eprintln!(
-                    "rolecall: warning: the Rolecall agent at {} does not answer; working without it",
+                tracing::warn!(
+                    "the Rolecall agent at {} does not answer; working without it",
                     path.display()
                 );
                 Ok(None)

@@ -1,0 +1,89 @@
+"""The picker acts on exactly the role shown selected, in the real window (WebDriver):
+
+- a narrowed query selects its top match, and Enter pressed right after typing acts on it,
+  not on the row number that was selected before the list changed;
+- after an action the list does not reorder under the person: the same row is the same role,
+  and a second click hits it again; recents move up at the next search.
+"""
+
+import time
+import urllib.request
+
+from selenium.webdriver.common.by import By
+from selenium.webdriver.common.keys import Keys
+
+
+def signed_in(start_sim, desktop):
+    sim = start_sim("--org", "demo", "--auto-approve-after", "0")
+    app = desktop(sim)
+    app.wait(lambda: app.css("button.sign-in-code"), what="the sign-in button")[0].click()
+    app.wait(lambda: len(app.css("ul.roles li[data-role]")) == 92, timeout=60, what="the 92 roles")
+    return sim, app
+
+
+def rows(app):
+    return [(li.get_attribute("data-account-id"), li.get_attribute("data-role")) for li in app.css("ul.roles li[data-role]")]
+
+
+def selected(app):
+    li = app.css("ul.roles li.selected")
+    return (li[0].get_attribute("data-account-id"), li[0].get_attribute("data-role")) if li else None
+
+
+def console_page(app, before):
+    """The console page behind the newest one-time link the app handed the browser."""
+    url = app.wait(lambda: [u for u in app.opened_urls() if "/open/" in u][before:], what="a console link")[-1]
+    return urllib.request.urlopen(url).read().decode()
+
+
+def test_enter_after_narrowing_the_query_opens_the_top_match(start_sim, desktop):
+    _, app = signed_in(start_sim, desktop)
+    search = app.css("#search")[0]
+    search.click()
+    search.send_keys("payments")
+    app.wait(
+        lambda: 5 <= len(rows(app)) < 92 and all("payments" in li.get_attribute("data-account") for li in app.css("ul.roles li[data-role]")[:5]),
+        what="payments rows",
+    )
+    for _ in range(4):
+        search.send_keys(Keys.ARROW_DOWN)
+    moved_to = app.wait(lambda: selected(app) != rows(app)[0] and selected(app), what="the fifth row selected")
+    assert moved_to == rows(app)[4]
+    opened_before = len([u for u in app.opened_urls() if "/open/" in u])
+
+    # Typed and Enter at once, as a person does: Enter acts on the new query's top match.
+    search.send_keys(" prod read", Keys.ENTER)
+    page = console_page(app, opened_before)
+    top = app.wait(lambda: rows(app)[0], what="the narrowed list")
+    assert top == app.wait(lambda: selected(app), what="the selected row"), "the top match is the one selected"
+    account_id, role = top
+    assert role == "ReadOnlyAccess" and f'<span id="account-id">{account_id}</span>' in page
+    assert '<dd id="role">ReadOnlyAccess</dd>' in page and "payments-prod" in page
+    assert moved_to != top, "not the row number selected before the list changed"
+
+
+def test_the_list_does_not_reorder_under_the_person_after_an_action(start_sim, desktop):
+    _, app = signed_in(start_sim, desktop)
+    before = rows(app)
+    target = before[5]
+    row = app.css("ul.roles li[data-role]")[5]
+    row.find_element(By.CSS_SELECTOR, "button.copy-env").click()
+    app.wait(lambda: "Copied" in app.web.page_source, what="the copy confirmed")
+    # The app's state changed (credentials held, the role now recent): same rows, same order.
+    app.wait(lambda: app.css("ul.roles li[data-role]")[5].find_elements(By.CSS_SELECTOR, "button.forget"), what="credentials held")
+    time.sleep(1)
+    assert rows(app) == before, "no row moved after Copy env"
+    assert selected(app) == target, "the row under the pointer is still the role it was"
+    # A second click at the same place hits the same role.
+    opened_before = len([u for u in app.opened_urls() if "/open/" in u])
+    app.css("ul.roles li[data-role]")[5].find_element(By.CSS_SELECTOR, "button.console").click()
+    page = console_page(app, opened_before)
+    assert f'<span id="account-id">{target[0]}</span>' in page and f'<dd id="role">{target[1]}</dd>' in page
+
+    # The next search shows the new order: the roles just used come first.
+    search = app.css("#search")[0]
+    search.click()
+    search.send_keys("x")
+    app.wait(lambda: rows(app) != before, what="a new query's list")
+    search.send_keys(Keys.BACKSPACE)
+    app.wait(lambda: len(rows(app)) == 92 and rows(app)[0] == target, what="the used role first at the next search")

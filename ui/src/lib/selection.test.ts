@@ -1,0 +1,77 @@
+import { describe, expect, it } from "vitest";
+import { LatestSearch, keyOf, moveKey, refreshInPlace, reselect, whenSettled } from "./selection";
+
+const r = (account: string, role: string, extra: Record<string, unknown> = {}) => ({
+  session: "corp",
+  account_id: account,
+  role,
+  ...extra,
+});
+
+describe("a selection is a role, not a row number", () => {
+  const payments = [r("1", "Admin"), r("1", "Dev"), r("2", "Admin"), r("2", "Dev"), r("3", "ReadOnly")];
+
+  it("a new query selects its top match, whatever was selected before", () => {
+    const narrowed = [r("3", "ReadOnly"), r("1", "Admin")];
+    expect(reselect(keyOf(payments[4]), payments, narrowed, true)).toBe(keyOf(narrowed[0]));
+    expect(reselect(keyOf(payments[3]), payments, narrowed, true)).toBe(keyOf(r("3", "ReadOnly")));
+  });
+
+  it("new results for the same query keep the selected role, wherever it went", () => {
+    const reordered = [payments[3], payments[0], payments[1], payments[2], payments[4]];
+    expect(reselect(keyOf(payments[3]), payments, reordered, false)).toBe(keyOf(payments[3]));
+    const without = payments.filter((_, i) => i !== 2);
+    expect(reselect(keyOf(payments[2]), payments, without, false)).toBe(keyOf(payments[3]));
+    expect(reselect(keyOf(payments[4]), payments, payments.slice(0, 2), false)).toBe(keyOf(payments[1]));
+    expect(reselect(keyOf(payments[0]), payments, [], false)).toBeNull();
+  });
+
+  it("an action's refresh keeps the order shown and updates each row", () => {
+    // The backend now puts the role just used (recent) first; the list shown does not move.
+    const fresh = [r("3", "ReadOnly", { recent: true }), r("1", "Admin"), r("1", "Dev"), r("2", "Admin"), r("2", "Dev"), r("4", "New")];
+    const shown = refreshInPlace(payments, fresh);
+    expect(shown.map(keyOf)).toEqual([...payments.map(keyOf), keyOf(r("4", "New"))]);
+    expect(shown[4]).toEqual(r("3", "ReadOnly", { recent: true }));
+    expect(refreshInPlace(payments, [payments[1]]).map(keyOf)).toEqual([keyOf(payments[1])]);
+  });
+
+  it("navigation keys move the selected role along the list shown", () => {
+    expect(moveKey("ArrowDown", keyOf(payments[0]), payments)).toBe(keyOf(payments[1]));
+    expect(moveKey("ArrowUp", keyOf(payments[0]), payments)).toBe(keyOf(payments[0]));
+    expect(moveKey("End", null, payments)).toBe(keyOf(payments[4]));
+    expect(moveKey("PageDown", keyOf(payments[1]), payments)).toBe(keyOf(payments[4]));
+    expect(moveKey("Home", keyOf(payments[3]), payments)).toBe(keyOf(payments[0]));
+    expect(moveKey("ArrowDown", keyOf(r("9", "Gone")), payments)).toBe(keyOf(payments[1]));
+    expect(moveKey("a", keyOf(payments[0]), payments)).toBeUndefined();
+    expect(moveKey("ArrowDown", null, [])).toBeNull();
+  });
+});
+
+describe("only the newest query's answer is shown", () => {
+  it("an older answer arriving late is dropped", async () => {
+    const resolvers: Record<string, (v: string[]) => void> = {};
+    const search = new LatestSearch<string>((q) => new Promise((res) => (resolvers[q] = res)));
+    const old = search.run("payments");
+    const newest = search.run("payments prod read");
+    resolvers["payments prod read"](["payments-prod/ReadOnlyAccess"]);
+    expect(await newest).toEqual(["payments-prod/ReadOnlyAccess"]);
+    resolvers["payments"](["payments-dev/AdministratorAccess"]);
+    expect(await old).toBeNull();
+  });
+
+  it("Enter waits for the search of what was typed, even one started while it waited", async () => {
+    let current: Promise<unknown> = Promise.resolve();
+    const log: string[] = [];
+    let release: () => void = () => {};
+    current = new Promise<void>((res) => (release = res)).then(() => log.push("first"));
+    const waiting = whenSettled(() => current).then(() => log.push("acted"));
+    const first = current;
+    let releaseSecond: () => void = () => {};
+    current = new Promise<void>((res) => (releaseSecond = res)).then(() => log.push("second"));
+    release();
+    await first;
+    releaseSecond();
+    await waiting;
+    expect(log).toEqual(["first", "second", "acted"]);
+  });
+});

@@ -1,0 +1,85 @@
+// Which role a key press or a click acts on. The rule: exactly the row shown selected.
+// - A selection is a role (session, account id, role name), never a row number: rows move,
+//   roles do not.
+// - A new query selects its top match.
+// - New results for the same query (after an action, a countdown, a refresh) keep the order
+//   shown: nothing moves under the pointer or the keyboard; recents move up at the next
+//   search or the next opening.
+// - Answers to an older query than the newest one asked are dropped (they can arrive late).
+// Pure, tested with Vitest.
+
+export interface RoleLike {
+  session: string;
+  account_id: string;
+  role: string;
+}
+
+/** A role's identity in a list. */
+export function keyOf(r: RoleLike): string {
+  return `${r.session}\u0000${r.account_id}\u0000${r.role}`;
+}
+
+/** Fresh results for the query already shown, in the order already shown: each row's data
+ *  updated, rows gone removed, rows new to the list added at the end in their own order. */
+export function refreshInPlace<T extends RoleLike>(shown: T[], fresh: T[]): T[] {
+  const byKey = new Map(fresh.map((r) => [keyOf(r), r]));
+  const kept = shown.filter((r) => byKey.has(keyOf(r))).map((r) => byKey.get(keyOf(r)) as T);
+  const seen = new Set(shown.map(keyOf));
+  return [...kept, ...fresh.filter((r) => !seen.has(keyOf(r)))];
+}
+
+/** The selected role after the list changed. A new query: its top match. The same query: the
+ *  same role while it is listed, else the role now at the place it had, else the last one. */
+export function reselect<T extends RoleLike>(
+  previous: string | null,
+  before: T[],
+  after: T[],
+  newQuery: boolean,
+): string | null {
+  if (after.length === 0) return null;
+  if (newQuery || previous === null) return keyOf(after[0]);
+  if (after.some((r) => keyOf(r) === previous)) return previous;
+  const place = before.findIndex((r) => keyOf(r) === previous);
+  return keyOf(after[Math.min(Math.max(place, 0), after.length - 1)]);
+}
+
+/** The selection moved by a navigation key, or `null` when the key does not navigate. */
+export function moveKey<T extends RoleLike>(key: string, selected: string | null, list: T[]): string | null | undefined {
+  const steps: Record<string, number> = {
+    ArrowDown: 1,
+    ArrowUp: -1,
+    PageDown: 10,
+    PageUp: -10,
+    Home: -Infinity,
+    End: Infinity,
+  };
+  if (!(key in steps)) return undefined;
+  if (list.length === 0) return null;
+  const at = Math.max(list.findIndex((r) => keyOf(r) === selected), 0);
+  const to = Math.min(Math.max(at + steps[key], 0), list.length - 1);
+  return keyOf(list[to]);
+}
+
+/** Searches so that only the answer to the newest query is shown: `run(query)` resolves with
+ *  the results to show, or `null` when a newer query was asked meanwhile. */
+export class LatestSearch<T> {
+  private seq = 0;
+
+  constructor(private readonly search: (query: string) => Promise<T[]>) {}
+
+  run(query: string): Promise<T[] | null> {
+    const mine = ++this.seq;
+    return this.search(query).then((r) => (mine === this.seq ? r : null));
+  }
+}
+
+/** Waits until the newest of a changing set of promises settled: `current()` names the newest
+ *  each time it is asked. Enter pressed right after typing waits for the search of what was
+ *  typed, then acts on its results. */
+export async function whenSettled(current: () => Promise<unknown>): Promise<void> {
+  let seen: Promise<unknown>;
+  do {
+    seen = current();
+    await seen.catch(() => undefined);
+  } while (seen !== current());
+}
