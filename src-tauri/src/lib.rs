@@ -243,7 +243,7 @@ fn report<R: Runtime>(app: &AppHandle<R>, result: Result<(), ErrorView>) {
             .notification()
             .builder()
             .title("Rolecall")
-            .body(printable(&e.message))
+            .body(notification_text(&e.message))
             .show();
     }
 }
@@ -252,8 +252,8 @@ fn notify_vault<R: Runtime>(app: &AppHandle<R>, desktop: &Desktop, event: &Vault
     let name = |key: &rolecall_engine::vault::RoleKey| {
         format!(
             "{} / {}",
-            printable(&desktop.account_name(&key.session, &key.account_id)),
-            printable(&key.role)
+            desktop.account_name(&key.session, &key.account_id),
+            key.role
         )
     };
     let body = match event {
@@ -278,8 +278,18 @@ fn notify_vault<R: Runtime>(app: &AppHandle<R>, desktop: &Desktop, event: &Vault
         .notification()
         .builder()
         .title("Rolecall")
-        .body(body)
+        .body(notification_text(&body))
         .show();
+}
+
+/// A notification body as the notification server must be given it: hidden characters made
+/// visible, and the markup some servers read in bodies (`<b>`, `&amp;`) escaped, so a name
+/// is shown as it is.
+pub fn notification_text(text: &str) -> String {
+    printable(text)
+        .replace('&', "&amp;")
+        .replace('<', "&lt;")
+        .replace('>', "&gt;")
 }
 
 fn pump_events<R: Runtime>(app: &AppHandle<R>, desktop: Arc<Desktop>) {

@@ -166,12 +166,28 @@ pub fn model(desktop: &Desktop) -> Vec<Entry> {
     entries
 }
 
+/// Menu labels are short, and say what they say: longer than this, a name ends in "…", and an
+/// `&` is a character, not the mark of a keyboard mnemonic (which would show "R&D" as "R_D").
+pub const LABEL_MAX: usize = 60;
+
+/// A model's text as the menu toolkit must be given it.
+pub fn menu_label(text: &str) -> String {
+    let short: String = if text.chars().count() > LABEL_MAX {
+        let mut s: String = text.chars().take(LABEL_MAX - 1).collect();
+        s.push('…');
+        s
+    } else {
+        text.to_owned()
+    };
+    short.replace('&', "&&")
+}
+
 fn item<R: Runtime>(
     app: &AppHandle<R>,
     action: &TrayAction,
     text: &str,
 ) -> tauri::Result<MenuItem<R>> {
-    MenuItem::with_id(app, action.id(), text, true, None::<&str>)
+    MenuItem::with_id(app, action.id(), menu_label(text), true, None::<&str>)
 }
 
 fn build_entry<R: Runtime>(
@@ -179,7 +195,7 @@ fn build_entry<R: Runtime>(
     entry: &Entry,
 ) -> tauri::Result<Box<dyn IsMenuItem<R>>> {
     Ok(match entry {
-        Entry::Note(text) => Box::new(MenuItem::new(app, text, false, None::<&str>)?),
+        Entry::Note(text) => Box::new(MenuItem::new(app, menu_label(text), false, None::<&str>)?),
         Entry::Separator => Box::new(PredefinedMenuItem::separator(app)?),
         Entry::Item { action, text } => Box::new(item(app, action, text)?),
         Entry::Role { title, role, held } => {
@@ -187,9 +203,9 @@ fn build_entry<R: Runtime>(
             let env = item(app, &TrayAction::CopyEnv(role.clone()), "Copy env")?;
             let menu = if *held {
                 let forget = item(app, &TrayAction::Forget(role.clone()), "Forget credentials")?;
-                Submenu::with_items(app, title, true, &[&console, &env, &forget])?
+                Submenu::with_items(app, menu_label(title), true, &[&console, &env, &forget])?
             } else {
-                Submenu::with_items(app, title, true, &[&console, &env])?
+                Submenu::with_items(app, menu_label(title), true, &[&console, &env])?
             };
             Box::new(menu)
         }
@@ -199,7 +215,12 @@ fn build_entry<R: Runtime>(
                 .map(|r| build_entry(app, r))
                 .collect::<tauri::Result<Vec<_>>>()?;
             let refs: Vec<&dyn IsMenuItem<R>> = subs.iter().map(|b| b.as_ref()).collect();
-            Box::new(Submenu::with_items(app, label, !refs.is_empty(), &refs)?)
+            Box::new(Submenu::with_items(
+                app,
+                menu_label(label),
+                !refs.is_empty(),
+                &refs,
+            )?)
         }
     })
 }
@@ -270,6 +291,15 @@ pub fn set_title<R: Runtime>(app: &AppHandle<R>) {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn labels_keep_their_ampersands_and_stay_short() {
+        assert_eq!(menu_label("R&D / Admin"), "R&&D / Admin");
+        let long = "a".repeat(100);
+        let label = menu_label(&long);
+        assert_eq!(label.chars().count(), LABEL_MAX);
+        assert!(label.ends_with('…'));
+    }
 
     #[test]
     fn menu_ids_round_trip() {

@@ -296,3 +296,12 @@ fn a_config_with_a_problem_shows_in_the_banner_and_is_never_written() {
     assert_eq!(state["config_problem"], Value::Null);
     assert_eq!(state["sessions"][0]["name"], "keep");
 }
+
+/// A name in a notification is shown as it is: no markup read into it, nothing hidden.
+#[test]
+fn notification_bodies_show_names_as_they_are() {
+    assert_eq!(
+        rolecall_desktop::notification_text("Credentials for R&D <b>prod</b>\u{202e} expire"),
+        "Credentials for R&amp;D &lt;b&gt;prod&lt;/b&gt;\\u{202e} expire"
+    );
+}
