@@ -17,16 +17,19 @@ def signed_in(start_sim, desktop):
     sim = start_sim("--org", "demo", "--auto-approve-after", "0")
     app = desktop(sim)
     app.wait(lambda: app.css("button.sign-in-code"), what="the sign-in button")[0].click()
-    app.wait(lambda: len(app.css("ul.roles li[data-role]")) == 92, timeout=60, what="the 92 roles")
+    app.wait(lambda: len(app.css(ROWS)) == 92, timeout=60, what="the 92 roles")
     return sim, app
 
 
+ROWS = "#role-list [role=option]"
+
+
 def rows(app):
-    return [(li.get_attribute("data-account-id"), li.get_attribute("data-role")) for li in app.css("ul.roles li[data-role]")]
+    return [(li.get_attribute("data-account-id"), li.get_attribute("data-role")) for li in app.css(ROWS)]
 
 
 def selected(app):
-    li = app.css("ul.roles li.selected")
+    li = app.css(ROWS + "[aria-selected=true]")
     return (li[0].get_attribute("data-account-id"), li[0].get_attribute("data-role")) if li else None
 
 
@@ -42,7 +45,7 @@ def test_enter_after_narrowing_the_query_opens_the_top_match(start_sim, desktop)
     search.click()
     search.send_keys("payments")
     app.wait(
-        lambda: 5 <= len(rows(app)) < 92 and all("payments" in li.get_attribute("data-account") for li in app.css("ul.roles li[data-role]")[:5]),
+        lambda: 5 <= len(rows(app)) < 92 and all("payments" in li.get_attribute("data-account") for li in app.css(ROWS)[:5]),
         what="payments rows",
     )
     for _ in range(4):
@@ -66,17 +69,19 @@ def test_the_list_does_not_reorder_under_the_person_after_an_action(start_sim, d
     _, app = signed_in(start_sim, desktop)
     before = rows(app)
     target = before[5]
-    row = app.css("ul.roles li[data-role]")[5]
-    row.find_element(By.CSS_SELECTOR, "button.copy-env").click()
+    app.css(ROWS)[5].click()
+    app.wait(lambda: selected(app) == target, what="the clicked row selected")
+    app.css(".row-actions button.more")[0].click()
+    app.wait(lambda: app.css(".menu button.copy-env"), what="the row's menu")[0].click()
     app.wait(lambda: "Copied" in app.web.page_source, what="the copy confirmed")
     # The app's state changed (credentials held, the role now recent): same rows, same order.
-    app.wait(lambda: app.css("ul.roles li[data-role]")[5].find_elements(By.CSS_SELECTOR, "button.forget"), what="credentials held")
+    app.wait(lambda: app.css(ROWS)[5].find_elements(By.CSS_SELECTOR, ".countdown"), what="credentials held")
     time.sleep(1)
     assert rows(app) == before, "no row moved after Copy env"
-    assert selected(app) == target, "the row under the pointer is still the role it was"
-    # A second click at the same place hits the same role.
+    assert selected(app) == target, "the selected row is still the role it was"
+    # Console, at the same place, opens the same role.
     opened_before = len([u for u in app.opened_urls() if "/open/" in u])
-    app.css("ul.roles li[data-role]")[5].find_element(By.CSS_SELECTOR, "button.console").click()
+    app.css(".row-actions button.console")[0].click()
     page = console_page(app, opened_before)
     assert f'<span id="account-id">{target[0]}</span>' in page and f'<dd id="role">{target[1]}</dd>' in page
 
