@@ -22,6 +22,7 @@ fn main() {
             "guess_region",
             "hide_window",
             "report_visible",
+            "open_sign_in_page",
         ]),
     ))
     .expect("tauri build configuration");

@@ -52,6 +52,20 @@ pub fn sign_in<R: Runtime>(
     start_sign_in(&app, d.inner().clone(), &session, device_code)
 }
 
+/// Opens the page of the sign-in under way again (the person closed the tab, or it never
+/// opened).
+#[tauri::command]
+pub fn open_sign_in_page(d: Ds<'_>, session: String) -> Res<()> {
+    let url = d.sign_in_page(&session).ok_or_else(|| ErrorView {
+        code: "no_sign_in".into(),
+        message: format!("no sign-in of {session} is waiting"),
+    })?;
+    rolecall_core::opener::open_url(&url).map_err(|message| ErrorView {
+        code: "open".into(),
+        message,
+    })
+}
+
 #[tauri::command]
 pub fn cancel_sign_in(d: Ds<'_>, session: String) {
     d.core.signin().cancel(&session);

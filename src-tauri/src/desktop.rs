@@ -16,6 +16,7 @@ use rolecall_core::agent::{AgentServer, socket_path};
 use rolecall_core::endpoint::CredentialEndpoint;
 use rolecall_core::handoff::Handoff;
 use rolecall_core::{CoreError, Parts, Resolved, Rolecall, keychain_or_memory};
+use rolecall_engine::api::ApiError;
 use rolecall_engine::catalog::SweepEvent;
 use rolecall_engine::clock::SystemClock;
 use rolecall_engine::files::Dirs;
@@ -29,8 +30,8 @@ use rolecall_engine::token_store::{MemoryStore, TokenStore};
 use rolecall_engine::vault::RoleKey;
 
 use crate::view::{
-    ActiveView, AppView, ErrorView, GrantView, RoleRef, RoleView, SessionView, SignInView,
-    SweepView,
+    ActiveView, AppView, ErrorView, GrantView, RoleRef, RoleView, SessionErrorView, SessionView,
+    SignInView, SweepView,
 };
 
 /// How the app was started.
@@ -68,7 +69,9 @@ pub struct Desktop {
     _demo: Option<Simulator>,
     demo: bool,
     prompts: Mutex<HashMap<String, SignInView>>,
-    errors: Mutex<HashMap<String, ErrorView>>,
+    errors: Mutex<HashMap<String, SessionErrorView>>,
+    /// How each session last signed in (device code or not), so Retry signs in the same way.
+    device_code: Mutex<HashMap<String, bool>>,
     sweeps: Mutex<HashMap<String, SweepView>>,
     recents: Mutex<Vec<RoleKey>>,
     keychain_warning: Mutex<Option<String>>,
@@ -189,6 +192,7 @@ impl Desktop {
             demo: launch.demo,
             prompts: Mutex::new(HashMap::new()),
             errors: Mutex::new(HashMap::new()),
+            device_code: Mutex::new(HashMap::new()),
             sweeps: Mutex::new(HashMap::new()),
             recents: Mutex::new(Vec::new()),
             keychain_warning: Mutex::new(keychain_warning),
@@ -208,15 +212,29 @@ impl Desktop {
             .map(|s| {
                 let status = self.core.signin().status(&s);
                 let catalog = self.core.catalog(&s.name);
+                let prompt = lock(&self.prompts).get(&s.name).cloned();
+                let error = lock(&self.errors).get(&s.name).cloned();
+                // One word, decided once: a sign-in the portal refused is over, whatever the
+                // token's own clock says.
+                let ended = error.as_ref().is_some_and(|e| e.code == "sign_in_required");
+                let signed_in = status.signed_in && !ended;
+                let state = if prompt.is_some() {
+                    "signing_in"
+                } else if signed_in {
+                    "signed_in"
+                } else {
+                    "signed_out"
+                };
                 SessionView {
-                    signed_in: status.signed_in,
+                    signed_in,
+                    state: state.into(),
                     expires_at_ms: status.expires_at.map(ms),
                     refreshed_at_ms: catalog.as_ref().map(|c| ms(c.refreshed_at)),
                     accounts: catalog.as_ref().map_or(0, |c| c.accounts.len() as u32),
                     roles: catalog.as_ref().map_or(0, |c| c.role_count() as u32),
-                    sign_in: lock(&self.prompts).get(&s.name).cloned(),
+                    sign_in: prompt,
                     sweep: lock(&self.sweeps).get(&s.name).cloned(),
-                    error: lock(&self.errors).get(&s.name).cloned(),
+                    error,
                     name: s.name,
                     start_url: s.start_url,
                     region: s.region.to_string(),
@@ -421,13 +439,8 @@ impl Desktop {
             }
             SignInEvent::Failed { session, error } => {
                 lock(&self.prompts).remove(session);
-                lock(&self.errors).insert(
-                    session.clone(),
-                    ErrorView {
-                        code: error.code().into(),
-                        message: error.to_string(),
-                    },
-                );
+                let view = self.error_view(session, error.code(), &error.to_string(), None);
+                lock(&self.errors).insert(session.clone(), view);
                 None
             }
             SignInEvent::KeychainUnavailable { message } => {
@@ -437,31 +450,105 @@ impl Desktop {
         }
     }
 
-    pub fn set_error(&self, session: &str, error: Option<ErrorView>) {
-        match error {
-            Some(e) => lock(&self.errors).insert(session.to_owned(), e),
-            None => lock(&self.errors).remove(session),
+    /// Records how a session signs in, so that Retry signs in the same way.
+    pub fn signing_in(&self, session: &str, device_code: bool) {
+        lock(&self.device_code).insert(session.to_owned(), device_code);
+        lock(&self.errors).remove(session);
+    }
+
+    /// What failed for a session as the window shows it: in the window's words (no advice to
+    /// run a command in a terminal) and with what Retry does. `refresh`: the failure was a
+    /// catalogue sweep's.
+    fn error_view(
+        &self,
+        session: &str,
+        code: &str,
+        message: &str,
+        refresh: Option<()>,
+    ) -> SessionErrorView {
+        let sign_in = if lock(&self.device_code)
+            .get(session)
+            .copied()
+            .unwrap_or(false)
+        {
+            "sign_in_code"
+        } else {
+            "sign_in"
         };
+        let (message, retry) = match code {
+            "sign_in_required" => (
+                format!("The sign-in to {session} has ended: sign in again."),
+                sign_in,
+            ),
+            _ if refresh.is_some() => (message.to_owned(), "refresh"),
+            _ => (message.to_owned(), sign_in),
+        };
+        SessionErrorView {
+            code: code.to_owned(),
+            message,
+            retry: retry.into(),
+        }
+    }
+
+    /// A catalogue sweep failed (`Some`) or started (`None`).
+    pub fn sweep_error(&self, session: &str, error: Option<&CoreError>) {
+        match error {
+            Some(e) => {
+                let view = self.error_view(session, &e.code(), &e.to_string(), Some(()));
+                lock(&self.errors).insert(session.to_owned(), view);
+            }
+            None => {
+                lock(&self.errors).remove(session);
+            }
+        }
     }
 
     pub fn on_sweep_event(&self, session: &str, event: &SweepEvent) -> bool {
-        if let SweepEvent::Progress {
-            done,
-            total,
-            total_known,
-        } = event
-        {
-            lock(&self.sweeps).insert(
-                session.to_owned(),
-                SweepView {
-                    done: *done as u32,
-                    total: *total as u32,
-                    total_known: *total_known,
-                },
-            );
-            return true;
+        let mut sweeps = lock(&self.sweeps);
+        match event {
+            SweepEvent::Progress {
+                done,
+                total,
+                total_known,
+            } => {
+                // A request got through: whatever was being retried is behind us.
+                sweeps.insert(
+                    session.to_owned(),
+                    SweepView {
+                        done: *done as u32,
+                        total: *total as u32,
+                        total_known: *total_known,
+                        retrying: None,
+                        retry_at_ms: None,
+                    },
+                );
+                true
+            }
+            // Throttling is the sweep's normal pace, not news.
+            SweepEvent::Retrying { error, after } if !matches!(error, ApiError::Throttled) => {
+                let view = sweeps.entry(session.to_owned()).or_insert(SweepView {
+                    done: 0,
+                    total: 0,
+                    total_known: false,
+                    retrying: None,
+                    retry_at_ms: None,
+                });
+                let what = match error {
+                    ApiError::Network(_) => "Can't reach AWS".to_owned(),
+                    ApiError::Server(m) => format!("AWS answered with an error ({m})"),
+                    other => format!("The request failed ({other})"),
+                };
+                view.retrying = Some(what);
+                view.retry_at_ms = Some(ms(self.core.clock().now() + *after));
+                true
+            }
+            _ => false,
         }
-        false
+    }
+
+    /// The page the sign-in under way waits on (to open it again), if one is.
+    pub fn sign_in_page(&self, session: &str) -> Option<String> {
+        lock(&self.prompts).get(session).map(|p| p.url.clone())
     }
 
     pub fn sweep_finished(&self, session: &str) {

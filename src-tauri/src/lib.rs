@@ -83,6 +83,7 @@ pub fn start_sign_in<R: Runtime>(
 ) -> Result<(), ErrorView> {
     let s = desktop.core.session(Some(session))?;
     let method = desktop.core.sign_in_method(device_code);
+    desktop.signing_in(&s.name, device_code);
     let app = app.clone();
     tauri::async_runtime::spawn(async move {
         if desktop.core.sign_in(&s, method).await.is_ok() {
@@ -114,12 +115,12 @@ pub fn start_sweep<R: Runtime>(
                 }
             }
         });
-        desktop.set_error(&s.name, None);
+        desktop.sweep_error(&s.name, None);
         let result = desktop.core.refresh_catalog(&s, Some(tx)).await;
         let _ = progress.await;
         desktop.sweep_finished(&s.name);
         if let Err(e) = result {
-            desktop.set_error(&s.name, Some(e.into()));
+            desktop.sweep_error(&s.name, Some(&e));
         }
         changed(&app);
     });
@@ -425,6 +426,7 @@ pub fn handler<R: Runtime>() -> impl Fn(tauri::ipc::Invoke<R>) -> bool + Send + 
         commands::guess_region,
         commands::hide_window,
         commands::report_visible,
+        commands::open_sign_in_page,
     ]
 }
 

@@ -40,6 +40,22 @@ pub struct SweepView {
     pub done: u32,
     pub total: u32,
     pub total_known: bool,
+    /// What went wrong with the last request and that it is tried again (network, 5xx),
+    /// shown at once instead of a silent wait.
+    pub retrying: Option<String>,
+    #[ts(type = "number | null")]
+    pub retry_at_ms: Option<u64>,
+}
+
+/// Something that failed for a session, and what Retry does about it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, TS)]
+#[ts(export, export_to = "../../ui/src/lib/bindings/")]
+pub struct SessionErrorView {
+    pub code: String,
+    pub message: String,
+    /// `sign_in` (in the browser), `sign_in_code` (with a device code) or `refresh` (sweep
+    /// the catalogue again): what failed is what Retry does again.
+    pub retry: String,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, TS)]
@@ -56,9 +72,12 @@ pub struct SessionView {
     pub refreshed_at_ms: Option<u64>,
     pub accounts: u32,
     pub roles: u32,
+    /// `signed_in`, `signing_in` or `signed_out`: the one word the window shows, decided here
+    /// so that no two parts of it can contradict each other.
+    pub state: String,
     pub sign_in: Option<SignInView>,
     pub sweep: Option<SweepView>,
-    pub error: Option<ErrorView>,
+    pub error: Option<SessionErrorView>,
 }
 
 /// Credentials held in memory right now (no secret: times and names only).

@@ -256,7 +256,7 @@ def test_first_run_adds_a_session_with_clear_messages(start_sim, desktop, tmp_pa
     region.clear()
     region.send_keys("us-east-1")
     app.css("form button[type=submit]")[0].click()
-    app.wait(lambda: app.css(".session .session-status") and app.css(".session .session-status")[0].text == "Not signed in", what="the session")
+    app.wait(lambda: app.css(".session .session-status") and app.css(".session .session-status")[0].text == "Signed out", what="the session")
     assert 'start_url = "' + sim.start_url + '"' in (app.home / "config" / "config.toml").read_text()
 
     # Start at login, from the window's checkbox: the entry comes and goes with it.

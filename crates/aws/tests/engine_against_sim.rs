@@ -295,6 +295,7 @@ async fn sweep_streams_every_account_through_a_429_storm_and_5xx() {
     assert!(stats.retries > 0);
     let mut streamed = 0;
     let mut last_progress = None;
+    let mut retries_announced = 0;
     while let Ok(event) = rx.try_recv() {
         match event {
             SweepEvent::Account(_) => streamed += 1,
@@ -303,8 +304,13 @@ async fn sweep_streams_every_account_through_a_429_storm_and_5xx() {
                 total,
                 total_known,
             } => last_progress = Some((done, total, total_known)),
+            SweepEvent::Retrying { .. } => retries_announced += 1,
         }
     }
+    assert_eq!(
+        retries_announced as u64, stats.retries,
+        "every retry is announced as it is decided"
+    );
     assert_eq!(streamed, 120);
     assert_eq!(last_progress, Some((120, 120, true)));
 }

@@ -65,6 +65,12 @@ pub enum SweepEvent {
         total_known: bool,
     },
     Account(AccountRoles),
+    /// A request failed in a way worth another try (network, 5xx, 429), which comes after
+    /// `after`: the person sees at once what is happening instead of a silent wait.
+    Retrying {
+        error: ApiError,
+        after: Duration,
+    },
 }
 
 #[derive(Debug, Clone)]
@@ -136,6 +142,7 @@ struct Sweeper {
     options: SweepOptions,
     requests: AtomicU64,
     retries: AtomicU64,
+    events: Option<mpsc::UnboundedSender<SweepEvent>>,
 }
 
 impl Sweeper {
@@ -161,6 +168,12 @@ impl Sweeper {
             .notify(|e, pause| {
                 self.retries.fetch_add(1, Ordering::Relaxed);
                 tracing::debug!("retrying {what} in {pause:?}: {e}");
+                if let Some(tx) = &self.events {
+                    let _ = tx.send(SweepEvent::Retrying {
+                        error: e.clone(),
+                        after: pause,
+                    });
+                }
             })
             .await
             .map_err(|error| match error {
@@ -231,6 +244,7 @@ pub async fn sweep(
         options,
         requests: AtomicU64::new(0),
         retries: AtomicU64::new(0),
+        events: events.clone(),
     });
     let permits = Arc::new(Semaphore::new(concurrency));
     let done = Arc::new(AtomicUsize::new(0));

@@ -23,6 +23,7 @@ export const api = {
   removeSession: (name: string) => invoke<void>("remove_session", { name }),
   signIn: (session: string, deviceCode: boolean) => invoke<void>("sign_in", { session, deviceCode }),
   cancelSignIn: (session: string) => invoke<void>("cancel_sign_in", { session }),
+  openSignInPage: (session: string) => invoke<void>("open_sign_in_page", { session }),
   signOut: (session: string) => invoke<void>("sign_out", { session }),
   refreshCatalog: (session: string) => invoke<void>("refresh_catalog", { session }),
   openConsole: (role: RoleRef) => invoke<void>("open_console", { role }),
