@@ -303,12 +303,21 @@ impl Desktop {
             .into_iter()
             .map(|a| ActiveView {
                 account_name: self.account_name(&a.key.session, &a.key.account_id),
+                chain: a.key.chain.as_ref().map(|arn| self.chain_name(&a.key, arn)),
+                chain_arn: a.key.chain.clone(),
                 session: a.key.session,
                 account_id: a.key.account_id,
                 role: a.key.role,
                 expires_at_ms: ms(a.expires_at),
             })
             .collect()
+    }
+
+    /// The config's name of the chain from `key`'s role to `arn` (the ARN when it is gone).
+    pub fn chain_name(&self, key: &RoleKey, arn: &str) -> String {
+        self.core
+            .chain_name(&key.chained(arn))
+            .unwrap_or_else(|| arn.to_owned())
     }
 
     pub fn recents(&self) -> Vec<RoleKey> {
@@ -323,6 +332,8 @@ impl Desktop {
     }
 
     pub fn search(&self, query: &str, limit: usize) -> Vec<RoleView> {
+        // A change to the file (the CLI, the person) shows in the next search.
+        self.core.reload_config_if_changed();
         let recents = self.recents();
         let active: HashMap<RoleKey, u64> = self
             .core
@@ -336,9 +347,14 @@ impl Desktop {
             .search(query, &recents, limit)
             .into_iter()
             .map(|e| {
-                let key = RoleKey::new(&e.session, &e.account_id, &e.role);
+                let mut key = RoleKey::new(&e.session, &e.account_id, &e.role);
+                if let Some(c) = &e.chain {
+                    key = key.chained(&c.role_arn);
+                }
                 RoleView {
                     expires_at_ms: active.get(&key).copied(),
+                    chain: e.chain.as_ref().map(|c| c.name.clone()),
+                    chain_arn: e.chain.as_ref().map(|c| c.role_arn.clone()),
                     colour: config.colours.get(&e.account_id).cloned(),
                     recent: e.recent.is_some(),
                     session: e.session,
@@ -357,9 +373,7 @@ impl Desktop {
     /// Exactly the role the window, the picker or the tray showed: no name matching, so a
     /// click never lands on a look-alike.
     pub async fn resolve(&self, role: &RoleRef) -> Result<Resolved, CoreError> {
-        self.core
-            .resolve_exact(&RoleKey::new(&role.session, &role.account_id, &role.role))
-            .await
+        self.core.resolve_exact(&role.key()).await
     }
 
     pub fn add_session(&self, name: &str, start_url: &str, region: &str) -> Result<(), CoreError> {
@@ -614,22 +628,30 @@ impl Desktop {
     /// The `credential_process` line for ~/.aws/config (no secret in it), with every argument
     /// checked and quoted.
     pub fn credential_process_line(&self, role: &RoleRef) -> Result<String, CoreError> {
+        // A chained role is named by its chain's name, which the CLI resolves.
+        let name = match &role.chain {
+            Some(arn) => self.chain_name(&role.key(), arn),
+            None => role.role.clone(),
+        };
         rolecall_core::profiles::credential_process_line(
             "rolecall",
             &role.session,
             &role.account_id,
-            &role.role,
+            &name,
         )
         .map_err(CoreError::Invalid)
     }
 
     pub fn forget(&self, role: &RoleRef) {
-        self.core
-            .vault()
-            .forget(&RoleKey::new(&role.session, &role.account_id, &role.role));
+        self.core.vault().forget(&role.key());
     }
 
     pub fn toggle_favourite(&self, role: &RoleRef) -> Result<bool, CoreError> {
+        if role.chain.is_some() {
+            return Err(CoreError::Invalid(
+                "a chained role cannot be a favourite yet: make its SSO role one".into(),
+            ));
+        }
         let fav = rolecall_engine::config::Favourite {
             session: role.session.clone(),
             account_id: role.account_id.clone(),

@@ -82,13 +82,18 @@ pub fn model(desktop: &Desktop) -> Vec<Entry> {
     let view = desktop.view();
     let now = ms(desktop.core.clock().now());
     let mut entries = Vec::new();
-    let key = |session: &str, account_id: &str, role: &str| {
-        (session.to_owned(), account_id.to_owned(), role.to_owned())
+    let key = |session: &str, account_id: &str, role: &str, chain: Option<&str>| {
+        (
+            session.to_owned(),
+            account_id.to_owned(),
+            role.to_owned(),
+            chain.map(str::to_owned),
+        )
     };
     let held: HashSet<_> = view
         .active
         .iter()
-        .map(|a| key(&a.session, &a.account_id, &a.role))
+        .map(|a| key(&a.session, &a.account_id, &a.role, a.chain_arn.as_deref()))
         .collect();
     if view.active.is_empty() {
         entries.push(Entry::Note("No active credentials".into()));
@@ -98,13 +103,14 @@ pub fn model(desktop: &Desktop) -> Vec<Entry> {
             title: format!(
                 "{} / {} ({} left)",
                 printable(&a.account_name),
-                printable(&a.role),
+                role_name(&a.role, a.chain.as_deref()),
                 time_left(a.expires_at_ms, now)
             ),
             role: RoleRef {
                 session: a.session.clone(),
                 account_id: a.account_id.clone(),
                 role: a.role.clone(),
+                chain: a.chain_arn.clone(),
             },
             held: true,
         });
@@ -112,13 +118,23 @@ pub fn model(desktop: &Desktop) -> Vec<Entry> {
     entries.push(Entry::Separator);
     let all = desktop.search("", 400);
     let role = |r: &crate::view::RoleView| Entry::Role {
-        title: format!("{} / {}", printable(&r.account_name), printable(&r.role)),
+        title: format!(
+            "{} / {}",
+            printable(&r.account_name),
+            role_name(&r.role, r.chain.as_deref())
+        ),
         role: RoleRef {
             session: r.session.clone(),
             account_id: r.account_id.clone(),
             role: r.role.clone(),
+            chain: r.chain_arn.clone(),
         },
-        held: held.contains(&key(&r.session, &r.account_id, &r.role)),
+        held: held.contains(&key(
+            &r.session,
+            &r.account_id,
+            &r.role,
+            r.chain_arn.as_deref(),
+        )),
     };
     entries.push(Entry::Group {
         label: "Favourites".into(),
@@ -164,6 +180,18 @@ pub fn model(desktop: &Desktop) -> Vec<Entry> {
         });
     }
     entries
+}
+
+/// A role as a menu shows it: a chained role by its chain's name, with the one-hour cap.
+fn role_name(role: &str, chain: Option<&str>) -> String {
+    match chain {
+        Some(name) => format!(
+            "{} (chained from {}, 1 h)",
+            printable(name),
+            printable(role)
+        ),
+        None => printable(role).into_owned(),
+    }
 }
 
 /// Menu labels are short, and say what they say: longer than this, a name ends in "…", and an
@@ -307,6 +335,7 @@ mod tests {
             session: "corp".into(),
             account_id: "111111111111".into(),
             role: "Admin|x".into(),
+            chain: None,
         };
         for action in [
             TrayAction::Console(role.clone()),

@@ -88,6 +88,9 @@ pub struct ActiveView {
     pub account_id: String,
     pub account_name: String,
     pub role: String,
+    /// The chain's name, for chained credentials.
+    pub chain: Option<String>,
+    pub chain_arn: Option<String>,
     #[ts(type = "number")]
     pub expires_at_ms: u64,
 }
@@ -107,6 +110,10 @@ pub struct RoleView {
     /// Set while credentials for this role are held.
     #[ts(type = "number | null")]
     pub expires_at_ms: Option<u64>,
+    /// For a role chained from `role` (assumed through STS, one hour at most): its name and
+    /// the role ARN.
+    pub chain: Option<String>,
+    pub chain_arn: Option<String>,
 }
 
 /// A terminal session served by the local credential endpoint (no token: it was shown once).
@@ -151,4 +158,19 @@ pub struct RoleRef {
     pub session: String,
     pub account_id: String,
     pub role: String,
+    /// The role ARN assumed from `role`, for a chained role.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[ts(optional)]
+    pub chain: Option<String>,
+}
+
+impl RoleRef {
+    /// The vault's key for it.
+    pub fn key(&self) -> rolecall_engine::vault::RoleKey {
+        let key = rolecall_engine::vault::RoleKey::new(&self.session, &self.account_id, &self.role);
+        match &self.chain {
+            Some(arn) => key.chained(arn),
+            None => key,
+        }
+    }
 }

@@ -80,7 +80,21 @@ pub async fn run(cli: Cli) -> Result<ExitCode, CoreError> {
                         .get(&a.account.account_id)
                         .map(|x| format!(" ({})", printable(x)))
                         .unwrap_or_default();
-                    let roles: Vec<_> = a.roles.iter().map(|r| printable(r)).collect();
+                    let chains = config.chains.iter().filter(|c| {
+                        c.account_id == a.account.account_id && a.roles.contains(&c.role)
+                    });
+                    let roles: Vec<String> = a
+                        .roles
+                        .iter()
+                        .map(|r| printable(r).into_owned())
+                        .chain(chains.map(|c| {
+                            format!(
+                                "{} (chained from {})",
+                                printable(&c.name),
+                                printable(&c.role)
+                            )
+                        }))
+                        .collect();
                     let _ = writeln!(
                         out,
                         "{}  {}{}  {}",
@@ -396,6 +410,19 @@ async fn write_profiles(
                         region: region.clone().or(Some(s.region.to_string())),
                     });
                 }
+                for c in core.config().chains.iter().filter(|c| {
+                    c.session == s.name
+                        && c.account_id == a.account.account_id
+                        && a.roles.contains(&c.role)
+                }) {
+                    specs.push(ProfileSpec {
+                        name: profiles::profile_name(&a.account.account_name, &c.name),
+                        session: s.name.clone(),
+                        account_id: a.account.account_id.clone(),
+                        role: c.name.clone(),
+                        region: region.clone().or(Some(s.region.to_string())),
+                    });
+                }
             }
         }
     }
@@ -404,27 +431,24 @@ async fn write_profiles(
             .rsplit_once('/')
             .ok_or_else(|| CoreError::Invalid(format!("{pair:?}: write a role as ACCOUNT/ROLE")))?;
         let resolved = core.resolve(session, account, role).await?;
+        // A chained role is named by its chain, which `credential-process` resolves.
+        let name = core
+            .chain_name(&resolved.key)
+            .unwrap_or_else(|| resolved.key.role.clone());
         specs.push(ProfileSpec {
-            name: profiles::profile_name(&resolved.account_name, &resolved.key.role),
+            name: profiles::profile_name(&resolved.account_name, &name),
             session: resolved.session.name.clone(),
             account_id: resolved.key.account_id.clone(),
-            role: resolved.key.role.clone(),
+            role: name,
             region: region.clone().or(Some(resolved.session.region.to_string())),
         });
     }
     let path = file
         .or_else(|| aws_config::default_path(|k| std::env::var(k).ok()))
         .ok_or_else(|| CoreError::Invalid("cannot find ~/.aws/config".into()))?;
-    let old = match std::fs::read_to_string(&path) {
-        Ok(t) => Some(t),
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => None,
-        Err(e) => {
-            return Err(CoreError::Invalid(format!(
-                "cannot read {}: {e}",
-                path.display()
-            )));
-        }
-    };
+    // A regular file only (a FIFO would hang us), through a symbolic link if it is one.
+    let old = rolecall_engine::files::read_regular_text(&path, aws_config::MAX_AWS_CONFIG)
+        .map_err(|e| CoreError::Invalid(format!("cannot read {}: {e}", path.display())))?;
     let old_text = old.clone().unwrap_or_default();
     let foreign = profiles::foreign_profiles(&old_text);
     specs.retain(|s| {

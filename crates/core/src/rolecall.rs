@@ -10,11 +10,11 @@ use rolecall_engine::api::{AwsConnector, CallerIdentity, RoleCredentials};
 use rolecall_engine::catalog::{AccountRoles, Catalog, SweepEvent, SweepOptions, sweep};
 use rolecall_engine::catalog_cache::CatalogCache;
 use rolecall_engine::clock::Clock;
-use rolecall_engine::config::{Config, ConfigError, ConfigFile};
+use rolecall_engine::config::{Config, ConfigError, ConfigFile, RoleChain};
 use rolecall_engine::console::{ConsoleRequest, console_url};
 use rolecall_engine::files::Dirs;
 use rolecall_engine::partition::Region;
-use rolecall_engine::search::{RoleEntry, search};
+use rolecall_engine::search::{ChainedRole, RoleEntry, search};
 use rolecall_engine::secret::Secret;
 use rolecall_engine::session::SsoSession;
 use rolecall_engine::signin::{SignIn, SignInMethod, SignInOptions};
@@ -373,8 +373,34 @@ impl Rolecall {
                         alias: config.aliases.get(&a.account.account_id).cloned(),
                         favourite: config.is_favourite(&session.name, &a.account.account_id, role),
                         recent: recents.iter().position(|r| *r == key),
+                        chain: None,
                     });
                 }
+            }
+            // Roles chained from a role of this session, under the account they start from.
+            for c in config.chains.iter().filter(|c| c.session == session.name) {
+                let Some(a) = catalog
+                    .accounts
+                    .iter()
+                    .find(|a| a.account.account_id == c.account_id && a.roles.contains(&c.role))
+                else {
+                    continue;
+                };
+                let key = RoleKey::new(&session.name, &c.account_id, &c.role).chained(&c.role_arn);
+                out.push(RoleEntry {
+                    session: session.name.clone(),
+                    account_id: c.account_id.clone(),
+                    account_name: a.account.account_name.clone(),
+                    email: a.account.email.clone(),
+                    role: c.role.clone(),
+                    alias: config.aliases.get(&c.account_id).cloned(),
+                    favourite: false,
+                    recent: recents.iter().position(|r| *r == key),
+                    chain: Some(ChainedRole {
+                        name: c.name.clone(),
+                        role_arn: c.role_arn.clone(),
+                    }),
+                });
             }
         }
         out
@@ -421,14 +447,45 @@ impl Rolecall {
                     }
                 }
             })?;
-        let role_name =
-            pick_role(&account_roles.roles, role.trim()).ok_or_else(|| CoreError::UnknownRole {
+        let account_id = account_roles.account.account_id.clone();
+        let wanted_role = role.trim();
+        // A role of the account, most exact first; then a chain from it, by name.
+        let chains: Vec<&RoleChain> = config
+            .chains
+            .iter()
+            .filter(|c| {
+                c.session == session.name
+                    && c.account_id == account_id
+                    && account_roles.roles.contains(&c.role)
+            })
+            .collect();
+        let key = if let Some(exact) = account_roles.roles.iter().find(|r| *r == wanted_role) {
+            RoleKey::new(&session.name, &account_id, exact)
+        } else if let Some(c) = chains.iter().find(|c| c.name == wanted_role) {
+            RoleKey::new(&session.name, &account_id, &c.role).chained(&c.role_arn)
+        } else if let Some(r) = pick_role(&account_roles.roles, wanted_role) {
+            RoleKey::new(&session.name, &account_id, r)
+        } else if let [c] = chains
+            .iter()
+            .filter(|c| c.name.eq_ignore_ascii_case(wanted_role))
+            .collect::<Vec<_>>()
+            .as_slice()
+        {
+            RoleKey::new(&session.name, &account_id, &c.role).chained(&c.role_arn)
+        } else {
+            return Err(CoreError::UnknownRole {
                 role: role.to_owned(),
                 account: account_roles.account.account_name.clone(),
-                roles: account_roles.roles.clone(),
-            })?;
+                roles: account_roles
+                    .roles
+                    .iter()
+                    .cloned()
+                    .chain(chains.iter().map(|c| format!("{} (chained)", c.name)))
+                    .collect(),
+            });
+        };
         Ok(Resolved {
-            key: RoleKey::new(&session.name, &account_roles.account.account_id, role_name),
+            key,
             account_name: account_roles.account.account_name.clone(),
             session,
         })
@@ -455,11 +512,44 @@ impl Rolecall {
                 roles: account.roles.clone(),
             });
         }
+        let mut exact = RoleKey::new(&session.name, &key.account_id, &key.role);
+        if let Some(arn) = &key.chain {
+            // Only a chain the config still has, from this very role.
+            let configured = self.config().chains.iter().any(|c| {
+                c.session == session.name
+                    && c.account_id == key.account_id
+                    && c.role == key.role
+                    && c.role_arn == *arn
+            });
+            if !configured {
+                return Err(CoreError::UnknownRole {
+                    role: arn.clone(),
+                    account: account.account.account_name.clone(),
+                    roles: account.roles.clone(),
+                });
+            }
+            exact = exact.chained(arn);
+        }
         Ok(Resolved {
-            key: RoleKey::new(&session.name, &key.account_id, &key.role),
+            key: exact,
             account_name: account.account.account_name.clone(),
             session,
         })
+    }
+
+    /// The config's name of the chain `key` stands for, if it is a chained role.
+    pub fn chain_name(&self, key: &RoleKey) -> Option<String> {
+        let arn = key.chain.as_ref()?;
+        self.config()
+            .chains
+            .iter()
+            .find(|c| {
+                c.session == key.session
+                    && c.account_id == key.account_id
+                    && c.role == key.role
+                    && c.role_arn == *arn
+            })
+            .map(|c| c.name.clone())
     }
 
     pub async fn credentials(&self, resolved: &Resolved) -> Result<RoleCredentials, CoreError> {

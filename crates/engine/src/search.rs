@@ -16,14 +16,25 @@ pub struct RoleEntry {
     pub favourite: bool,
     /// 0 = most recently used.
     pub recent: Option<usize>,
+    /// A role chained from `role` (the config's `[[chain]]`): its name and the role ARN
+    /// assumed.
+    pub chain: Option<ChainedRole>,
+}
+
+/// A role assumed from an SSO role (role chaining, one hour at most).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ChainedRole {
+    pub name: String,
+    pub role_arn: String,
 }
 
 impl RoleEntry {
     fn haystack(&self) -> String {
         format!(
-            "{} {} {} {} {}",
+            "{} {} {} {} {} {}",
             self.alias.as_deref().unwrap_or(""),
             self.account_name,
+            self.chain.as_ref().map_or("", |c| c.name.as_str()),
             self.role,
             self.account_id,
             self.email
@@ -64,7 +75,8 @@ pub fn search(entries: &[RoleEntry], query: &str, limit: usize) -> Vec<usize> {
     scored.sort_by(|(sa, ia), (sb, ib)| {
         sb.cmp(sa).then_with(|| {
             let (a, b) = (&entries[*ia], &entries[*ib]);
-            (&a.account_name, &a.role).cmp(&(&b.account_name, &b.role))
+            let chain = |e: &RoleEntry| e.chain.as_ref().map(|c| c.name.clone());
+            (&a.account_name, &a.role, chain(a)).cmp(&(&b.account_name, &b.role, chain(b)))
         })
     });
     scored.into_iter().take(limit).map(|(_, i)| i).collect()
@@ -84,6 +96,7 @@ mod tests {
             alias: None,
             favourite: false,
             recent: None,
+            chain: None,
         }
     }
 

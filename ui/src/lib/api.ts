@@ -42,8 +42,10 @@ export const api = {
   onPickerShown: (f: () => void): Promise<UnlistenFn> => listen("picker-shown", () => f()),
 };
 
-export function roleRef(r: { session: string; account_id: string; role: string }): RoleRef {
-  return { session: r.session, account_id: r.account_id, role: r.role };
+export function roleRef(r: { session: string; account_id: string; role: string; chain_arn?: string | null }): RoleRef {
+  const ref: RoleRef = { session: r.session, account_id: r.account_id, role: r.role };
+  if (r.chain_arn) ref.chain = r.chain_arn;
+  return ref;
 }
 
 const scriptStart = performance.now();

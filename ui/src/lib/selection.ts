@@ -12,11 +12,13 @@ export interface RoleLike {
   session: string;
   account_id: string;
   role: string;
+  /** The role ARN of a role chained from `role`. */
+  chain_arn?: string | null;
 }
 
-/** A role's identity in a list. */
+/** A role's identity in a list (a chained role is another role than the one it starts from). */
 export function keyOf(r: RoleLike): string {
-  return `${r.session}\u0000${r.account_id}\u0000${r.role}`;
+  return `${r.session}\u0000${r.account_id}\u0000${r.role}\u0000${r.chain_arn ?? ""}`;
 }
 
 /** Fresh results for the query already shown, in the order already shown: each row's data

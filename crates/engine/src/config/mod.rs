@@ -389,8 +389,11 @@ impl Config {
                     c.name, c.session
                 ));
             }
-            if has_hidden(&c.name) || c.name.trim().is_empty() {
-                return Err(format!("chain name {:?} is empty or not printable", c.name));
+            if !is_role_name(&c.name) {
+                return Err(format!(
+                    "chain name {:?} must be 1 to 64 of A-Za-z0-9_+=,.@- (it is typed on the command line and names profiles)",
+                    c.name
+                ));
             }
             if !is_account_id(&c.account_id) || !is_role_name(&c.role) {
                 return Err(format!(
@@ -402,6 +405,15 @@ impl Config {
                 return Err(format!(
                     "chain {:?}: {:?} is not a role ARN",
                     c.name, c.role_arn
+                ));
+            }
+        }
+        let mut chain_names = std::collections::HashSet::new();
+        for c in &self.chains {
+            if !chain_names.insert((&c.session, &c.account_id, &c.name)) {
+                return Err(format!(
+                    "two chains from account {} of session {:?} are named {:?}",
+                    c.account_id, c.session, c.name
                 ));
             }
         }

@@ -3,4 +3,8 @@
 /**
  * Credentials held in memory right now (no secret: times and names only).
  */
-export type ActiveView = { session: string, account_id: string, account_name: string, role: string, expires_at_ms: number, };
+export type ActiveView = { session: string, account_id: string, account_name: string, role: string, 
+/**
+ * The chain's name, for chained credentials.
+ */
+chain: string | null, chain_arn: string | null, expires_at_ms: number, };

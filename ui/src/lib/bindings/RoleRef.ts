@@ -3,4 +3,8 @@
 /**
  * What identifies a role in commands.
  */
-export type RoleRef = { session: string, account_id: string, role: string, };
+export type RoleRef = { session: string, account_id: string, role: string, 
+/**
+ * The role ARN assumed from `role`, for a chained role.
+ */
+chain?: string, };

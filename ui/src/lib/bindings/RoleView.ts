@@ -4,4 +4,9 @@ export type RoleView = { session: string, account_id: string, account_name: stri
 /**
  * Set while credentials for this role are held.
  */
-expires_at_ms: number | null, };
+expires_at_ms: number | null, 
+/**
+ * For a role chained from `role` (assumed through STS, one hour at most): its name and
+ * the role ARN.
+ */
+chain: string | null, chain_arn: string | null, };
