@@ -23,6 +23,14 @@ fn main() {
             "hide_window",
             "report_visible",
             "open_sign_in_page",
+            "settings_state",
+            "save_preferences",
+            "set_account",
+            "save_chain",
+            "remove_chain",
+            "edit_session",
+            "import_sessions",
+            "open_settings",
         ]),
     ))
     .expect("tauri build configuration");

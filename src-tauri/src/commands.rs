@@ -6,7 +6,9 @@ use std::sync::Arc;
 use tauri::{AppHandle, Runtime, State};
 
 use crate::desktop::{Desktop, open_url};
-use crate::view::{AppView, ErrorView, RoleRef, RoleView};
+use crate::view::{
+    AppView, ChainView, ErrorView, ImportView, PreferencesView, RoleRef, RoleView, SettingsView,
+};
 use crate::{changed, copy_to_clipboard, start_sign_in, start_sweep};
 
 type Res<T> = Result<T, ErrorView>;
@@ -211,4 +213,101 @@ pub fn report_visible<R: Runtime>(
         frame - crate::started_epoch_ms()
     );
     crate::finish_startup(&app);
+}
+
+#[tauri::command]
+pub fn settings_state(d: Ds<'_>) -> SettingsView {
+    d.settings()
+}
+
+/// Saves every preference; a new shortcut is registered (and the old one kept if the new one
+/// cannot be), start at login follows the box.
+#[tauri::command]
+pub fn save_preferences<R: Runtime>(
+    app: AppHandle<R>,
+    d: Ds<'_>,
+    preferences: PreferencesView,
+) -> Res<()> {
+    let before = d.save_preferences(&preferences)?;
+    if before.shortcut != preferences.shortcut.trim()
+        && let Err(message) =
+            crate::change_shortcut(&app, &before.shortcut, preferences.shortcut.trim())
+    {
+        // Keep the file and the registered shortcut in step.
+        d.core
+            .update_config(|c| c.preferences.shortcut = before.shortcut.clone())?;
+        return Err(ErrorView {
+            code: "shortcut".into(),
+            message,
+        });
+    }
+    if before.autostart != preferences.autostart {
+        crate::apply_autostart(&app, preferences.autostart);
+    }
+    changed(&app);
+    Ok(())
+}
+
+#[tauri::command]
+pub fn set_account<R: Runtime>(
+    app: AppHandle<R>,
+    d: Ds<'_>,
+    account_id: String,
+    alias: Option<String>,
+    colour: Option<String>,
+    environment: Option<String>,
+) -> Res<()> {
+    d.set_account(
+        &account_id,
+        alias.as_deref(),
+        colour.as_deref(),
+        environment.as_deref(),
+    )?;
+    changed(&app);
+    Ok(())
+}
+
+#[tauri::command]
+pub fn save_chain<R: Runtime>(app: AppHandle<R>, d: Ds<'_>, chain: ChainView) -> Res<()> {
+    d.save_chain(&chain)?;
+    changed(&app);
+    Ok(())
+}
+
+#[tauri::command]
+pub fn remove_chain<R: Runtime>(
+    app: AppHandle<R>,
+    d: Ds<'_>,
+    session: String,
+    account_id: String,
+    name: String,
+) -> Res<()> {
+    d.remove_chain(&session, &account_id, &name)?;
+    changed(&app);
+    Ok(())
+}
+
+#[tauri::command]
+pub fn edit_session<R: Runtime>(
+    app: AppHandle<R>,
+    d: Ds<'_>,
+    name: String,
+    start_url: String,
+    region: String,
+) -> Res<()> {
+    d.edit_session(&name, &start_url, &region)?;
+    changed(&app);
+    Ok(())
+}
+
+#[tauri::command]
+pub fn import_sessions<R: Runtime>(app: AppHandle<R>, d: Ds<'_>) -> Res<ImportView> {
+    let done = d.import_sessions()?;
+    changed(&app);
+    Ok(done)
+}
+
+#[tauri::command]
+pub fn open_settings<R: Runtime>(app: AppHandle<R>) {
+    crate::show_settings(&app);
 }

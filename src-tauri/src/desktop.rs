@@ -24,14 +24,15 @@ use rolecall_engine::partition::Region;
 use rolecall_engine::secret::Secret;
 use rolecall_engine::session::{Endpoints, SsoSession, validate_start_url};
 use rolecall_engine::shell::{self, ShellFormat};
-use rolecall_engine::signin::SignInEvent;
+use rolecall_engine::signin::{SignInEvent, SignInMethod};
 use rolecall_engine::sync::lock;
 use rolecall_engine::token_store::{MemoryStore, TokenStore};
 use rolecall_engine::vault::RoleKey;
 
 use crate::view::{
-    ActiveView, AppView, ErrorView, GrantView, RoleRef, RoleView, SessionErrorView, SessionView,
-    SignInView, SweepView,
+    AccountSettingsView, ActiveView, AppView, ChainView, ErrorView, GrantView, ImportView,
+    PreferencesView, RoleRef, RoleView, SessionErrorView, SessionSettingsView, SessionView,
+    SettingsView, SignInView, SweepView,
 };
 
 /// How the app was started.
@@ -356,6 +357,7 @@ impl Desktop {
                     chain: e.chain.as_ref().map(|c| c.name.clone()),
                     chain_arn: e.chain.as_ref().map(|c| c.role_arn.clone()),
                     colour: config.colours.get(&e.account_id).cloned(),
+                    environment: config.environments.get(&e.account_id).cloned(),
                     recent: e.recent.is_some(),
                     session: e.session,
                     account_id: e.account_id,
@@ -658,6 +660,237 @@ impl Desktop {
             role: role.role.clone(),
         };
         self.core.update_config(|c| c.toggle_favourite(fav))
+    }
+
+    /// Everything the Settings window edits.
+    pub fn settings(&self) -> SettingsView {
+        self.core.reload_config_if_changed();
+        let config = self.core.config();
+        let p = &config.preferences;
+        let mut accounts = Vec::new();
+        for session in &config.sessions {
+            if let Some(catalog) = self.core.catalog(&session.name) {
+                for a in &catalog.accounts {
+                    let id = &a.account.account_id;
+                    accounts.push(AccountSettingsView {
+                        session: session.name.clone(),
+                        account_id: id.clone(),
+                        account_name: a.account.account_name.clone(),
+                        roles: a.roles.clone(),
+                        alias: config.aliases.get(id).cloned(),
+                        colour: config.colours.get(id).cloned(),
+                        environment: config.environments.get(id).cloned(),
+                    });
+                }
+            }
+        }
+        accounts.sort_by(|a, b| a.account_name.cmp(&b.account_name));
+        SettingsView {
+            preferences: PreferencesView {
+                warnings_seconds: p.warnings_seconds.clone(),
+                auto_renew: p.auto_renew,
+                shell: p.shell.name().into(),
+                console_region: p.console_region.clone(),
+                sign_in_method: match p.sign_in_method {
+                    SignInMethod::Pkce => "pkce".into(),
+                    SignInMethod::DeviceCode => "device-code".into(),
+                },
+                clipboard_clear_seconds: p.clipboard_clear_seconds,
+                shortcut: p.shortcut.clone(),
+                portal_rps: p.portal_rps,
+                autostart: p.autostart,
+                keep_window_loaded: p.keep_window_loaded,
+            },
+            shells: ShellFormat::ALL
+                .iter()
+                .filter(|f| **f != ShellFormat::CredentialProcess)
+                .map(|f| f.name().to_owned())
+                .collect(),
+            sessions: config
+                .sessions
+                .iter()
+                .map(|s| SessionSettingsView {
+                    name: s.name.clone(),
+                    start_url: s.start_url.clone(),
+                    region: s.region.to_string(),
+                })
+                .collect(),
+            accounts,
+            chains: config
+                .chains
+                .iter()
+                .map(|c| ChainView {
+                    name: c.name.clone(),
+                    session: c.session.clone(),
+                    account_id: c.account_id.clone(),
+                    role: c.role.clone(),
+                    role_arn: c.role_arn.clone(),
+                })
+                .collect(),
+            config_path: self.core.config_path().display().to_string(),
+            config_problem: self.core.config_problem().map(|e| ErrorView {
+                code: e.code().into(),
+                message: e.to_string(),
+            }),
+        }
+    }
+
+    /// Saves every preference at once (checked first: nothing is written if one is wrong).
+    /// Returns the preferences before, for the shell to apply what changed (the shortcut, start
+    /// at login).
+    pub fn save_preferences(
+        &self,
+        wanted: &PreferencesView,
+    ) -> Result<rolecall_engine::config::Preferences, CoreError> {
+        let shell = ShellFormat::parse(&wanted.shell)
+            .filter(|f| *f != ShellFormat::CredentialProcess)
+            .ok_or_else(|| CoreError::Invalid(format!("unknown shell {:?}", wanted.shell)))?;
+        let sign_in_method = match wanted.sign_in_method.as_str() {
+            "pkce" => SignInMethod::Pkce,
+            "device-code" => SignInMethod::DeviceCode,
+            other => {
+                return Err(CoreError::Invalid(format!(
+                    "unknown sign-in method {other:?}: pkce or device-code"
+                )));
+            }
+        };
+        let console_region = match wanted.console_region.as_deref().map(str::trim) {
+            None | Some("") => None,
+            Some(r) => Some(Region::parse(r).map_err(CoreError::Invalid)?.to_string()),
+        };
+        if wanted.shortcut.trim().is_empty() {
+            return Err(CoreError::Invalid(
+                "the quick picker needs a shortcut".into(),
+            ));
+        }
+        if wanted.portal_rps == 0 || wanted.portal_rps > 100 {
+            return Err(CoreError::Invalid(
+                "portal requests per second: 1 to 100".into(),
+            ));
+        }
+        let before = self.core.config().preferences;
+        self.core.update_config(|c| {
+            let p = &mut c.preferences;
+            p.warnings_seconds = wanted.warnings_seconds.clone();
+            p.auto_renew = wanted.auto_renew;
+            p.shell = shell;
+            p.console_region = console_region;
+            p.sign_in_method = sign_in_method;
+            p.clipboard_clear_seconds = wanted.clipboard_clear_seconds;
+            p.shortcut = wanted.shortcut.trim().to_owned();
+            p.portal_rps = wanted.portal_rps;
+            p.autostart = wanted.autostart;
+            p.keep_window_loaded = wanted.keep_window_loaded;
+        })?;
+        Ok(before)
+    }
+
+    /// An account's alias, colour and environment (`None` or empty: none).
+    pub fn set_account(
+        &self,
+        account_id: &str,
+        alias: Option<&str>,
+        colour: Option<&str>,
+        environment: Option<&str>,
+    ) -> Result<(), CoreError> {
+        let clean = |v: Option<&str>| {
+            v.map(str::trim)
+                .filter(|v| !v.is_empty())
+                .map(str::to_owned)
+        };
+        let (alias, colour, environment) = (clean(alias), clean(colour), clean(environment));
+        self.core.update_config(|c| {
+            let set = |map: &mut std::collections::BTreeMap<String, String>, v: Option<String>| {
+                match v {
+                    Some(v) => map.insert(account_id.to_owned(), v),
+                    None => map.remove(account_id),
+                };
+            };
+            set(&mut c.aliases, alias);
+            set(&mut c.colours, colour);
+            set(&mut c.environments, environment);
+        })
+    }
+
+    /// Adds a chained role (or replaces the one of that name from that account).
+    pub fn save_chain(&self, chain: &ChainView) -> Result<(), CoreError> {
+        let chain = rolecall_engine::config::RoleChain {
+            name: chain.name.trim().to_owned(),
+            session: chain.session.clone(),
+            account_id: chain.account_id.clone(),
+            role: chain.role.clone(),
+            role_arn: chain.role_arn.trim().to_owned(),
+        };
+        self.core.update_config(|c| {
+            c.chains.retain(|x| {
+                !(x.session == chain.session
+                    && x.account_id == chain.account_id
+                    && x.name == chain.name)
+            });
+            c.chains.push(chain);
+        })
+    }
+
+    pub fn remove_chain(
+        &self,
+        session: &str,
+        account_id: &str,
+        name: &str,
+    ) -> Result<(), CoreError> {
+        self.core.update_config(|c| {
+            c.chains
+                .retain(|x| !(x.session == session && x.account_id == account_id && x.name == name))
+        })
+    }
+
+    /// A session's start URL and region changed (another organisation, for Rolecall: its
+    /// sign-in, catalogue and credentials are dropped).
+    pub fn edit_session(&self, name: &str, start_url: &str, region: &str) -> Result<(), CoreError> {
+        let start_url = validate_start_url(start_url).map_err(CoreError::Invalid)?;
+        let region = Region::parse(region.trim()).map_err(CoreError::Invalid)?;
+        if self.core.config().session(name).is_none() {
+            return Err(CoreError::UnknownSession(name.to_owned()));
+        }
+        self.endpoint.revoke_session(name);
+        self.core.update_config(|c| {
+            if let Some(s) = c.sessions.iter_mut().find(|s| s.name == name) {
+                s.start_url = start_url;
+                s.region = region;
+            }
+        })
+    }
+
+    /// The `sso-session` sections of ~/.aws/config (or `AWS_CONFIG_FILE`) Rolecall does not
+    /// have yet, added.
+    pub fn import_sessions(&self) -> Result<ImportView, CoreError> {
+        use rolecall_engine::aws_config::{self, Found};
+        let path = aws_config::default_path(|k| std::env::var(k).ok())
+            .ok_or_else(|| CoreError::Invalid("cannot find ~/.aws/config".into()))?;
+        let found = aws_config::read_sso_sessions(&path).map_err(CoreError::Invalid)?;
+        let existing = self.core.config().sessions;
+        let mut added = Vec::new();
+        let mut skipped = Vec::new();
+        for f in found {
+            match f {
+                Found::Session(s) => {
+                    if existing.iter().any(|e| {
+                        e.name == s.name || (e.start_url == s.start_url && e.region == s.region)
+                    }) {
+                        skipped.push(format!("{}: already here", s.name));
+                    } else {
+                        added.push(s);
+                    }
+                }
+                Found::Skipped { section, reason } => {
+                    skipped.push(format!("[{section}]: {reason}"))
+                }
+            }
+        }
+        let imported: Vec<String> = added.iter().map(|s| s.name.clone()).collect();
+        if !added.is_empty() {
+            self.core.update_config(|c| c.sessions.extend(added))?;
+        }
+        Ok(ImportView { imported, skipped })
     }
 
     /// A new clipboard generation: a later copy cancels the clearing of an earlier one.

@@ -176,6 +176,14 @@ fn show_main<R: Runtime>(app: &AppHandle<R>) {
     }
 }
 
+pub(crate) fn show_settings<R: Runtime>(app: &AppHandle<R>) {
+    if let Some(w) = ensure_window(app, "settings") {
+        let _ = w.show();
+        let _ = w.unminimize();
+        let _ = w.set_focus();
+    }
+}
+
 fn show_picker<R: Runtime>(app: &AppHandle<R>) {
     if let Some(w) = ensure_window(app, "picker") {
         let _ = w.center();
@@ -194,6 +202,7 @@ fn on_tray<R: Runtime>(app: &AppHandle<R>, id: &str) {
     match action {
         TrayAction::Open => show_main(&app),
         TrayAction::Picker => show_picker(&app),
+        TrayAction::Settings => show_settings(&app),
         TrayAction::Quit => app.exit(0),
         TrayAction::SignIn { session } => {
             let _ = start_sign_in(&app, desktop, &session, false);
@@ -396,6 +405,34 @@ fn build_tray<R: Runtime>(app: &AppHandle<R>, desktop: &Arc<Desktop>) -> tauri::
     Ok(())
 }
 
+/// Replaces the quick picker's global shortcut; on failure the old one stays registered and the
+/// error says why (taken by another program, not a shortcut).
+pub(crate) fn change_shortcut<R: Runtime>(
+    app: &AppHandle<R>,
+    old: &str,
+    new: &str,
+) -> Result<(), String> {
+    use tauri_plugin_global_shortcut::GlobalShortcutExt;
+    if !STARTUP_DONE.load(std::sync::atomic::Ordering::SeqCst) {
+        // Not registered yet: the start-up registers what the config says.
+        return Ok(());
+    }
+    let shortcuts = app.global_shortcut();
+    let _ = shortcuts.unregister(old);
+    match shortcuts.register(new) {
+        Ok(()) => {
+            tracing::info!("quick picker shortcut is now {new}");
+            Ok(())
+        }
+        Err(e) => {
+            let _ = shortcuts.register(old);
+            Err(format!(
+                "cannot use {new} as the quick picker's shortcut ({e}); {old} is kept"
+            ))
+        }
+    }
+}
+
 fn register_shortcut<R: Runtime>(app: &AppHandle<R>, shortcut: &str) {
     use tauri_plugin_global_shortcut::GlobalShortcutExt;
     if let Err(e) = app.global_shortcut().register(shortcut) {
@@ -427,6 +464,14 @@ pub fn handler<R: Runtime>() -> impl Fn(tauri::ipc::Invoke<R>) -> bool + Send + 
         commands::hide_window,
         commands::report_visible,
         commands::open_sign_in_page,
+        commands::settings_state,
+        commands::save_preferences,
+        commands::set_account,
+        commands::save_chain,
+        commands::remove_chain,
+        commands::edit_session,
+        commands::import_sessions,
+        commands::open_settings,
     ]
 }
 

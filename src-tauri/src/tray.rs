@@ -29,6 +29,7 @@ pub enum TrayAction {
     SignIn { session: String },
     SignOut { session: String },
     Picker,
+    Settings,
     Open,
     Quit,
 }
@@ -172,6 +173,7 @@ pub fn model(desktop: &Desktop) -> Vec<Entry> {
     for (action, text) in [
         (TrayAction::Picker, "Quick picker…"),
         (TrayAction::Open, "Open Rolecall"),
+        (TrayAction::Settings, "Settings…"),
         (TrayAction::Quit, "Quit"),
     ] {
         entries.push(Entry::Item {

@@ -105,6 +105,8 @@ pub struct RoleView {
     pub role: String,
     pub alias: Option<String>,
     pub colour: Option<String>,
+    /// The account's environment tag (`prod`, `dev`, ...), if the person gave it one.
+    pub environment: Option<String>,
     pub favourite: bool,
     pub recent: bool,
     /// Set while credentials for this role are held.
@@ -173,4 +175,78 @@ impl RoleRef {
             None => key,
         }
     }
+}
+
+/// Every preference, as the Settings window edits it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, TS)]
+#[ts(export, export_to = "../../ui/src/lib/bindings/")]
+pub struct PreferencesView {
+    /// Warnings before credentials expire, in seconds.
+    #[ts(type = "number[]")]
+    pub warnings_seconds: Vec<u64>,
+    pub auto_renew: bool,
+    pub shell: String,
+    pub console_region: Option<String>,
+    /// `pkce` or `device-code`.
+    pub sign_in_method: String,
+    #[ts(type = "number")]
+    pub clipboard_clear_seconds: u64,
+    pub shortcut: String,
+    pub portal_rps: u32,
+    pub autostart: bool,
+    pub keep_window_loaded: bool,
+}
+
+/// An account as Settings shows it: its names and the person's own labels.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, TS)]
+#[ts(export, export_to = "../../ui/src/lib/bindings/")]
+pub struct AccountSettingsView {
+    pub session: String,
+    pub account_id: String,
+    pub account_name: String,
+    pub roles: Vec<String>,
+    pub alias: Option<String>,
+    pub colour: Option<String>,
+    pub environment: Option<String>,
+}
+
+/// A role chained from an SSO role.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, TS)]
+#[ts(export, export_to = "../../ui/src/lib/bindings/")]
+pub struct ChainView {
+    pub name: String,
+    pub session: String,
+    pub account_id: String,
+    pub role: String,
+    pub role_arn: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, TS)]
+#[ts(export, export_to = "../../ui/src/lib/bindings/")]
+pub struct SessionSettingsView {
+    pub name: String,
+    pub start_url: String,
+    pub region: String,
+}
+
+/// What the Settings window shows.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, TS)]
+#[ts(export, export_to = "../../ui/src/lib/bindings/")]
+pub struct SettingsView {
+    pub preferences: PreferencesView,
+    pub shells: Vec<String>,
+    pub sessions: Vec<SessionSettingsView>,
+    pub accounts: Vec<AccountSettingsView>,
+    pub chains: Vec<ChainView>,
+    pub config_path: String,
+    pub config_problem: Option<ErrorView>,
+}
+
+/// What importing from ~/.aws/config did.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, TS)]
+#[ts(export, export_to = "../../ui/src/lib/bindings/")]
+pub struct ImportView {
+    pub imported: Vec<String>,
+    /// One sentence per section left out, and why.
+    pub skipped: Vec<String>,
 }

@@ -305,3 +305,92 @@ fn notification_bodies_show_names_as_they_are() {
         "Credentials for R&amp;D &lt;b&gt;prod&lt;/b&gt;\\u{202e} expire"
     );
 }
+
+/// Settings: every preference saved at once (or none, when one is wrong), an account's labels,
+/// chained roles; the file keeps the person's comment.
+#[test]
+fn settings_save_what_config_toml_holds() {
+    let home = tempfile::tempdir().expect("tempdir");
+    let (_app, window) = app(home.path());
+    invoke(&window, "add_session", json!({ "name": "corp", "startUrl": "https://d-1234567890.awsapps.com/start", "region": "eu-west-1" }))
+        .expect("added");
+    let config = home.path().join("config/config.toml");
+    std::fs::write(
+        &config,
+        format!(
+            "# mine\n{}",
+            std::fs::read_to_string(&config).expect("read")
+        ),
+    )
+    .expect("comment");
+
+    let state = invoke(&window, "settings_state", json!({})).expect("settings");
+    let mut prefs = state["preferences"].clone();
+    assert_eq!(prefs["sign_in_method"], "pkce");
+    prefs["shell"] = json!("fish");
+    prefs["sign_in_method"] = json!("device-code");
+    prefs["warnings_seconds"] = json!([900, 30]);
+    invoke(&window, "save_preferences", json!({ "preferences": prefs })).expect("saved");
+    let text = std::fs::read_to_string(&config).expect("read");
+    assert!(text.starts_with("# mine\n"), "{text}");
+    assert!(text.contains("shell = \"fish\"") && text.contains("sign_in_method = \"device-code\""));
+
+    let mut bad = prefs.clone();
+    bad["console_region"] = json!("localhost:1/#");
+    bad["shell"] = json!("pwsh");
+    let err =
+        invoke(&window, "save_preferences", json!({ "preferences": bad })).expect_err("refused");
+    assert!(
+        err["message"]
+            .as_str()
+            .expect("message")
+            .contains("not an AWS region")
+    );
+    assert_eq!(
+        std::fs::read_to_string(&config).expect("read"),
+        text,
+        "nothing written"
+    );
+
+    invoke(
+        &window,
+        "set_account",
+        json!({ "accountId": "111111111111", "alias": "pay", "colour": "#d13212", "environment": "prod" }),
+    )
+    .expect("account labels");
+    let err = invoke(
+        &window,
+        "set_account",
+        json!({ "accountId": "111111111111", "alias": null, "colour": "red; background: url(x)", "environment": null }),
+    )
+    .expect_err("a colour that is not one");
+    assert!(err["code"].as_str().expect("code").starts_with("config"));
+    let text = std::fs::read_to_string(&config).expect("read");
+    assert!(
+        text.contains("version = 2") && text.contains("[environments]"),
+        "{text}"
+    );
+
+    let chain = json!({ "name": "deploy", "session": "corp", "account_id": "111111111111", "role": "Admin", "role_arn": "arn:aws:iam::222222222222:role/Deployer" });
+    invoke(&window, "save_chain", json!({ "chain": chain })).expect("chain");
+    let state = invoke(&window, "settings_state", json!({})).expect("settings");
+    assert_eq!(state["chains"][0]["name"], "deploy");
+    let bad_chain = json!({ "name": "bad name", "session": "corp", "account_id": "111111111111", "role": "Admin", "role_arn": "arn:aws:iam::222222222222:role/Deployer" });
+    assert!(invoke(&window, "save_chain", json!({ "chain": bad_chain })).is_err());
+    invoke(
+        &window,
+        "remove_chain",
+        json!({ "session": "corp", "accountId": "111111111111", "name": "deploy" }),
+    )
+    .expect("removed");
+    let state = invoke(&window, "settings_state", json!({})).expect("settings");
+    assert_eq!(state["chains"], json!([]));
+
+    invoke(&window, "edit_session", json!({ "name": "corp", "startUrl": "https://d-999.awsapps.com/start", "region": "us-east-1" }))
+        .expect("edited");
+    let state = invoke(&window, "settings_state", json!({})).expect("settings");
+    assert_eq!(
+        state["sessions"][0]["start_url"],
+        "https://d-999.awsapps.com/start"
+    );
+}

@@ -82,6 +82,7 @@ def test_the_signed_in_screens_are_accessible_and_keyboard_first(start_sim, desk
     app.wait(lambda: len(app.css(ROWS)) == 92, timeout=60, what="the 92 roles")
     app.wait(lambda: app.css(ROWS + "[aria-selected=true]"), what="the top role selected")
     clean(app, "signed in")
+    app.screenshot(f"list-{theme}")
 
     # One Tab stop for the whole list (the search box), however many roles.
     assert tab_stops(app) <= 12, f"{tab_stops(app)} Tab stops"
@@ -97,6 +98,7 @@ def test_the_signed_in_screens_are_accessible_and_keyboard_first(start_sim, desk
     app.wait(lambda: app.css("#shortcuts"), what="the shortcuts")
     assert "Ctrl+T" in app.css("#shortcuts")[0].text
     clean(app, "the shortcuts")
+    app.screenshot(f"shortcuts-{theme}")
     app.web.switch_to.active_element.send_keys(Keys.ESCAPE)
     app.wait(lambda: not app.css("#shortcuts"), what="the shortcuts closed")
 

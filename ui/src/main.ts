@@ -2,5 +2,6 @@ import { mount } from "svelte";
 import App from "./App.svelte";
 import "./app.css";
 
-const view = new URLSearchParams(window.location.search).get("view") === "picker" ? "picker" : "main";
+const asked = new URLSearchParams(window.location.search).get("view");
+const view = asked === "picker" || asked === "settings" ? asked : "main";
 mount(App, { target: document.getElementById("app")!, props: { view } });

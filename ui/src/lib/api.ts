@@ -6,8 +6,12 @@ import type { AppView } from "./bindings/AppView";
 import type { ErrorView } from "./bindings/ErrorView";
 import type { RoleRef } from "./bindings/RoleRef";
 import type { RoleView } from "./bindings/RoleView";
+import type { ChainView } from "./bindings/ChainView";
+import type { ImportView } from "./bindings/ImportView";
+import type { PreferencesView } from "./bindings/PreferencesView";
+import type { SettingsView } from "./bindings/SettingsView";
 
-export type { AppView, ErrorView, RoleRef, RoleView };
+export type { AppView, ChainView, ErrorView, ImportView, PreferencesView, RoleRef, RoleView, SettingsView };
 
 /** Errors from Rust arrive as {code, message}; anything else is wrapped the same way. */
 export function asError(e: unknown): ErrorView {
@@ -37,6 +41,17 @@ export const api = {
   setAutostart: (enabled: boolean) => invoke<void>("set_autostart", { enabled }),
   guessRegion: (startUrl: string) => invoke<string | null>("guess_region", { startUrl }),
   hideWindow: () => invoke<void>("hide_window"),
+  openSettings: () => invoke<void>("open_settings"),
+  settingsState: () => invoke<SettingsView>("settings_state"),
+  savePreferences: (preferences: PreferencesView) => invoke<void>("save_preferences", { preferences }),
+  setAccount: (accountId: string, alias: string | null, colour: string | null, environment: string | null) =>
+    invoke<void>("set_account", { accountId, alias, colour, environment }),
+  saveChain: (chain: ChainView) => invoke<void>("save_chain", { chain }),
+  removeChain: (session: string, accountId: string, name: string) =>
+    invoke<void>("remove_chain", { session, accountId, name }),
+  editSession: (name: string, startUrl: string, region: string) =>
+    invoke<void>("edit_session", { name, startUrl, region }),
+  importSessions: () => invoke<ImportView>("import_sessions"),
   reportVisible: (roles: number) => invoke<void>("report_visible", { roles, page: pageMarks() }),
   onStateChanged: (f: () => void): Promise<UnlistenFn> => listen("state-changed", () => f()),
   onPickerShown: (f: () => void): Promise<UnlistenFn> => listen("picker-shown", () => f()),

@@ -37,3 +37,18 @@ describe("shortcuts", () => {
     expect(listed).toEqual(new Set(["console", "env", "terminal", "process", "favourite", "forget"]));
   });
 });
+
+import { accelerator } from "./accelerator";
+
+describe("the shortcut recorder", () => {
+  const k = (code: string, m: Partial<{ ctrlKey: boolean; altKey: boolean; shiftKey: boolean; metaKey: boolean }> = {}) => ({
+    code, ctrlKey: false, altKey: false, shiftKey: false, metaKey: false, ...m,
+  });
+  it("records a key with its modifiers, and nothing without one", () => {
+    expect(accelerator(k("KeyP", { ctrlKey: true, altKey: true }))).toBe("Ctrl+Alt+P");
+    expect(accelerator(k("Digit5", { metaKey: true, shiftKey: true }))).toBe("Shift+Super+5");
+    expect(accelerator(k("F12", { ctrlKey: true }))).toBe("Ctrl+F12");
+    expect(accelerator(k("KeyP"))).toBeNull();
+    expect(accelerator(k("ControlLeft", { ctrlKey: true }))).toBeNull();
+  });
+});

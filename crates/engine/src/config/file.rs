@@ -119,6 +119,9 @@ impl ConfigFile {
         };
         let mut next = base.clone();
         let out = change(&mut next);
+        if next.needed_version() > next.version.unwrap_or(1) {
+            next.version = Some(next.needed_version());
+        }
         next.validate().map_err(|message| ConfigError::Invalid {
             path: self.name(),
             message,

@@ -12,7 +12,9 @@
 //! - **Versions**: `version = N` at the top says which Rolecall wrote keys this one may not
 //!   know. Absent means [`FORMAT_VERSION`]. Unknown keys are an error in a file of this version
 //!   or older (they are typos) and are kept as they are in a file of a newer one. A change that
-//!   adds a key bumps [`FORMAT_VERSION`].
+//!   adds a key bumps [`FORMAT_VERSION`] and teaches [`Config::needed_version`] about it: a write
+//!   that uses the new key stamps the file with that version, so an older Rolecall keeps the
+//!   key instead of refusing the file.
 
 mod edit;
 mod file;
@@ -30,8 +32,9 @@ use crate::shell::ShellFormat;
 use crate::signin::SignInMethod;
 use crate::text::has_hidden;
 
-/// The config format this Rolecall writes and knows every key of.
-pub const FORMAT_VERSION: u32 = 1;
+/// The config format this Rolecall writes and knows every key of. Version 2 added
+/// `environments`.
+pub const FORMAT_VERSION: u32 = 2;
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(default)]
@@ -116,6 +119,10 @@ pub struct Config {
     /// Account id -> a CSS colour.
     #[serde(skip_serializing_if = "BTreeMap::is_empty")]
     pub colours: BTreeMap<String, String>,
+    /// Account id -> its environment (`prod`, `staging`, `dev`, `sandbox`, ...), shown beside
+    /// its name. Version 2.
+    #[serde(skip_serializing_if = "BTreeMap::is_empty")]
+    pub environments: BTreeMap<String, String>,
     #[serde(rename = "chain", skip_serializing_if = "Vec::is_empty")]
     pub chains: Vec<RoleChain>,
 }
@@ -227,6 +234,7 @@ fn known_keys(segments: &[Segment]) -> &'static [&'static str] {
             "favourite",
             "aliases",
             "colours",
+            "environments",
             "chain",
         ],
         ["preferences", _] => &[
@@ -424,6 +432,18 @@ impl Config {
                 ));
             }
         }
+        for (id, env) in &self.environments {
+            let ok = is_account_id(id)
+                && (1..=16).contains(&env.len())
+                && env
+                    .bytes()
+                    .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_');
+            if !ok {
+                return Err(format!(
+                    "environment {id:?} = {env:?}: an environment maps a 12-digit account id to a short word (prod, staging, dev...)"
+                ));
+            }
+        }
         for (id, colour) in &self.colours {
             if !is_account_id(id) || !is_css_colour(colour) {
                 return Err(format!(
@@ -435,6 +455,12 @@ impl Config {
             Region::parse(r).map_err(|e| format!("console_region: {e}"))?;
         }
         Ok(())
+    }
+
+    /// The oldest format version that knows every key this config uses: what the file must
+    /// say, so that an older Rolecall reads the newer keys as a newer version's, not as typos.
+    pub fn needed_version(&self) -> u32 {
+        if self.environments.is_empty() { 1 } else { 2 }
     }
 
     pub fn session(&self, name: &str) -> Option<&SsoSession> {

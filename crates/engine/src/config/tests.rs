@@ -139,9 +139,9 @@ fn hostile_values_are_refused() {
 
 #[test]
 fn keys_of_a_newer_version_are_accepted() {
-    let text = "version = 2\n[preferences]\nshell = \"fish\"\nfuture_knob = 3\n[future]\nx = 1\n";
+    let text = "version = 3\n[preferences]\nshell = \"fish\"\nfuture_knob = 3\n[future]\nx = 1\n";
     let config = Config::parse(text, "x").expect("a newer Rolecall's keys are not typos");
-    assert_eq!(config.version, Some(2));
+    assert_eq!(config.version, Some(3));
     assert_eq!(config.preferences.shell, ShellFormat::Fish);
 }
 
@@ -228,7 +228,7 @@ fn saves_keep_comments_order_and_a_newer_versions_keys() {
     let dir = tempfile::tempdir().expect("tempdir");
     let file = ConfigFile::in_dir(dir.path());
     let original = r#"# My Rolecall settings
-version = 2
+version = 3
 
 [preferences]
 # fish is my shell
@@ -289,7 +289,7 @@ answer = 42
     assert!(text.contains("name = \"third\""), "{text}");
     assert!(text.contains("[future_table]\nanswer = 42"), "{text}");
     assert!(
-        text.starts_with("# My Rolecall settings\nversion = 2\n"),
+        text.starts_with("# My Rolecall settings\nversion = 3\n"),
         "{text}"
     );
     let reread = file.load().expect("loads");
@@ -333,7 +333,9 @@ fn updates_read_the_file_again_so_another_process_change_survives() {
 #[test]
 fn the_known_key_lists_cover_every_field() {
     let mut full = Config::parse(SAMPLE, "sample").expect("parses");
-    full.version = Some(1);
+    full.version = Some(2);
+    full.environments
+        .insert("111111111111".into(), "prod".into());
     full.preferences.console_region = Some("eu-west-1".into());
     full.sessions[0].endpoints = crate::session::Endpoints {
         oidc: Some("https://o.example".into()),
@@ -372,4 +374,27 @@ fn the_known_key_lists_cover_every_field() {
             Segment::Key("endpoints".into()),
         ],
     );
+}
+
+/// A key of a newer format makes the file say so, so an older Rolecall reads it as a newer
+/// version's key and keeps it, instead of refusing it as a typo.
+#[test]
+fn a_newer_key_stamps_the_files_version() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let file = ConfigFile::in_dir(dir.path());
+    std::fs::write(file.path(), "[preferences]\nshell = \"fish\"\n").expect("write");
+    file.update(|c| c.preferences.autostart = true)
+        .expect("update");
+    assert!(
+        !std::fs::read_to_string(file.path())
+            .expect("read")
+            .contains("version")
+    );
+    file.update(|c| {
+        c.environments.insert("111111111111".into(), "prod".into());
+    })
+    .expect("update");
+    let text = std::fs::read_to_string(file.path()).expect("read");
+    assert!(text.contains("version = 2"), "{text}");
+    assert_eq!(file.load().expect("loads").version, Some(2));
 }
