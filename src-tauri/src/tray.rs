@@ -323,6 +323,15 @@ mod tests {
     use super::*;
 
     #[test]
+    fn a_chained_role_is_named_by_its_chain_with_its_cap() {
+        assert_eq!(
+            role_name("AdministratorAccess", Some("deploy")),
+            "deploy (chained from AdministratorAccess, 1 h)"
+        );
+        assert_eq!(role_name("Admin\u{202e}", None), "Admin\\u{202e}");
+    }
+
+    #[test]
     fn labels_keep_their_ampersands_and_stay_short() {
         assert_eq!(menu_label("R&D / Admin"), "R&&D / Admin");
         let long = "a".repeat(100);

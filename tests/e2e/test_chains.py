@@ -4,6 +4,7 @@ opens as the chained role. The chain is added to config.toml while the app runs,
 (or the CLI) would: the app takes it without a restart.
 """
 
+import subprocess
 import urllib.request
 
 from selenium.webdriver.common.keys import Keys
@@ -39,3 +40,18 @@ def test_a_chain_is_listed_under_its_account_and_opens_its_console(start_sim, de
     assert '<dd id="role">Deployer</dd>' in page, page
     chip = app.wait(lambda: [c for c in app.css(".active .chip") if c.get_attribute("data-chain") == "deploy"], what="the chained credentials held")[0]
     assert "deploy" in chip.get_attribute("textContent")
+
+    # The quick picker lists the chain too, by its name.
+    main = app.web.current_window_handle
+
+    def picker():
+        handles = [h for h in app.web.window_handles if h != main]
+        if not handles:
+            subprocess.run(["xdotool", "key", "ctrl+shift+k"], check=True, timeout=10)
+        return handles
+
+    app.web.switch_to.window(app.wait(picker, what="the picker")[0])
+    box = app.wait(lambda: app.css("#picker-search"), what="the picker's search box")[0]
+    box.send_keys("deploy")
+    option = app.wait(lambda: app.css("#picker-list [role=option]"), what="picker results")[0]
+    assert "deploy" in option.get_attribute("textContent") and "1 h" in option.get_attribute("textContent")

@@ -92,3 +92,34 @@ def test_the_list_does_not_reorder_under_the_person_after_an_action(start_sim, d
     app.wait(lambda: rows(app) != before, what="a new query's list")
     search.send_keys(Keys.BACKSPACE)
     app.wait(lambda: len(rows(app)) == 92 and rows(app)[0] == target, what="the used role first at the next search")
+
+
+def test_every_action_is_on_a_key(start_sim, desktop):
+    """Ctrl+S favourite, Ctrl+P profile line, Ctrl+T terminal session, Ctrl+D forget, on the
+    role shown selected."""
+    import subprocess
+
+    def clipboard():
+        out = subprocess.run(["xclip", "-o", "-selection", "clipboard"], capture_output=True, text=True, timeout=10)
+        return out.stdout if out.returncode == 0 else ""
+
+    _, app = signed_in(start_sim, desktop)
+    search = app.css("#search")[0]
+    search.click()
+    search.send_keys("search prod read")
+    target = app.wait(lambda: selected(app) if rows(app) and rows(app)[0] == selected(app) and len(rows(app)) < 92 else None, what="the top match selected")
+
+    search.send_keys(Keys.CONTROL, "s")
+    app.wait(lambda: app.css(ROWS + "[aria-selected=true] .star.on"), what="a favourite (★)")
+    search.send_keys(Keys.CONTROL, "p")
+    line = app.wait(lambda: "credential_process" in clipboard() and clipboard(), what="the profile line")
+    assert f"credential-process --session sim {target[0]} {target[1]}" in line
+    search.send_keys(Keys.CONTROL, "t")
+    app.wait(lambda: "AWS_CONTAINER_AUTHORIZATION_TOKEN" in clipboard(), what="a terminal session")
+    app.wait(lambda: app.css(".grants li.grant"), what="the terminal session listed")
+    search.send_keys(Keys.CONTROL, "c")
+    app.wait(lambda: "AWS_SECRET_ACCESS_KEY" in clipboard(), what="env copied")
+    app.wait(lambda: app.css(ROWS + "[aria-selected=true] .countdown"), what="credentials held")
+    search.send_keys(Keys.CONTROL, "d")
+    app.wait(lambda: not app.css(ROWS + "[aria-selected=true] .countdown"), what="credentials forgotten")
+    assert selected(app) == target, "every key acted on the same selected role"

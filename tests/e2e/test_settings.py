@@ -26,9 +26,12 @@ def open_settings(app):
 
 
 @pytest.mark.parametrize("theme", ["light", "dark"])
-def test_settings_change_what_the_list_shows_and_keep_the_file(start_sim, desktop, monkeypatch, theme):
+def test_settings_change_what_the_list_shows_and_keep_the_file(start_sim, desktop, monkeypatch, tmp_path, theme):
     monkeypatch.setenv("GTK_THEME", "Adwaita:dark" if theme == "dark" else "Adwaita")
     sim = start_sim("--org", "demo", "--auto-approve-after", "0")
+    aws_config = tmp_path / "aws-config"
+    aws_config.write_text(f"[sso-session imported]\nsso_start_url = {sim.start_url}/other\nsso_region = eu-west-1\n")
+    monkeypatch.setenv("AWS_CONFIG_FILE", str(aws_config))
     app = desktop(sim)
     config = app.home / "config" / "config.toml"
     config.write_text("# my own notes, kept\n" + config.read_text())
@@ -59,6 +62,12 @@ def test_settings_change_what_the_list_shows_and_keep_the_file(start_sim, deskto
     app.css("#chain-arn")[0].send_keys(f"arn:aws:iam::{account_id}:role/Deployer")
     app.css("#add-chain button[type=submit]")[0].click()
     app.wait(lambda: app.css(".chain-row[data-chain='deploy']"), what="the chain listed in Settings")
+
+    # Sessions imported from ~/.aws/config (AWS_CONFIG_FILE).
+    app.css("#import-sessions")[0].click()
+    app.wait(lambda: app.css("#import-result") and "Imported imported" in app.css("#import-result")[0].text, what="the import")
+    app.wait(lambda: app.css(".session-settings[data-session='imported']"), what="the imported session listed")
+    assert "name = \"imported\"" in config.read_text()
 
     # A wrong value: a sentence, nothing written.
     before = config.read_text()
