@@ -7,7 +7,7 @@ use tauri::{AppHandle, Runtime, State};
 
 use crate::desktop::{Desktop, open_url};
 use crate::view::{
-    AppView, ChainView, ErrorView, ImportView, PreferencesView, RoleRef, RoleView, SettingsView,
+    AppView, ChainView, ErrorView, ImportView, PreferencesView, RoleRef, SearchView, SettingsView,
 };
 use crate::{changed, copy_to_clipboard, start_sign_in, start_sweep};
 
@@ -20,8 +20,12 @@ pub fn app_state(d: Ds<'_>) -> AppView {
 }
 
 #[tauri::command]
-pub fn search_roles(d: Ds<'_>, query: String) -> Vec<RoleView> {
-    d.search(&query, 300)
+pub fn search_roles(d: Ds<'_>, query: String) -> SearchView {
+    let (roles, total) = d.search_counted(&query, 300);
+    SearchView {
+        roles,
+        total: u32::try_from(total).unwrap_or(u32::MAX),
+    }
 }
 
 #[tauri::command]

@@ -333,6 +333,11 @@ impl Desktop {
     }
 
     pub fn search(&self, query: &str, limit: usize) -> Vec<RoleView> {
+        self.search_counted(query, limit).0
+    }
+
+    /// The best `limit` roles for `query`, and how many matched in all.
+    pub fn search_counted(&self, query: &str, limit: usize) -> (Vec<RoleView>, usize) {
         // A change to the file (the CLI, the person) shows in the next search.
         self.core.reload_config_if_changed();
         let recents = self.recents();
@@ -344,8 +349,8 @@ impl Desktop {
             .map(|a| (a.key, ms(a.expires_at)))
             .collect();
         let config = self.core.config();
-        self.core
-            .search(query, &recents, limit)
+        let (found, total) = self.core.search_counted(query, &recents, limit);
+        let roles = found
             .into_iter()
             .map(|e| {
                 let mut key = RoleKey::new(&e.session, &e.account_id, &e.role);
@@ -368,7 +373,8 @@ impl Desktop {
                     favourite: e.favourite,
                 }
             })
-            .collect()
+            .collect();
+        (roles, total)
     }
 
     /// A role from the catalogue, as the core resolves it.

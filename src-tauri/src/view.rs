@@ -250,3 +250,12 @@ pub struct ImportView {
     /// One sentence per section left out, and why.
     pub skipped: Vec<String>,
 }
+
+/// The roles a query found: the best few hundred, and how many matched in all (the window says
+/// when it shows fewer: nothing is cut off silently).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, TS)]
+#[ts(export, export_to = "../../ui/src/lib/bindings/")]
+pub struct SearchView {
+    pub roles: Vec<RoleView>,
+    pub total: u32,
+}

@@ -145,7 +145,7 @@ fn errors_cross_as_code_and_message() {
     );
     assert_eq!(
         invoke(&window, "search_roles", json!({ "query": "" })).expect("search"),
-        json!([])
+        json!({ "roles": [], "total": 0 })
     );
 }
 

@@ -67,6 +67,18 @@ def zombie(pid):
         return True
 
 
+def wait_for_port(port, log_path, seconds=20):
+    """Waits until something listens on `port`, or fails naming what the driver printed."""
+    deadline = time.time() + seconds
+    while time.time() < deadline:
+        try:
+            socket.create_connection(("127.0.0.1", port), timeout=0.2).close()
+            return
+        except OSError:
+            time.sleep(0.1)
+    raise AssertionError(f"nothing listens on port {port} after {seconds}s; tauri-driver said:\n{log_path.read_text()}")
+
+
 def free_port():
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
@@ -101,16 +113,17 @@ class Desktop:
             stderr=subprocess.DEVNULL,
         )
         port, native = free_port(), free_port()
-        self.log = open(tmp_path / "tauri-driver.log", "w")
+        self.log_path = tmp_path / "tauri-driver.log"
+        self.log = open(self.log_path, "w")
         self.driver_proc = subprocess.Popen(
             ["tauri-driver", "--port", str(port), "--native-port", str(native)], env=env, stdout=self.log, stderr=self.log
         )
-        for _ in range(100):
-            try:
-                socket.create_connection(("127.0.0.1", port), timeout=0.2).close()
-                break
-            except OSError:
-                time.sleep(0.1)
+        # tauri-driver starts WebKitWebDriver on the native port and, without waiting for it,
+        # proxies to it: a new-session request that arrives before WebKitWebDriver listens is
+        # dropped ("Remote end closed connection without response", seen on a cold CI machine).
+        # Wait for both ends.
+        for p in (port, native):
+            wait_for_port(p, self.log_path)
         from selenium.webdriver.remote.client_config import ClientConfig
 
         options = ArgOptions()

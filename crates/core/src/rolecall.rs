@@ -14,7 +14,7 @@ use rolecall_engine::config::{Config, ConfigError, ConfigFile, RoleChain};
 use rolecall_engine::console::{ConsoleRequest, console_url};
 use rolecall_engine::files::Dirs;
 use rolecall_engine::partition::Region;
-use rolecall_engine::search::{ChainedRole, RoleEntry, search};
+use rolecall_engine::search::{ChainedRole, RoleEntry, SearchIndex};
 use rolecall_engine::secret::Secret;
 use rolecall_engine::session::SsoSession;
 use rolecall_engine::signin::{SignIn, SignInMethod, SignInOptions};
@@ -71,6 +71,24 @@ pub struct Rolecall {
     /// that the disk had none, so the hot paths (search on every keystroke, the window's view)
     /// neither read the disk again nor copy the catalogue.
     catalogs: Mutex<HashMap<String, Option<Arc<Catalog>>>>,
+    /// Bumped by every change of the config taken (the search index depends on it).
+    config_generation: std::sync::atomic::AtomicU64,
+    /// The search index and what it was built from; rebuilt when that changes.
+    index: Mutex<Option<CachedIndex>>,
+}
+
+/// What a search index was built from: the config's generation and each session's catalogue
+/// (by identity: a sweep makes a new `Arc`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+struct IndexStamp {
+    generation: u64,
+    catalogs: Vec<(String, usize)>,
+}
+
+#[derive(Debug)]
+struct CachedIndex {
+    stamp: IndexStamp,
+    index: Arc<SearchIndex>,
 }
 
 impl Rolecall {
@@ -102,6 +120,8 @@ impl Rolecall {
             vault,
             cache,
             catalogs: Mutex::new(HashMap::new()),
+            config_generation: std::sync::atomic::AtomicU64::new(0),
+            index: Mutex::new(None),
         }
     }
 
@@ -207,6 +227,8 @@ impl Rolecall {
                 .map(|old| old.name.clone())
                 .collect();
             *config = next;
+            self.config_generation
+                .fetch_add(1, std::sync::atomic::Ordering::SeqCst);
             stale
         };
         for name in stale {
@@ -353,8 +375,8 @@ impl Rolecall {
         }
     }
 
-    /// Every role of every session's catalogue, as search entries.
-    pub fn entries(&self, recents: &[RoleKey]) -> Vec<RoleEntry> {
+    /// Every role of every session's catalogue, and every chain from one, as search entries.
+    fn build_entries(&self) -> Vec<RoleEntry> {
         let config = self.config();
         let mut out = Vec::new();
         for session in &config.sessions {
@@ -363,7 +385,6 @@ impl Rolecall {
             };
             for a in &catalog.accounts {
                 for role in &a.roles {
-                    let key = RoleKey::new(&session.name, &a.account.account_id, role);
                     out.push(RoleEntry {
                         session: session.name.clone(),
                         account_id: a.account.account_id.clone(),
@@ -372,7 +393,7 @@ impl Rolecall {
                         role: role.clone(),
                         alias: config.aliases.get(&a.account.account_id).cloned(),
                         favourite: config.is_favourite(&session.name, &a.account.account_id, role),
-                        recent: recents.iter().position(|r| *r == key),
+                        recent: None,
                         chain: None,
                     });
                 }
@@ -386,7 +407,6 @@ impl Rolecall {
                 else {
                     continue;
                 };
-                let key = RoleKey::new(&session.name, &c.account_id, &c.role).chained(&c.role_arn);
                 out.push(RoleEntry {
                     session: session.name.clone(),
                     account_id: c.account_id.clone(),
@@ -395,7 +415,7 @@ impl Rolecall {
                     role: c.role.clone(),
                     alias: config.aliases.get(&c.account_id).cloned(),
                     favourite: false,
-                    recent: recents.iter().position(|r| *r == key),
+                    recent: None,
                     chain: Some(ChainedRole {
                         name: c.name.clone(),
                         role_arn: c.role_arn.clone(),
@@ -406,13 +426,77 @@ impl Rolecall {
         out
     }
 
-    /// Searches every catalogue.
-    pub fn search(&self, query: &str, recents: &[RoleKey], limit: usize) -> Vec<RoleEntry> {
-        let entries = self.entries(recents);
-        search(&entries, query, limit)
-            .into_iter()
-            .map(|i| entries[i].clone())
+    /// The search index of the catalogues and config as they are now (built again only when
+    /// one of them changed).
+    fn index(&self) -> Arc<SearchIndex> {
+        let config = self.config();
+        let stamp = IndexStamp {
+            generation: self
+                .config_generation
+                .load(std::sync::atomic::Ordering::SeqCst),
+            catalogs: config
+                .sessions
+                .iter()
+                .map(|s| {
+                    let ptr = self
+                        .catalog(&s.name)
+                        .map_or(0, |c| Arc::as_ptr(&c) as usize);
+                    (s.name.clone(), ptr)
+                })
+                .collect(),
+        };
+        let mut cached = lock(&self.index);
+        if let Some(c) = cached.as_ref()
+            && c.stamp == stamp
+        {
+            return c.index.clone();
+        }
+        let index = Arc::new(SearchIndex::new(self.build_entries()));
+        *cached = Some(CachedIndex {
+            stamp,
+            index: index.clone(),
+        });
+        index
+    }
+
+    /// Every role of every session's catalogue, as search entries, `recent` set from
+    /// `recents` (0: the last used).
+    pub fn entries(&self, recents: &[RoleKey]) -> Vec<RoleEntry> {
+        self.index()
+            .entries()
+            .iter()
+            .map(|e| {
+                let mut e = e.clone();
+                e.recent = recent_place(&e, recents);
+                e
+            })
             .collect()
+    }
+
+    /// Searches every catalogue: the best `limit` matches, best first.
+    pub fn search(&self, query: &str, recents: &[RoleKey], limit: usize) -> Vec<RoleEntry> {
+        self.search_counted(query, recents, limit).0
+    }
+
+    /// Like [`Rolecall::search`], with how many roles matched in all (the window says when it
+    /// shows fewer).
+    pub fn search_counted(
+        &self,
+        query: &str,
+        recents: &[RoleKey],
+        limit: usize,
+    ) -> (Vec<RoleEntry>, usize) {
+        let index = self.index();
+        let (hits, total) = index.search(query, |e| recent_place(e, recents), limit);
+        let found = hits
+            .into_iter()
+            .map(|i| {
+                let mut e = index.entries()[i].clone();
+                e.recent = recent_place(&e, recents);
+                e
+            })
+            .collect();
+        (found, total)
     }
 
     /// Finds `account` (id, alias or name) and `role` in a session's catalogue.
@@ -582,6 +666,16 @@ impl Rolecall {
             .await
             .map_err(CoreError::from_api)
     }
+}
+
+/// Where `e` is among the recently used roles (0: the last one).
+fn recent_place(e: &RoleEntry, recents: &[RoleKey]) -> Option<usize> {
+    recents.iter().position(|r| {
+        r.account_id == e.account_id
+            && r.role == e.role
+            && r.session == e.session
+            && r.chain.as_deref() == e.chain.as_ref().map(|c| c.role_arn.as_str())
+    })
 }
 
 /// The account a person means by `wanted`, most exact first: the account id itself; an alias

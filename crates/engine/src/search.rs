@@ -1,8 +1,14 @@
-//! Finding a role by typing: fuzzy matching (nucleo) over account name, id, email, role name and
-//! alias, with favourites and recently used roles ranked first.
+//! Finding a role by typing: fuzzy matching (nucleo) over the names a person reads (alias,
+//! account name, chain, role), and plain substrings of what a person copies (account id,
+//! email), with favourites and recently used roles ranked first. Every word typed must match
+//! somewhere.
+//!
+//! Ids and emails are matched as substrings, not fuzzily: "ml" in "example.com" is not a
+//! match a person meant, and a fuzzy match over 10,000 long strings is what made a keystroke
+//! slow.
 
-use nucleo_matcher::pattern::{CaseMatching, Normalization, Pattern};
-use nucleo_matcher::{Config, Matcher, Utf32Str};
+use nucleo_matcher::pattern::{Atom, AtomKind, CaseMatching, Normalization, Pattern};
+use nucleo_matcher::{Config, Matcher, Utf32String};
 
 /// One (account, role) a person can pick.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -29,57 +35,139 @@ pub struct ChainedRole {
 }
 
 impl RoleEntry {
-    fn haystack(&self) -> String {
+    /// What is matched fuzzily: the names.
+    fn names(&self) -> String {
         format!(
-            "{} {} {} {} {} {}",
+            "{} {} {} {}",
             self.alias.as_deref().unwrap_or(""),
             self.account_name,
             self.chain.as_ref().map_or("", |c| c.name.as_str()),
             self.role,
-            self.account_id,
-            self.email
         )
     }
 
-    fn boost(&self) -> u32 {
-        let favourite = if self.favourite { 60 } else { 0 };
-        let recent = self
-            .recent
-            .map_or(0, |r| 40u32.saturating_sub(r as u32 * 4));
-        favourite + recent
+    /// What is matched as a substring: the id and the email.
+    fn copied(&self) -> String {
+        format!("{} {}", self.account_id, self.email)
     }
 }
 
-/// Indices into `entries`, best first, at most `limit`.
-pub fn search(entries: &[RoleEntry], query: &str, limit: usize) -> Vec<usize> {
-    let mut scored: Vec<(u32, usize)> = if query.trim().is_empty() {
-        entries
+/// Roles made ready to search: each entry's text is prepared once (nucleo's UTF-32 form), so a
+/// keystroke only matches and sorts. Built when the catalogues or the config change, shared
+/// between searches.
+#[derive(Debug, Default)]
+pub struct SearchIndex {
+    entries: Vec<RoleEntry>,
+    names: Vec<Utf32String>,
+    copied: Vec<Utf32String>,
+}
+
+impl SearchIndex {
+    pub fn new(entries: Vec<RoleEntry>) -> Self {
+        let names = entries
             .iter()
-            .enumerate()
-            .map(|(i, e)| (e.boost(), i))
-            .collect()
-    } else {
-        let pattern = Pattern::parse(query, CaseMatching::Smart, Normalization::Smart);
-        let mut matcher = Matcher::new(Config::DEFAULT);
-        let mut buf = Vec::new();
-        entries
+            .map(|e| Utf32String::from(e.names()))
+            .collect();
+        let copied = entries
             .iter()
-            .enumerate()
-            .filter_map(|(i, e)| {
-                let hay = e.haystack();
-                let score = pattern.score(Utf32Str::new(&hay, &mut buf), &mut matcher)?;
-                Some((score + e.boost(), i))
+            .map(|e| Utf32String::from(e.copied()))
+            .collect();
+        Self {
+            entries,
+            names,
+            copied,
+        }
+    }
+
+    pub fn entries(&self) -> &[RoleEntry] {
+        &self.entries
+    }
+
+    /// Indices of the best matches, best first, at most `limit`; and how many matched in all.
+    /// `recent` gives an entry's place among the recently used roles (0: the last one).
+    pub fn search(
+        &self,
+        query: &str,
+        recent: impl Fn(&RoleEntry) -> Option<usize>,
+        limit: usize,
+    ) -> (Vec<usize>, usize) {
+        let boost = |e: &RoleEntry| -> u32 {
+            let favourite = if e.favourite { 60 } else { 0 };
+            let recent = recent(e).map_or(0, |r| 40u32.saturating_sub(r as u32 * 4));
+            favourite + recent
+        };
+        let mut scored: Vec<(u32, usize)> = if query.trim().is_empty() {
+            self.entries
+                .iter()
+                .enumerate()
+                .map(|(i, e)| (boost(e), i))
+                .collect()
+        } else {
+            let pattern = Pattern::parse(query, CaseMatching::Smart, Normalization::Smart);
+            // Each word also as a plain substring, for ids and emails.
+            let substrings: Vec<Atom> = pattern
+                .atoms
+                .iter()
+                .map(|a| {
+                    let needle: String = a.needle_text().chars().collect();
+                    let mut sub = Atom::new(
+                        &needle,
+                        CaseMatching::Ignore,
+                        Normalization::Smart,
+                        AtomKind::Substring,
+                        false,
+                    );
+                    sub.negative = a.negative;
+                    sub
+                })
+                .collect();
+            let mut matcher = Matcher::new(Config::DEFAULT);
+            (0..self.entries.len())
+                .filter_map(|i| {
+                    let (names, copied) = (self.names[i].slice(..), self.copied[i].slice(..));
+                    let mut score = 0u32;
+                    for (atom, sub) in pattern.atoms.iter().zip(&substrings) {
+                        if atom.negative {
+                            atom.score(names, &mut matcher)?;
+                            sub.score(copied, &mut matcher)?;
+                            continue;
+                        }
+                        score += match atom.score(names, &mut matcher) {
+                            Some(s) => u32::from(s),
+                            None => u32::from(sub.score(copied, &mut matcher)?),
+                        };
+                    }
+                    Some((score + boost(&self.entries[i]), i))
+                })
+                .collect()
+        };
+        let total = scored.len();
+        let order = |(sa, ia): &(u32, usize), (sb, ib): &(u32, usize)| {
+            sb.cmp(sa).then_with(|| {
+                let (a, b) = (&self.entries[*ia], &self.entries[*ib]);
+                fn chain(e: &RoleEntry) -> Option<&str> {
+                    e.chain.as_ref().map(|c| c.name.as_str())
+                }
+                (&a.account_name, &a.role, chain(a)).cmp(&(&b.account_name, &b.role, chain(b)))
             })
-            .collect()
-    };
-    scored.sort_by(|(sa, ia), (sb, ib)| {
-        sb.cmp(sa).then_with(|| {
-            let (a, b) = (&entries[*ia], &entries[*ib]);
-            let chain = |e: &RoleEntry| e.chain.as_ref().map(|c| c.name.clone());
-            (&a.account_name, &a.role, chain(a)).cmp(&(&b.account_name, &b.role, chain(b)))
-        })
-    });
-    scored.into_iter().take(limit).map(|(_, i)| i).collect()
+        };
+        // Only the shown ones need sorting: the best `limit` first, then in order.
+        if scored.len() > limit && limit > 0 {
+            scored.select_nth_unstable_by(limit - 1, order);
+            scored.truncate(limit);
+        }
+        scored.sort_by(order);
+        scored.truncate(limit);
+        (scored.into_iter().map(|(_, i)| i).collect(), total)
+    }
+}
+
+/// Indices into `entries`, best first, at most `limit` (an index built for one search; the
+/// core keeps one between searches).
+pub fn search(entries: &[RoleEntry], query: &str, limit: usize) -> Vec<usize> {
+    SearchIndex::new(entries.to_vec())
+        .search(query, |e| e.recent, limit)
+        .0
 }
 
 #[cfg(test)]

@@ -10,8 +10,9 @@ import type { ChainView } from "./bindings/ChainView";
 import type { ImportView } from "./bindings/ImportView";
 import type { PreferencesView } from "./bindings/PreferencesView";
 import type { SettingsView } from "./bindings/SettingsView";
+import type { SearchView } from "./bindings/SearchView";
 
-export type { AppView, ChainView, ErrorView, ImportView, PreferencesView, RoleRef, RoleView, SettingsView };
+export type { AppView, ChainView, ErrorView, ImportView, PreferencesView, RoleRef, RoleView, SearchView, SettingsView };
 
 /** Errors from Rust arrive as {code, message}; anything else is wrapped the same way. */
 export function asError(e: unknown): ErrorView {
@@ -21,7 +22,7 @@ export function asError(e: unknown): ErrorView {
 
 export const api = {
   appState: () => invoke<AppView>("app_state"),
-  searchRoles: (query: string) => invoke<RoleView[]>("search_roles", { query }),
+  searchRoles: (query: string) => invoke<SearchView>("search_roles", { query }),
   addSession: (name: string, startUrl: string, region: string) =>
     invoke<void>("add_session", { name, startUrl, region }),
   removeSession: (name: string) => invoke<void>("remove_session", { name }),

@@ -50,7 +50,7 @@ describe("a selection is a role, not a row number", () => {
 describe("only the newest query's answer is shown", () => {
   it("an older answer arriving late is dropped", async () => {
     const resolvers: Record<string, (v: string[]) => void> = {};
-    const search = new LatestSearch<string>((q) => new Promise((res) => (resolvers[q] = res)));
+    const search = new LatestSearch<string[]>((q) => new Promise((res) => (resolvers[q] = res)));
     const old = search.run("payments");
     const newest = search.run("payments prod read");
     resolvers["payments prod read"](["payments-prod/ReadOnlyAccess"]);

@@ -64,12 +64,12 @@ export function moveKey<T extends RoleLike>(key: string, selected: string | null
 
 /** Searches so that only the answer to the newest query is shown: `run(query)` resolves with
  *  the results to show, or `null` when a newer query was asked meanwhile. */
-export class LatestSearch<T> {
+export class LatestSearch<R> {
   private seq = 0;
 
-  constructor(private readonly search: (query: string) => Promise<T[]>) {}
+  constructor(private readonly search: (query: string) => Promise<R>) {}
 
-  run(query: string): Promise<T[] | null> {
+  run(query: string): Promise<R | null> {
     const mine = ++this.seq;
     return this.search(query).then((r) => (mine === this.seq ? r : null));
   }
