@@ -20,6 +20,7 @@ use rolecall_engine::api::ApiError;
 use rolecall_engine::catalog::SweepEvent;
 use rolecall_engine::clock::SystemClock;
 use rolecall_engine::files::Dirs;
+use rolecall_engine::held::{self, Holds};
 use rolecall_engine::partition::Region;
 use rolecall_engine::secret::Secret;
 use rolecall_engine::session::{Endpoints, SsoSession, validate_start_url};
@@ -612,8 +613,14 @@ impl Desktop {
         let resolved = self.resolve(role).await?;
         let creds = self.core.credentials(&resolved).await?;
         self.used(&resolved.key);
-        shell::render(format, &creds, Some(resolved.session.region.as_str()))
-            .map_err(|e| CoreError::Invalid(e.to_string()))
+        let mut vars = shell::credential_vars(&creds, Some(resolved.session.region.as_str()));
+        vars.extend(held::marker_vars(
+            &resolved.key.account_id,
+            &resolved.account_name,
+            &self.core.role_label(&resolved.key),
+            &Holds::Key(creds.access_key_id.clone()),
+        ));
+        shell::render_secrets(format, &vars).map_err(|e| CoreError::Invalid(e.to_string()))
     }
 
     /// A terminal session: a new grant of the local credential endpoint for one role, as the
@@ -629,8 +636,14 @@ impl Desktop {
         let resolved = self.resolve(role).await?;
         let grant = self.endpoint.grant(&resolved);
         self.used(&resolved.key);
-        shell::render_secrets(format, &grant.vars(Some(resolved.session.region.as_str())))
-            .map_err(|e| CoreError::Invalid(e.to_string()))
+        let mut vars = grant.vars(Some(resolved.session.region.as_str()));
+        vars.extend(held::marker_vars(
+            &resolved.key.account_id,
+            &resolved.account_name,
+            &self.core.role_label(&resolved.key),
+            &Holds::Grant(grant.id.clone()),
+        ));
+        shell::render_secrets(format, &vars).map_err(|e| CoreError::Invalid(e.to_string()))
     }
 
     /// The `credential_process` line for ~/.aws/config (no secret in it), with every argument

@@ -283,7 +283,18 @@ def test_terminal_session_served_by_the_endpoint_and_revoked_in_the_app(start_si
     app.wait(lambda: app.css(".menu button.copy-terminal"), what="the row's menu")[0].click()
     text = app.wait(lambda: "AWS_CONTAINER_AUTHORIZATION_TOKEN" in clipboard() and clipboard(), what="the clipboard")
     env = dict(re.findall(r"export (\w+)='([^']*)'", text))
-    assert set(env) == {"AWS_CONTAINER_CREDENTIALS_FULL_URI", "AWS_CONTAINER_AUTHORIZATION_TOKEN", "AWS_REGION", "AWS_DEFAULT_REGION"}
+    assert set(env) == {
+        "AWS_CONTAINER_CREDENTIALS_FULL_URI",
+        "AWS_CONTAINER_AUTHORIZATION_TOKEN",
+        "AWS_REGION",
+        "AWS_DEFAULT_REGION",
+        # Which role the grant is for (no secret), so `rolecall prompt` in that terminal names it.
+        "ROLECALL_ACCOUNT_ID",
+        "ROLECALL_ACCOUNT",
+        "ROLECALL_ROLE",
+        "ROLECALL_HOLDS",
+    }
+    assert env["ROLECALL_HOLDS"].startswith("grant:")
     assert "AWS_SECRET_ACCESS_KEY" not in text, "no key in the shell"
 
     def identity():

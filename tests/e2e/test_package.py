@@ -22,6 +22,27 @@ def test_deb_installs_and_starts(tmp_path):
         entry = pathlib.Path("/usr/share/applications/Rolecall.desktop").read_text()
         assert "Exec=rolecall-desktop" in entry and "Icon=rolecall-desktop" in entry
         assert pathlib.Path("/usr/share/icons/hicolor/128x128/apps/rolecall-desktop.png").exists()
+        # The CLI, its manual pages and its completions come with it.
+        version = subprocess.run(["/usr/bin/rolecall", "--version"], capture_output=True, text=True, check=True)
+        assert version.stdout.startswith("rolecall ")
+        for page in ("rolecall.1.gz", "rolecall-exec.1.gz", "rolecall-prompt.1.gz"):
+            assert pathlib.Path("/usr/share/man/man1", page).exists(), page
+        bash = pathlib.Path("/usr/share/bash-completion/completions/rolecall").read_text()
+        assert "COMPLETE" in bash and "rolecall" in bash
+        assert pathlib.Path("/usr/share/fish/vendor_completions.d/rolecall.fish").read_text().strip()
+        zsh = pathlib.Path("/usr/share/zsh/vendor-completions/_rolecall").read_text()
+        assert zsh.startswith("#compdef rolecall") and "_clap_dynamic_completer_rolecall" in zsh
+        # bash-completion loads the installed file on demand; completing a subcommand works
+        # without any setup of the person's own.
+        probe = (
+            "source /usr/share/bash-completion/bash_completion\n"
+            "_completion_loader rolecall\n"
+            'COMP_WORDS=(rolecall exe); COMP_CWORD=1; COMP_LINE="rolecall exe"; COMP_POINT=${#COMP_LINE}\n'
+            'f=$(complete -p rolecall | sed -E "s/.* -F ([^ ]+) .*/\\1/"); "$f" rolecall exe rolecall\n'
+            'printf "%s\\n" "${COMPREPLY[@]}"\n'
+        )
+        out = subprocess.run(["bash", "-c", probe], capture_output=True, text=True, env=dict(os.environ, ROLECALL_HOME=str(tmp_path / "home")))
+        assert out.stdout.split() == ["exec"], out.stdout + out.stderr
 
         log = tmp_path / "app.log"
         env = dict(os.environ, ROLECALL_HOME=str(tmp_path / "home"), ROLECALL_OPENER="true")

@@ -142,7 +142,13 @@ def test_container_endpoint_refreshes_and_refuses_bad_tokens(machine):
         "AWS_CONTAINER_AUTHORIZATION_TOKEN",
         "AWS_REGION",
         "AWS_DEFAULT_REGION",
+        # What the credentials are for (no secret), for `rolecall prompt`.
+        "ROLECALL_ACCOUNT_ID",
+        "ROLECALL_ACCOUNT",
+        "ROLECALL_ROLE",
+        "ROLECALL_HOLDS",
     }
+    assert exports["ROLECALL_HOLDS"].startswith("grant:")
     assert "AWS_SECRET_ACCESS_KEY" not in out.stdout
 
     script = """

@@ -16,6 +16,8 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use aws_sdk_sts::config::{BehaviorVersion, Region};
+use aws_smithy_http_client::tls;
+use aws_smithy_runtime_api::client::http::SharedHttpClient;
 use aws_smithy_types::retry::RetryConfig;
 use aws_smithy_types::timeout::TimeoutConfig;
 use rolecall_engine::api::{AwsConnector, FederationApi, OidcApi, PortalApi, StsApi};
@@ -33,11 +35,33 @@ fn timeouts() -> TimeoutConfig {
         .build()
 }
 
+/// The SDK's HTTPS client: rustls on ring, as reqwest uses it (one crypto library in the
+/// binary, not ring beside aws-lc), with the OS's root certificates. One for every SDK client,
+/// so connections are pooled across them.
+pub fn https_client() -> SharedHttpClient {
+    aws_smithy_http_client::Builder::new()
+        .tls_provider(tls::Provider::Rustls(
+            tls::rustls_provider::CryptoMode::Ring,
+        ))
+        .build_https()
+}
+
 /// Builds (and reuses) the SDK clients of each session.
-#[derive(Debug, Default)]
+#[derive(Debug)]
 pub struct SdkConnector {
     cache: Mutex<HashMap<String, Clients>>,
     federation: Arc<HttpFederation>,
+    http: SharedHttpClient,
+}
+
+impl Default for SdkConnector {
+    fn default() -> Self {
+        Self {
+            cache: Mutex::default(),
+            federation: Arc::default(),
+            http: https_client(),
+        }
+    }
 }
 
 #[derive(Debug, Clone)]
@@ -70,6 +94,7 @@ impl SdkConnector {
             .or_insert_with(|| {
                 let region = Region::new(session.region.to_string());
                 let oidc = aws_sdk_ssooidc::Config::builder()
+                    .http_client(self.http.clone())
                     .behavior_version(BehaviorVersion::latest())
                     .region(region.clone())
                     .endpoint_url(session.oidc_url())
@@ -77,6 +102,7 @@ impl SdkConnector {
                     .retry_config(RetryConfig::standard().with_max_attempts(2))
                     .build();
                 let portal = aws_sdk_sso::Config::builder()
+                    .http_client(self.http.clone())
                     .behavior_version(BehaviorVersion::latest())
                     .region(region.clone())
                     .endpoint_url(session.portal_url())
@@ -84,6 +110,7 @@ impl SdkConnector {
                     .retry_config(RetryConfig::disabled())
                     .build();
                 let mut sts = aws_sdk_sts::Config::builder()
+                    .http_client(self.http.clone())
                     .behavior_version(BehaviorVersion::latest())
                     .region(region)
                     .timeout_config(timeouts())

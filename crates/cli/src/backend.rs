@@ -4,7 +4,10 @@ use std::collections::HashMap;
 use std::sync::Arc;
 
 use rolecall_aws::SdkConnector;
-use rolecall_core::agent::{AgentClient, Answer, Request, SignInStep, socket_path};
+use rolecall_core::agent::protocol::{ActiveOnWire, RoleOnWire, SessionInfo};
+use rolecall_core::agent::{
+    AgentClient, Answer, Request, SignInStep, role_on_wire, session_infos, socket_path,
+};
 use rolecall_core::handoff::Handoff;
 use rolecall_core::{CoreError, Parts, Rolecall, keychain_or_memory};
 use rolecall_engine::api::{CallerIdentity, RoleCredentials};
@@ -69,18 +72,22 @@ impl Backend {
         Ok(Self::Direct(open_core()?))
     }
 
-    /// Credentials and the session's region.
+    /// Credentials, the session's region, and which role they are for.
     pub async fn credentials(
         &self,
         session: Option<&str>,
         account: &str,
         role: &str,
-    ) -> Result<(RoleCredentials, String), CoreError> {
+    ) -> Result<(RoleCredentials, String, RoleOnWire), CoreError> {
         match self {
             Self::Direct(core) => {
                 let resolved = core.resolve(session, account, role).await?;
                 let creds = core.credentials(&resolved).await?;
-                Ok((creds, resolved.session.region.to_string()))
+                Ok((
+                    creds,
+                    resolved.session.region.to_string(),
+                    role_on_wire(core, &resolved),
+                ))
             }
             Self::Agent(agent) => match agent
                 .call(&Request::Credentials {
@@ -93,10 +100,24 @@ impl Backend {
                 Answer::Credentials {
                     credentials,
                     region,
+                    role,
                 } => Ok((
                     credentials.into_credentials().map_err(CoreError::Invalid)?,
                     region,
+                    role,
                 )),
+                other => Err(unexpected(other)),
+            },
+        }
+    }
+
+    /// Sessions and held roles: from the agent, or (without one) the sessions of this
+    /// process's engine, which holds no role yet.
+    pub async fn status(&self) -> Result<(Vec<SessionInfo>, Vec<ActiveOnWire>), CoreError> {
+        match self {
+            Self::Direct(core) => Ok((session_infos(core), Vec::new())),
+            Self::Agent(agent) => match agent.call(&Request::Status).await? {
+                Answer::Status { sessions, active } => Ok((sessions, active)),
                 other => Err(unexpected(other)),
             },
         }

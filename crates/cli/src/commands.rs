@@ -12,6 +12,7 @@ use rolecall_core::{CoreError, Rolecall};
 use rolecall_engine::aws_config::{self, Found};
 use rolecall_engine::clock::SystemClock;
 use rolecall_engine::config::{Config, ConfigFile};
+use rolecall_engine::held::{self, Holds};
 use rolecall_engine::partition::Region;
 use rolecall_engine::secret::Secret;
 use rolecall_engine::session::{SsoSession, guess_region, validate_start_url};
@@ -28,6 +29,7 @@ pub fn exit_code(e: &CoreError) -> u8 {
         "unknown_session" | "unknown_account" | "unknown_role" | "ambiguous_account"
         | "no_session" | "which_session" => 4,
         c if c.starts_with("config") => 5,
+        "usage" => 2,
         _ => 1,
     }
 }
@@ -59,6 +61,17 @@ fn config_now() -> Result<Config, CoreError> {
 pub async fn run(cli: Cli) -> Result<ExitCode, CoreError> {
     let session = cli.session.as_deref();
     let config = match &cli.command {
+        // The prompt runs at every prompt: it reads the environment only.
+        Command::Prompt { format } => return Ok(crate::status::prompt(Some(format))),
+        Command::Completions { shell } => return completions(shell),
+        Command::Man { dir } => {
+            use clap::CommandFactory;
+            let n = crate::complete::write_man_pages(Cli::command(), dir).map_err(|e| {
+                CoreError::Invalid(format!("cannot write into {}: {e}", dir.display()))
+            })?;
+            eprintln!("rolecall: {n} manual pages written to {}", dir.display());
+            return Ok(ExitCode::SUCCESS);
+        }
         Command::Audit => None,
         _ => Some(config_now()?),
     };
@@ -146,7 +159,14 @@ pub async fn run(cli: Cli) -> Result<ExitCode, CoreError> {
                         role,
                     })
                     .await?;
-                let Answer::Grant { id, url, token, .. } = answer else {
+                let Answer::Grant {
+                    id,
+                    url,
+                    token,
+                    role,
+                    ..
+                } = answer
+                else {
                     return Err(CoreError::Invalid("the agent made no grant".into()));
                 };
                 let grant = IssuedGrant {
@@ -154,20 +174,58 @@ pub async fn run(cli: Cli) -> Result<ExitCode, CoreError> {
                     url,
                     token: token.0,
                 };
-                let text = shell::render_secrets(format, &grant.vars(region))
+                let mut vars = grant.vars(region);
+                vars.extend(held::marker_vars(
+                    &role.account_id,
+                    &role.account_name,
+                    &role.role,
+                    &Holds::Grant(id.clone()),
+                ));
+                let text = shell::render_secrets(format, &vars)
                     .map_err(|e| CoreError::Invalid(e.to_string()))?;
                 print_secret(&text)?;
                 eprintln!("rolecall: grant {id} made; revoke it with `rolecall revoke {id}`");
             } else {
-                let (creds, _) = backend.credentials(session, &account, &role).await?;
-                let text = shell::render(format, &creds, region)
+                let (creds, _, role) = backend.credentials(session, &account, &role).await?;
+                let mut vars = shell::credential_vars(&creds, region);
+                vars.extend(held::marker_vars(
+                    &role.account_id,
+                    &role.account_name,
+                    &role.role,
+                    &Holds::Key(creds.access_key_id.clone()),
+                ));
+                let text = shell::render_secrets(format, &vars)
                     .map_err(|e| CoreError::Invalid(e.to_string()))?;
                 print_secret(&text)?;
             }
         }
+        Command::Exec {
+            account,
+            role,
+            endpoint,
+            region,
+            nest,
+            command,
+        } => {
+            return crate::exec::run(crate::exec::ExecArgs {
+                session: cli.session,
+                no_agent: cli.no_agent,
+                account,
+                role,
+                endpoint,
+                region,
+                nest,
+                command,
+            })
+            .await;
+        }
+        Command::Prompt { .. } | Command::Completions { .. } | Command::Man { .. } => {
+            unreachable!("answered before the config is read")
+        }
+        Command::Status { json } => return crate::status::status(cli.no_agent, json).await,
         Command::CredentialProcess { account, role } => {
             let backend = Backend::choose(cli.no_agent).await?;
-            let (creds, _) = backend.credentials(session, &account, &role).await?;
+            let (creds, _, _) = backend.credentials(session, &account, &role).await?;
             print_secret(&shell::credential_process_json(&creds))?;
         }
         Command::Console {
@@ -281,6 +339,20 @@ pub async fn run(cli: Cli) -> Result<ExitCode, CoreError> {
         Command::Audit => return Ok(audit()),
         Command::Agent => return run_agent().await,
     }
+    Ok(ExitCode::SUCCESS)
+}
+
+/// The registration script for `shell`: it asks `rolecall` itself for each completion.
+fn completions(shell: &str) -> Result<ExitCode, CoreError> {
+    let shells = clap_complete::env::Shells::builtins();
+    let completer = shells
+        .completer(shell)
+        .ok_or_else(|| CoreError::Usage(format!("no completions for {}", printable(shell))))?;
+    let mut out = std::io::stdout().lock();
+    completer
+        .write_registration("COMPLETE", "rolecall", "rolecall", "rolecall", &mut out)
+        .and_then(|_| out.flush())
+        .map_err(|e| CoreError::Invalid(format!("cannot write: {e}")))?;
     Ok(ExitCode::SUCCESS)
 }
 

@@ -4,10 +4,14 @@
 
 mod backend;
 mod commands;
+mod complete;
+mod exec;
+mod status;
 
 use std::process::ExitCode;
 
-use clap::{Parser, Subcommand};
+use clap::{CommandFactory, Parser, Subcommand};
+use clap_complete::engine::ArgValueCompleter;
 
 const EXIT_CODES: &str = "\
 Exit codes:
@@ -16,14 +20,16 @@ Exit codes:
   2  wrong usage
   3  sign-in required: run `rolecall login`
   4  unknown session, account or role
-  5  the config file needs fixing";
+  5  the config file needs fixing
+`rolecall exec` exits with the command's own status (128 + N when signal N ended it; 126 when
+it cannot be run, 127 when it is not found), or with one of the codes above before it runs.";
 
 /// AWS temporary credentials from IAM Identity Center: no long-term keys, no credentials file.
 #[derive(Debug, Parser)]
 #[command(name = "rolecall", version, after_help = EXIT_CODES)]
 pub struct Cli {
     /// The SSO session to use (needed when several are configured).
-    #[arg(long, global = true, env = "ROLECALL_SESSION")]
+    #[arg(long, global = true, env = "ROLECALL_SESSION", add = ArgValueCompleter::new(complete::sessions))]
     session: Option<String>,
     /// Do not ask a running Rolecall app; use the engine in this process.
     #[arg(long, global = true)]
@@ -45,7 +51,9 @@ pub enum Command {
     #[command(after_help = "Example: eval \"$(rolecall env payments-prod AdministratorAccess)\"")]
     Env {
         /// Account name, id or alias.
+        #[arg(add = ArgValueCompleter::new(complete::accounts))]
         account: String,
+        #[arg(add = ArgValueCompleter::new(complete::roles))]
         role: String,
         /// sh (bash, zsh), fish, pwsh, cmd or dotenv; default from the config.
         #[arg(long, short)]
@@ -58,11 +66,59 @@ pub enum Command {
         #[arg(long)]
         endpoint: bool,
     },
+    /// Run a command with a role's credentials in its environment.
+    #[command(
+        after_help = "Examples:\n  rolecall exec payments-prod ReadOnly -- aws s3 ls\n  rolecall exec --endpoint payments-prod Deploy -- terraform apply"
+    )]
+    Exec {
+        /// Account name, id or alias.
+        #[arg(add = ArgValueCompleter::new(complete::accounts))]
+        account: String,
+        #[arg(add = ArgValueCompleter::new(complete::roles))]
+        role: String,
+        /// Give the command the local credential endpoint's variables instead of keys: SDKs
+        /// renew credentials by themselves, for jobs longer than a role session. The grant is
+        /// revoked when the command ends. Needs the Rolecall app or `rolecall agent`.
+        #[arg(long)]
+        endpoint: bool,
+        /// AWS_REGION and AWS_DEFAULT_REGION; default: the environment's, else the session's.
+        #[arg(long)]
+        region: Option<String>,
+        /// Run even inside another role's `rolecall exec` (or `rolecall env`).
+        #[arg(long)]
+        nest: bool,
+        /// The command and its arguments, after `--`.
+        #[arg(last = true, required = true, value_name = "COMMAND")]
+        command: Vec<std::ffi::OsString>,
+    },
+    /// Print the role this shell's credentials are for and their time left (for a prompt);
+    /// nothing when the shell holds no Rolecall credentials. Reads the environment only.
+    #[command(
+        after_help = "Example (bash): PS1='$(rolecall prompt --format \"[{account}/{role} {left}] \")'$PS1"
+    )]
+    Prompt {
+        /// Placeholders: {account}, {account_id}, {role}, {left}, {expires}.
+        #[arg(long, default_value = status::PROMPT_FORMAT)]
+        format: String,
+    },
+    /// Sessions and the roles whose credentials the app holds, with time left.
+    Status {
+        /// JSON, for status bars (Waybar, Polybar, i3blocks).
+        #[arg(long)]
+        json: bool,
+    },
     /// Print credentials as `credential_process` JSON (version 1), for ~/.aws/config.
-    CredentialProcess { account: String, role: String },
+    CredentialProcess {
+        #[arg(add = ArgValueCompleter::new(complete::accounts))]
+        account: String,
+        #[arg(add = ArgValueCompleter::new(complete::roles))]
+        role: String,
+    },
     /// Open the AWS console signed in as a role.
     Console {
+        #[arg(add = ArgValueCompleter::new(complete::accounts))]
         account: String,
+        #[arg(add = ArgValueCompleter::new(complete::roles))]
         role: String,
         /// Console service to open (ec2, s3, ...); default: console home.
         #[arg(long)]
@@ -76,15 +132,24 @@ pub enum Command {
         print: bool,
     },
     /// Show who a role's credentials are (STS GetCallerIdentity).
-    Whoami { account: String, role: String },
+    Whoami {
+        #[arg(add = ArgValueCompleter::new(complete::accounts))]
+        account: String,
+        #[arg(add = ArgValueCompleter::new(complete::roles))]
+        role: String,
+    },
     /// Sign in to an SSO session (PKCE in the browser; --device-code to type a code instead).
     Login {
+        #[arg(add = ArgValueCompleter::new(complete::sessions))]
         session: Option<String>,
         #[arg(long)]
         device_code: bool,
     },
     /// Sign out of an SSO session: portal logout, keychain item removed, credentials wiped.
-    Logout { session: Option<String> },
+    Logout {
+        #[arg(add = ArgValueCompleter::new(complete::sessions))]
+        session: Option<String>,
+    },
     /// Manage SSO sessions.
     #[command(subcommand)]
     Session(SessionCommand),
@@ -112,6 +177,17 @@ pub enum Command {
     Revoke { id: String },
     /// Find long-term access keys (AKIA...) in ~/.aws and the environment.
     Audit,
+    /// Print the shell code that completes rolecall's commands, sessions, accounts and roles.
+    #[command(
+        after_help = "bash:  source <(rolecall completions bash)     (in ~/.bashrc)\nzsh:   source <(rolecall completions zsh)      (in ~/.zshrc)\nfish:  rolecall completions fish | source   (in ~/.config/fish/config.fish)"
+    )]
+    Completions {
+        #[arg(value_parser = ["bash", "zsh", "fish", "elvish", "powershell"])]
+        shell: String,
+    },
+    /// Write the manual pages (rolecall.1 and one per subcommand) into a folder.
+    #[command(hide = true)]
+    Man { dir: std::path::PathBuf },
     /// Serve the agent socket and the local credential endpoint in the foreground (what the
     /// desktop app does in the background).
     Agent,
@@ -140,6 +216,8 @@ pub enum SessionCommand {
 }
 
 fn main() -> ExitCode {
+    // `COMPLETE=<shell> rolecall -- <words>`: the shell asking for completions.
+    clap_complete::CompleteEnv::with_factory(Cli::command).complete();
     rolecall_core::logging::init("warn");
     let cli = Cli::parse();
     let runtime = match tokio::runtime::Builder::new_multi_thread()

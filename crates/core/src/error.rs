@@ -47,6 +47,9 @@ pub enum CoreError {
     Api(String),
     #[error("{0}")]
     Invalid(String),
+    /// The command line asks for something that cannot be done as asked (exit code 2).
+    #[error("{0}")]
+    Usage(String),
     #[error(
         "the Rolecall agent is not running: start the Rolecall app (or `rolecall agent`) first"
     )]
@@ -83,6 +86,7 @@ impl CoreError {
             Self::UnknownRole { .. } => "unknown_role".into(),
             Self::Api(_) => "aws_error".into(),
             Self::Invalid(_) => "invalid".into(),
+            Self::Usage(_) => "usage".into(),
             Self::NoAgent => "no_agent".into(),
             Self::AgentRefused(_) => "agent_refused".into(),
             Self::AgentStalled(_) => "agent_stalled".into(),

@@ -621,6 +621,27 @@ impl Rolecall {
         })
     }
 
+    /// The account's name from the catalogue, or its id when the catalogue does not have it.
+    pub fn account_name(&self, session: &str, account_id: &str) -> String {
+        self.catalog(session)
+            .and_then(|c| {
+                c.accounts
+                    .iter()
+                    .find(|a| a.account.account_id == account_id)
+                    .map(|a| a.account.account_name.clone())
+            })
+            .unwrap_or_else(|| account_id.to_owned())
+    }
+
+    /// The role as the person knows it: a chained role by its chain's name (or its ARN when
+    /// the chain is gone from the config), any other by its own.
+    pub fn role_label(&self, key: &RoleKey) -> String {
+        match &key.chain {
+            None => key.role.clone(),
+            Some(arn) => self.chain_name(key).unwrap_or_else(|| arn.clone()),
+        }
+    }
+
     /// The config's name of the chain `key` stands for, if it is a chained role.
     pub fn chain_name(&self, key: &RoleKey) -> Option<String> {
         let arn = key.chain.as_ref()?;

@@ -28,6 +28,7 @@ pub mod config;
 pub mod console;
 pub mod files;
 pub mod gate;
+pub mod held;
 pub mod local_http;
 pub mod loopback;
 pub mod partition;

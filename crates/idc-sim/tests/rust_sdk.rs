@@ -14,6 +14,7 @@ const DEVICE_GRANT: &str = "urn:ietf:params:oauth:grant-type:device_code";
 fn oidc(sim: &Simulator) -> aws_sdk_ssooidc::Client {
     aws_sdk_ssooidc::Client::from_conf(
         aws_sdk_ssooidc::Config::builder()
+            .http_client(rolecall_aws::https_client())
             .behavior_version(BehaviorVersion::latest())
             .region(Region::new("eu-west-1"))
             .endpoint_url(&sim.endpoints().oidc)
@@ -29,6 +30,7 @@ fn portal(sim: &Simulator, retries: bool) -> aws_sdk_sso::Client {
     };
     aws_sdk_sso::Client::from_conf(
         aws_sdk_sso::Config::builder()
+            .http_client(rolecall_aws::https_client())
             .behavior_version(BehaviorVersion::latest())
             .region(Region::new("eu-west-1"))
             .endpoint_url(&sim.endpoints().portal)
@@ -40,6 +42,7 @@ fn portal(sim: &Simulator, retries: bool) -> aws_sdk_sso::Client {
 fn sts(sim: &Simulator, creds: Credentials) -> aws_sdk_sts::Client {
     aws_sdk_sts::Client::from_conf(
         aws_sdk_sts::Config::builder()
+            .http_client(rolecall_aws::https_client())
             .behavior_version(BehaviorVersion::latest())
             .region(Region::new("eu-west-1"))
             .endpoint_url(&sim.endpoints().sts)

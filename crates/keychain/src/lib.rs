@@ -42,7 +42,12 @@ impl KeychainStore {
 
     /// Checks that the keychain can be written and read, without keeping anything.
     pub fn probe(&self) -> Result<(), StoreError> {
-        let entry = self.entry("__probe__")?;
+        // An item of its own for each probe: two processes (or threads) probing one shared
+        // item race, one deleting it while the other writes, and the loser would fall back to
+        // memory for its whole run.
+        static PROBES: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
+        let n = PROBES.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        let entry = self.entry(&format!("__probe__.{}.{n}", std::process::id()))?;
         entry.set_password("probe").map_err(map_err)?;
         let _ = entry.delete_credential();
         Ok(())

@@ -84,3 +84,31 @@ fn no_session_bus_is_a_clear_unavailable_error() {
         String::from_utf8_lossy(&out.stderr)
     );
 }
+
+/// Several Rolecall processes start at once (the app, `rolecall agent`, a few CLI calls from a
+/// script): each probes the keychain, and no probe may fail because another ran beside it,
+/// or that process would quietly keep its sign-in in memory only.
+#[test]
+fn probes_at_the_same_time_all_find_the_keychain() {
+    let failures: Vec<String> = std::thread::scope(|s| {
+        let workers: Vec<_> = (0..8)
+            .map(|_| {
+                s.spawn(|| {
+                    let store = KeychainStore::new();
+                    (0..10)
+                        .filter_map(|_| store.probe().err().map(|e| e.to_string()))
+                        .collect::<Vec<_>>()
+                })
+            })
+            .collect();
+        workers
+            .into_iter()
+            .flat_map(|w| w.join().expect("probe thread"))
+            .collect()
+    });
+    assert!(
+        failures.is_empty(),
+        "{} probes failed: {failures:?}",
+        failures.len()
+    );
+}

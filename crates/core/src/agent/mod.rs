@@ -19,7 +19,7 @@ use std::time::Duration;
 
 pub use client::AgentClient;
 pub use protocol::{Answer, Line, Request, SignInStep};
-pub use server::AgentServer;
+pub use server::{AgentServer, role_on_wire, session_infos};
 
 /// While a request is worked on, the agent says so this often.
 pub const HEARTBEAT: Duration = Duration::from_secs(5);

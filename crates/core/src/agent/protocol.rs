@@ -60,6 +60,8 @@ pub enum Request {
     Revoke {
         id: String,
     },
+    /// Sessions and the roles whose credentials are held, for `rolecall status` and prompts.
+    Status,
     /// `device_code: false` signs in the way the config prefers.
     Login {
         session: Option<String>,
@@ -83,6 +85,7 @@ impl Request {
             Self::Grant { .. } => "grant",
             Self::Grants => "grants",
             Self::Revoke { .. } => "revoke",
+            Self::Status => "status",
             Self::Login { .. } => "login",
             Self::Logout { .. } => "logout",
         }
@@ -216,6 +219,28 @@ pub struct SessionInfo {
     pub expires_at: Option<String>,
 }
 
+/// Which role a set of credentials (or a grant) is for: ids as the portal gave them, the
+/// account's name as the catalogue has it, and the role as the person knows it (a chained
+/// role by its chain's name).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RoleOnWire {
+    pub session: String,
+    pub account_id: String,
+    pub account_name: String,
+    pub role: String,
+}
+
+/// A role whose credentials the agent holds (no secret: the access key id names them).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ActiveOnWire {
+    pub role: RoleOnWire,
+    pub access_key_id: String,
+    /// RFC 3339.
+    pub expires_at: String,
+}
+
 /// The agent's answer to each request.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(tag = "answer", rename_all = "snake_case", deny_unknown_fields)]
@@ -232,6 +257,7 @@ pub enum Answer {
     Credentials {
         credentials: CredentialsOnWire,
         region: String,
+        role: RoleOnWire,
     },
     Console {
         url: SecretOnWire,
@@ -244,12 +270,17 @@ pub enum Answer {
         url: String,
         token: SecretOnWire,
         region: String,
+        role: RoleOnWire,
     },
     Grants {
         grants: Vec<GrantInfo>,
     },
     Revoked {
         revoked: bool,
+    },
+    Status {
+        sessions: Vec<SessionInfo>,
+        active: Vec<ActiveOnWire>,
     },
     SignedIn {
         session: String,

@@ -10,7 +10,8 @@ use tokio_util::sync::CancellationToken;
 
 use super::HEARTBEAT;
 use super::protocol::{
-    Answer, CredentialsOnWire, Line, Request, SecretOnWire, SessionInfo, SignInStep,
+    ActiveOnWire, Answer, CredentialsOnWire, Line, Request, RoleOnWire, SecretOnWire, SessionInfo,
+    SignInStep,
 };
 use crate::endpoint::CredentialEndpoint;
 use crate::error::CoreError;
@@ -197,6 +198,33 @@ async fn handle(
     write.shutdown().await
 }
 
+/// Every configured session and its sign-in state.
+pub fn session_infos(core: &Rolecall) -> Vec<SessionInfo> {
+    core.sessions()
+        .iter()
+        .map(|s| {
+            let st = core.signin().status(s);
+            SessionInfo {
+                name: s.name.clone(),
+                start_url: s.start_url.clone(),
+                region: s.region.to_string(),
+                signed_in: st.signed_in,
+                expires_at: st.expires_at.map(rfc3339),
+            }
+        })
+        .collect()
+}
+
+/// Which role `resolved` is, for the CLI to name it.
+pub fn role_on_wire(core: &Rolecall, resolved: &crate::rolecall::Resolved) -> RoleOnWire {
+    RoleOnWire {
+        session: resolved.session.name.clone(),
+        account_id: resolved.key.account_id.clone(),
+        account_name: resolved.account_name.clone(),
+        role: core.role_label(&resolved.key),
+    }
+}
+
 async fn answer(
     parts: &Parts,
     request: Request,
@@ -219,20 +247,7 @@ async fn answer(
     Ok(match request {
         Request::Ping => unreachable!("answered above"),
         Request::Sessions => Answer::Sessions {
-            sessions: core
-                .sessions()
-                .iter()
-                .map(|s| {
-                    let st = core.signin().status(s);
-                    SessionInfo {
-                        name: s.name.clone(),
-                        start_url: s.start_url.clone(),
-                        region: s.region.to_string(),
-                        signed_in: st.signed_in,
-                        expires_at: st.expires_at.map(rfc3339),
-                    }
-                })
-                .collect(),
+            sessions: session_infos(core),
         },
         Request::List { session, refresh } => {
             let session = core.session(session.as_deref())?;
@@ -255,6 +270,7 @@ async fn answer(
             Answer::Credentials {
                 credentials: CredentialsOnWire::from(&c),
                 region: resolved.session.region.to_string(),
+                role: role_on_wire(core, &resolved),
             }
         }
         Request::Console {
@@ -300,8 +316,27 @@ async fn answer(
                 url: g.url,
                 token: SecretOnWire(g.token),
                 region: resolved.session.region.to_string(),
+                role: role_on_wire(core, &resolved),
             }
         }
+        Request::Status => Answer::Status {
+            sessions: session_infos(core),
+            active: core
+                .vault()
+                .active()
+                .into_iter()
+                .map(|a| ActiveOnWire {
+                    role: RoleOnWire {
+                        account_name: core.account_name(&a.key.session, &a.key.account_id),
+                        role: core.role_label(&a.key),
+                        session: a.key.session,
+                        account_id: a.key.account_id,
+                    },
+                    access_key_id: a.access_key_id,
+                    expires_at: rfc3339(a.expires_at),
+                })
+                .collect(),
+        },
         Request::Grants => Answer::Grants {
             grants: endpoint.list(),
         },
