@@ -25,6 +25,9 @@ def test_deb_installs_and_starts(tmp_path):
         # The CLI, its manual pages and its completions come with it.
         version = subprocess.run(["/usr/bin/rolecall", "--version"], capture_output=True, text=True, check=True)
         assert version.stdout.startswith("rolecall ")
+        helper = subprocess.run(["/usr/bin/docker-credential-rolecall", "list"], capture_output=True, text=True,
+                                env=dict(os.environ, ROLECALL_HOME=str(tmp_path / "home")))
+        assert helper.returncode == 0 and helper.stdout.strip() == "{}", helper.stderr
         for page in ("rolecall.1.gz", "rolecall-exec.1.gz", "rolecall-prompt.1.gz"):
             assert pathlib.Path("/usr/share/man/man1", page).exists(), page
         bash = pathlib.Path("/usr/share/bash-completion/completions/rolecall").read_text()

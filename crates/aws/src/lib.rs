@@ -23,12 +23,15 @@ use aws_smithy_types::timeout::TimeoutConfig;
 use rolecall_engine::api::{AwsConnector, FederationApi, OidcApi, PortalApi, StsApi};
 use rolecall_engine::session::SsoSession;
 
+pub mod ecr;
+pub mod eks;
+
 pub use federation::HttpFederation;
 pub use oidc::SdkOidc;
 pub use portal::SdkPortal;
 pub use sts::SdkSts;
 
-fn timeouts() -> TimeoutConfig {
+pub(crate) fn timeouts() -> TimeoutConfig {
     TimeoutConfig::builder()
         .connect_timeout(Duration::from_secs(5))
         .operation_attempt_timeout(Duration::from_secs(20))

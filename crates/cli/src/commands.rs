@@ -20,7 +20,7 @@ use rolecall_engine::shell::{self, ShellFormat};
 use rolecall_engine::text::printable;
 
 use crate::backend::{Backend, open_core};
-use crate::{Cli, Command, SessionCommand};
+use crate::{Cli, Command, EcrCommand, EksCommand, SessionCommand};
 
 /// Exit code for an error (see `--help`).
 pub fn exit_code(e: &CoreError) -> u8 {
@@ -45,7 +45,7 @@ pub fn open_page(url: &str) {
     }
 }
 
-fn print_secret(s: &Secret) -> Result<(), CoreError> {
+pub(crate) fn print_secret(s: &Secret) -> Result<(), CoreError> {
     let mut out = std::io::stdout().lock();
     out.write_all(s.expose().as_bytes())
         .and_then(|_| out.flush())
@@ -223,6 +223,66 @@ pub async fn run(cli: Cli) -> Result<ExitCode, CoreError> {
             unreachable!("answered before the config is read")
         }
         Command::Status { json } => return crate::status::status(cli.no_agent, json).await,
+        Command::Ecr(EcrCommand::Login {
+            account,
+            role,
+            region,
+            registry,
+            docker_config,
+        }) => {
+            return crate::ecr::login(crate::ecr::LoginArgs {
+                session: cli.session,
+                no_agent: cli.no_agent,
+                account,
+                role,
+                region,
+                registry,
+                docker_config,
+            })
+            .await;
+        }
+        Command::DockerCredential { op } => {
+            return crate::ecr::helper(&op, session, cli.no_agent).await;
+        }
+        Command::Eks(EksCommand::Token {
+            cluster,
+            account,
+            role,
+            region,
+        }) => {
+            return crate::kube::token(crate::kube::TokenArgs {
+                session: cli.session,
+                no_agent: cli.no_agent,
+                cluster,
+                account,
+                role,
+                region,
+            })
+            .await;
+        }
+        Command::Kubeconfig {
+            cluster,
+            server,
+            certificate_authority_data,
+            account,
+            role,
+            region,
+            context,
+            file,
+        } => {
+            return crate::kube::kubeconfig(crate::kube::KubeconfigArgs {
+                session: cli.session,
+                cluster,
+                server,
+                ca_data: certificate_authority_data,
+                account,
+                role,
+                region,
+                context,
+                file,
+            })
+            .await;
+        }
         Command::CredentialProcess { account, role } => {
             let backend = Backend::choose(cli.no_agent).await?;
             let (creds, _, _) = backend.credentials(session, &account, &role).await?;

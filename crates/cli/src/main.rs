@@ -5,7 +5,9 @@
 mod backend;
 mod commands;
 mod complete;
+mod ecr;
 mod exec;
+mod kube;
 mod status;
 
 use std::process::ExitCode;
@@ -107,6 +109,44 @@ pub enum Command {
         #[arg(long)]
         json: bool,
     },
+    /// Kubernetes on EKS: tokens for kubectl.
+    #[command(subcommand)]
+    Eks(EksCommand),
+    /// Add (or update) a cluster, a user and a context in ~/.kube/config (KUBECONFIG honoured)
+    /// that get kubectl its tokens from `rolecall eks token`; the context becomes current.
+    #[command(
+        after_help = "Example: rolecall kubeconfig --cluster prod --server https://ABC.gr7.eu-west-1.eks.amazonaws.com --certificate-authority-data LS0t... payments-prod AdministratorAccess"
+    )]
+    Kubeconfig {
+        #[arg(long)]
+        cluster: String,
+        /// The cluster's API server URL.
+        #[arg(long)]
+        server: String,
+        /// The cluster's CA bundle, base64 (as `aws eks describe-cluster` gives it).
+        #[arg(long)]
+        certificate_authority_data: Option<String>,
+        #[arg(add = ArgValueCompleter::new(complete::accounts))]
+        account: String,
+        #[arg(add = ArgValueCompleter::new(complete::roles))]
+        role: String,
+        /// The cluster's region (default: the session's).
+        #[arg(long)]
+        region: Option<String>,
+        /// The context's name (default: rolecall-CLUSTER-ACCOUNT-ROLE).
+        #[arg(long)]
+        context: Option<String>,
+        /// The kubeconfig to change (default: the first file of KUBECONFIG, else ~/.kube/config).
+        #[arg(long)]
+        file: Option<std::path::PathBuf>,
+    },
+    /// Container registries (ECR): Docker passwords from a role.
+    #[command(subcommand)]
+    Ecr(EcrCommand),
+    /// The Docker credential helper protocol (get, list, store, erase on standard input and
+    /// output): what `docker-credential-rolecall` runs.
+    #[command(hide = true)]
+    DockerCredential { op: String },
     /// Print credentials as `credential_process` JSON (version 1), for ~/.aws/config.
     CredentialProcess {
         #[arg(add = ArgValueCompleter::new(complete::accounts))]
@@ -194,6 +234,47 @@ pub enum Command {
 }
 
 #[derive(Debug, Subcommand)]
+pub enum EcrCommand {
+    /// Map an ECR registry to a role and name `rolecall` as its Docker credential helper in
+    /// ~/.docker/config.json (DOCKER_CONFIG honoured), keeping the rest of the file.
+    #[command(
+        after_help = "Then `docker pull 111122223333.dkr.ecr.eu-west-1.amazonaws.com/app:1` asks docker-credential-rolecall, which asks ECR with the role's credentials."
+    )]
+    Login {
+        #[arg(add = ArgValueCompleter::new(complete::accounts))]
+        account: String,
+        #[arg(add = ArgValueCompleter::new(complete::roles))]
+        role: String,
+        /// The registry's region (default: the session's); ignored with --registry.
+        #[arg(long)]
+        region: Option<String>,
+        /// The registry host (default: the account's registry in the region).
+        #[arg(long)]
+        registry: Option<String>,
+        /// Docker's config folder (default: DOCKER_CONFIG, else ~/.docker).
+        #[arg(long)]
+        docker_config: Option<std::path::PathBuf>,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum EksCommand {
+    /// Print an ExecCredential (client.authentication.k8s.io/v1beta1) with an EKS token for
+    /// the cluster, signed with the role's credentials: what kubectl's exec plugin runs.
+    Token {
+        #[arg(long)]
+        cluster: String,
+        #[arg(add = ArgValueCompleter::new(complete::accounts))]
+        account: String,
+        #[arg(add = ArgValueCompleter::new(complete::roles))]
+        role: String,
+        /// The cluster's region (default: the session's).
+        #[arg(long)]
+        region: Option<String>,
+    },
+}
+
+#[derive(Debug, Subcommand)]
 pub enum SessionCommand {
     /// Add (or replace) a session.
     Add {
@@ -215,11 +296,25 @@ pub enum SessionCommand {
     },
 }
 
+/// The command line; run as `docker-credential-rolecall OP` (a link to this binary, or the
+/// .deb's wrapper), it is `rolecall docker-credential OP`.
+fn args() -> Vec<std::ffi::OsString> {
+    let mut args: Vec<std::ffi::OsString> = std::env::args_os().collect();
+    let invoked = args
+        .first()
+        .and_then(|a| std::path::Path::new(a).file_name())
+        .is_some_and(|n| n == "docker-credential-rolecall");
+    if invoked {
+        args.splice(0..1, ["rolecall".into(), "docker-credential".into()]);
+    }
+    args
+}
+
 fn main() -> ExitCode {
     // `COMPLETE=<shell> rolecall -- <words>`: the shell asking for completions.
     clap_complete::CompleteEnv::with_factory(Cli::command).complete();
     rolecall_core::logging::init("warn");
-    let cli = Cli::parse();
+    let cli = Cli::parse_from(args());
     let runtime = match tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
         .enable_all()

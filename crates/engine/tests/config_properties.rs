@@ -8,7 +8,7 @@ use rolecall_engine::session::SsoSession;
 use rolecall_engine::shell::ShellFormat;
 
 const FILE: &str = r#"# My settings: keep this comment
-version = 3
+version = 99
 future_top = "kept"
 
 [preferences]

@@ -10,6 +10,8 @@
 
 mod approval;
 mod control;
+mod ecr;
+pub mod eks;
 mod error;
 mod federation;
 mod html;
@@ -23,6 +25,7 @@ mod server;
 pub mod sigv4;
 mod state;
 mod sts;
+mod tls;
 
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -44,27 +47,46 @@ pub struct Endpoints {
     pub sts: String,
     /// Console federation (`ROLECALL_FEDERATION_URL`).
     pub federation: String,
+    /// ECR's API (`AWS_ENDPOINT_URL_ECR`).
+    pub ecr: String,
     /// The start URL that identifies this directory (`ROLECALL_START_URL`).
     pub start_url: String,
+    /// The Kubernetes API of the simulated EKS cluster `demo`, over HTTPS
+    /// (`ROLECALL_EKS_SERVER`).
+    pub eks_server: String,
+    /// Its certificate, PEM in base64 (`ROLECALL_EKS_CA_DATA`), for a kubeconfig's
+    /// `certificate-authority-data`.
+    pub eks_ca_data: String,
 }
 
 impl Endpoints {
-    fn new(base: String) -> Self {
+    fn new(base: String, eks_base: String, eks_ca_data: String) -> Self {
         Self {
             oidc: format!("{base}/oidc"),
             portal: format!("{base}/portal"),
             sts: format!("{base}/sts"),
             federation: format!("{base}/federation"),
+            ecr: format!("{base}/ecr"),
             start_url: format!("{base}/start"),
+            eks_server: format!("{eks_base}/eks/{}", eks::CLUSTER),
+            eks_ca_data,
             base,
         }
     }
 
-    /// The lines a person pastes into a shell to point AWS tools and Rolecall here.
+    /// The lines a person pastes into a shell to point AWS tools and Rolecall here
+    /// (`ROLECALL_START_URL` last: readers may stop at it).
     pub fn shell_exports(&self) -> String {
         format!(
-            "export AWS_ENDPOINT_URL_SSO_OIDC={}\nexport AWS_ENDPOINT_URL_SSO={}\nexport AWS_ENDPOINT_URL_STS={}\nexport ROLECALL_FEDERATION_URL={}\nexport ROLECALL_START_URL={}\n",
-            self.oidc, self.portal, self.sts, self.federation, self.start_url
+            "export AWS_ENDPOINT_URL_SSO_OIDC={}\nexport AWS_ENDPOINT_URL_SSO={}\nexport AWS_ENDPOINT_URL_STS={}\nexport AWS_ENDPOINT_URL_ECR={}\nexport ROLECALL_FEDERATION_URL={}\nexport ROLECALL_EKS_SERVER={}\nexport ROLECALL_EKS_CA_DATA={}\nexport ROLECALL_START_URL={}\n",
+            self.oidc,
+            self.portal,
+            self.sts,
+            self.ecr,
+            self.federation,
+            self.eks_server,
+            self.eks_ca_data,
+            self.start_url
         )
     }
 }
@@ -77,6 +99,8 @@ pub struct Simulator {
     addr: SocketAddr,
     shutdown: Option<tokio::sync::oneshot::Sender<()>>,
     task: Option<tokio::task::JoinHandle<()>>,
+    /// The EKS cluster's HTTPS server.
+    eks_task: tokio::task::JoinHandle<()>,
 }
 
 impl Simulator {
@@ -96,9 +120,22 @@ impl Simulator {
                 tracing::error!("simulator stopped: {e}");
             }
         });
+        let eks_listener = tokio::net::TcpListener::bind((addr.ip(), 0)).await?;
+        let eks_addr = eks_listener.local_addr()?;
+        let cert = tls::self_signed().map_err(std::io::Error::other)?;
+        let eks_task = tokio::spawn(tls::serve(
+            eks_listener,
+            cert.config.clone(),
+            eks::router(sim.clone()),
+        ));
+        let eks_ca_data = {
+            use base64::Engine;
+            base64::engine::general_purpose::STANDARD.encode(cert.pem.as_bytes())
+        };
         Ok(Self {
             sim,
-            endpoints: Endpoints::new(base),
+            eks_task,
+            endpoints: Endpoints::new(base, format!("https://{eks_addr}"), eks_ca_data),
             addr,
             shutdown: Some(tx),
             task: Some(task),
@@ -167,6 +204,7 @@ impl Simulator {
         out.extend(ledger.access_tokens.keys().cloned());
         out.extend(ledger.refresh_tokens.keys().cloned());
         out.extend(ledger.signin_tokens.keys().cloned());
+        out.extend(ledger.registry_passwords.keys().cloned());
         for c in ledger.credentials.values() {
             out.push(c.secret_access_key.clone());
             out.push(c.session_token.clone());
@@ -194,6 +232,7 @@ impl Simulator {
 
     /// Stops serving and waits for the server task to end.
     pub async fn stop(mut self) {
+        self.eks_task.abort();
         if let Some(tx) = self.shutdown.take() {
             let _ = tx.send(());
         }
@@ -205,6 +244,7 @@ impl Simulator {
 
 impl Drop for Simulator {
     fn drop(&mut self) {
+        self.eks_task.abort();
         if let Some(tx) = self.shutdown.take() {
             let _ = tx.send(());
         }

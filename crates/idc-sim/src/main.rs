@@ -11,7 +11,7 @@ use idc_sim::{Organisation, SimOptions, Simulator};
 
 /// An IAM Identity Center simulator (SSO OIDC, access portal, STS, console federation).
 ///
-/// Prints `export ...` lines for AWS_ENDPOINT_URL_SSO_OIDC, AWS_ENDPOINT_URL_SSO,
+/// Prints `export ...` lines for AWS_ENDPOINT_URL_SSO_OIDC, AWS_ENDPOINT_URL_SSO, ROLECALL_EKS_SERVER,
 /// AWS_ENDPOINT_URL_STS, ROLECALL_FEDERATION_URL and ROLECALL_START_URL on standard output,
 /// then logs every request (method, path, status, latency; never a secret) on standard error.
 #[derive(Debug, Parser)]

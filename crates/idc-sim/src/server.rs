@@ -15,7 +15,7 @@ use axum::routing::{get, post};
 
 use crate::error::{OidcError, PortalError, StsError};
 use crate::state::Sim;
-use crate::{approval, control, federation, oidc, portal, sts};
+use crate::{approval, control, ecr, federation, oidc, portal, sts};
 
 /// Which service an API path belongs to; pages and control routes are none.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -79,6 +79,9 @@ pub(crate) fn router(sim: Arc<Sim>) -> Router {
         .route("/sts", get(sts::handle).post(sts::handle))
         .route("/sts/", get(sts::handle).post(sts::handle))
         .route("/federation", get(federation::federation))
+        .route("/ecr", post(ecr::api))
+        .route("/ecr/", post(ecr::api))
+        .route("/registry/{account}/v2/", get(ecr::registry))
         .route("/oauth", get(federation::oauth_logout))
         .route("/start", get(control::start_page))
         .route("/", get(control::start_page))

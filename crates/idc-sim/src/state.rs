@@ -127,6 +127,8 @@ pub(crate) struct Ledger {
     pub refresh_tokens: HashMap<String, RefreshTokenRecord>,
     pub credentials: HashMap<String, IssuedCredentials>,
     pub signin_tokens: HashMap<String, SigninGrant>,
+    /// ECR passwords from GetAuthorizationToken.
+    pub registry_passwords: HashMap<String, crate::ecr::RegistryPassword>,
     pub deny_next: bool,
     pub fail_rate: f64,
     pub stats: Stats,

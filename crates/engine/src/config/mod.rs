@@ -33,8 +33,8 @@ use crate::signin::SignInMethod;
 use crate::text::has_hidden;
 
 /// The config format this Rolecall writes and knows every key of. Version 2 added
-/// `environments`.
-pub const FORMAT_VERSION: u32 = 2;
+/// `environments`, version 3 `[[registry]]`.
+pub const FORMAT_VERSION: u32 = 3;
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(default)]
@@ -102,6 +102,30 @@ pub struct RoleChain {
     pub role_arn: String,
 }
 
+/// A container registry (ECR) whose Docker credentials come from a role: what
+/// `rolecall ecr login` writes and `docker-credential-rolecall` answers for. Version 3.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Registry {
+    /// `<account id>.dkr.ecr.<region>.amazonaws.com` (or `.amazonaws.com.cn`).
+    pub host: String,
+    pub session: String,
+    pub account_id: String,
+    /// The role (or a chain's name) whose credentials ask ECR for the password.
+    pub role: String,
+}
+
+/// `<12 digits>.dkr.ecr[-fips].<region>.amazonaws.com[.cn]`, and its region.
+pub fn ecr_registry_region(host: &str) -> Option<&str> {
+    let (account, rest) = host.split_once('.')?;
+    let rest = rest
+        .strip_prefix("dkr.ecr.")
+        .or_else(|| rest.strip_prefix("dkr.ecr-fips."))?;
+    let region = rest
+        .strip_suffix(".amazonaws.com")
+        .or_else(|| rest.strip_suffix(".amazonaws.com.cn"))?;
+    (is_account_id(account) && crate::partition::is_region(region)).then_some(region)
+}
+
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, Default)]
 #[serde(default)]
 pub struct Config {
@@ -125,6 +149,9 @@ pub struct Config {
     pub environments: BTreeMap<String, String>,
     #[serde(rename = "chain", skip_serializing_if = "Vec::is_empty")]
     pub chains: Vec<RoleChain>,
+    /// Version 3.
+    #[serde(rename = "registry", skip_serializing_if = "Vec::is_empty")]
+    pub registries: Vec<Registry>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -236,6 +263,7 @@ fn known_keys(segments: &[Segment]) -> &'static [&'static str] {
             "colours",
             "environments",
             "chain",
+            "registry",
         ],
         ["preferences", _] => &[
             "warnings_seconds",
@@ -253,6 +281,7 @@ fn known_keys(segments: &[Segment]) -> &'static [&'static str] {
         ["session", "endpoints", _] => &["oidc", "portal", "sts", "federation"],
         ["favourite", _] => &["session", "account_id", "role"],
         ["chain", _] => &["name", "session", "account_id", "role", "role_arn"],
+        ["registry", _] => &["host", "session", "account_id", "role"],
         _ => &[],
     }
 }
@@ -416,6 +445,30 @@ impl Config {
                 ));
             }
         }
+        let mut hosts = std::collections::HashSet::new();
+        for r in &self.registries {
+            if ecr_registry_region(&r.host).is_none() {
+                return Err(format!(
+                    "registry {:?} is not an ECR registry (ACCOUNT.dkr.ecr.REGION.amazonaws.com)",
+                    r.host
+                ));
+            }
+            if !names.contains(r.session.as_str()) {
+                return Err(format!(
+                    "registry {:?} names an unknown session {:?}",
+                    r.host, r.session
+                ));
+            }
+            if !is_account_id(&r.account_id) || !is_role_name(&r.role) {
+                return Err(format!(
+                    "registry {:?}: {:?}/{:?} is not a 12-digit account id and a role name",
+                    r.host, r.account_id, r.role
+                ));
+            }
+            if !hosts.insert(r.host.as_str()) {
+                return Err(format!("registry {:?} is listed twice", r.host));
+            }
+        }
         let mut chain_names = std::collections::HashSet::new();
         for c in &self.chains {
             if !chain_names.insert((&c.session, &c.account_id, &c.name)) {
@@ -460,7 +513,13 @@ impl Config {
     /// The oldest format version that knows every key this config uses: what the file must
     /// say, so that an older Rolecall reads the newer keys as a newer version's, not as typos.
     pub fn needed_version(&self) -> u32 {
-        if self.environments.is_empty() { 1 } else { 2 }
+        if !self.registries.is_empty() {
+            3
+        } else if !self.environments.is_empty() {
+            2
+        } else {
+            1
+        }
     }
 
     pub fn session(&self, name: &str) -> Option<&SsoSession> {

@@ -139,9 +139,9 @@ fn hostile_values_are_refused() {
 
 #[test]
 fn keys_of_a_newer_version_are_accepted() {
-    let text = "version = 3\n[preferences]\nshell = \"fish\"\nfuture_knob = 3\n[future]\nx = 1\n";
+    let text = "version = 99\n[preferences]\nshell = \"fish\"\nfuture_knob = 3\n[future]\nx = 1\n";
     let config = Config::parse(text, "x").expect("a newer Rolecall's keys are not typos");
-    assert_eq!(config.version, Some(3));
+    assert_eq!(config.version, Some(99));
     assert_eq!(config.preferences.shell, ShellFormat::Fish);
 }
 
@@ -228,7 +228,7 @@ fn saves_keep_comments_order_and_a_newer_versions_keys() {
     let dir = tempfile::tempdir().expect("tempdir");
     let file = ConfigFile::in_dir(dir.path());
     let original = r#"# My Rolecall settings
-version = 3
+version = 99
 
 [preferences]
 # fish is my shell
@@ -289,7 +289,7 @@ answer = 42
     assert!(text.contains("name = \"third\""), "{text}");
     assert!(text.contains("[future_table]\nanswer = 42"), "{text}");
     assert!(
-        text.starts_with("# My Rolecall settings\nversion = 3\n"),
+        text.starts_with("# My Rolecall settings\nversion = 99\n"),
         "{text}"
     );
     let reread = file.load().expect("loads");
