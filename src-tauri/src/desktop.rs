@@ -10,7 +10,6 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
-use idc_sim::{Organisation, SimOptions, Simulator};
 use rolecall_aws::SdkConnector;
 use rolecall_core::agent::{AgentServer, socket_path};
 use rolecall_core::endpoint::CredentialEndpoint;
@@ -61,6 +60,51 @@ pub fn open_url(url: &str) {
     }
 }
 
+/// The built-in demo organisation (the simulator, in this process), when this build has it.
+#[cfg(feature = "demo")]
+type DemoOrganisation = idc_sim::Simulator;
+#[cfg(not(feature = "demo"))]
+type DemoOrganisation = ();
+
+/// Starts the demo organisation and points a `demo` session at it.
+#[cfg(feature = "demo")]
+async fn start_demo(core: &Rolecall) -> Option<DemoOrganisation> {
+    use idc_sim::{Organisation, SimOptions, Simulator};
+    match Simulator::start(SimOptions::new(Organisation::demo())).await {
+        Ok(sim) => {
+            let e = sim.endpoints().clone();
+            let session = SsoSession {
+                name: "demo".into(),
+                start_url: e.start_url.clone(),
+                region: "us-east-1".parse().expect("region"),
+                endpoints: Endpoints {
+                    oidc: Some(e.oidc),
+                    portal: Some(e.portal),
+                    sts: Some(e.sts),
+                    federation: Some(e.federation),
+                },
+            };
+            if let Err(err) = core.update_config(|c| c.upsert_session(session)) {
+                tracing::error!("demo session: {err}");
+            }
+            tracing::info!("demo organisation served at {}", e.base);
+            Some(sim)
+        }
+        Err(e) => {
+            tracing::error!("cannot start the demo organisation: {e}");
+            None
+        }
+    }
+}
+
+#[cfg(not(feature = "demo"))]
+async fn start_demo(_core: &Rolecall) -> Option<DemoOrganisation> {
+    tracing::error!(
+        "this build has no demo organisation (it was built without the `demo` feature)"
+    );
+    None
+}
+
 #[derive(Debug)]
 pub struct Desktop {
     pub core: Arc<Rolecall>,
@@ -68,7 +112,7 @@ pub struct Desktop {
     /// Console sign-in URLs reach the browser through it (never a process's arguments).
     pub handoff: Arc<Handoff>,
     _agent: Option<AgentServer>,
-    _demo: Option<Simulator>,
+    _demo: Option<DemoOrganisation>,
     demo: bool,
     prompts: Mutex<HashMap<String, SignInView>>,
     errors: Mutex<HashMap<String, SessionErrorView>>,
@@ -120,31 +164,11 @@ impl Desktop {
             clock: Arc::new(SystemClock),
             env,
         }));
-        let mut demo_sim = None;
-        if launch.demo {
-            match Simulator::start(SimOptions::new(Organisation::demo())).await {
-                Ok(sim) => {
-                    let e = sim.endpoints().clone();
-                    let session = SsoSession {
-                        name: "demo".into(),
-                        start_url: e.start_url.clone(),
-                        region: "us-east-1".parse().expect("region"),
-                        endpoints: Endpoints {
-                            oidc: Some(e.oidc),
-                            portal: Some(e.portal),
-                            sts: Some(e.sts),
-                            federation: Some(e.federation),
-                        },
-                    };
-                    if let Err(err) = core.update_config(|c| c.upsert_session(session)) {
-                        tracing::error!("demo session: {err}");
-                    }
-                    tracing::info!("demo organisation served at {}", e.base);
-                    demo_sim = Some(sim);
-                }
-                Err(e) => tracing::error!("cannot start the demo organisation: {e}"),
-            }
-        }
+        let demo_sim = if launch.demo {
+            start_demo(&core).await
+        } else {
+            None
+        };
         let endpoint = match CredentialEndpoint::start(&core).await {
             Ok(e) => Arc::new(e),
             Err(e) => {

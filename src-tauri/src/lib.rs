@@ -116,7 +116,17 @@ pub fn start_sweep<R: Runtime>(
             }
         });
         desktop.sweep_error(&s.name, None);
-        let result = desktop.core.refresh_catalog(&s, Some(tx)).await;
+        // The accounts of recent roles first (then the favourites', which the core adds).
+        let recent: Vec<String> = desktop
+            .recents()
+            .into_iter()
+            .filter(|k| k.session == s.name)
+            .map(|k| k.account_id)
+            .collect();
+        let result = desktop
+            .core
+            .refresh_catalog_first(&s, Some(tx), recent)
+            .await;
         let _ = progress.await;
         desktop.sweep_finished(&s.name);
         if let Err(e) = result {

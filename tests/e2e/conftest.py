@@ -88,7 +88,7 @@ def free_port():
 class Desktop:
     """A running app, driven through WebDriver."""
 
-    def __init__(self, tmp_path, sim, clipboard_clear=0, session=True):
+    def __init__(self, tmp_path, sim, clipboard_clear=0, session=True, extra_config=""):
         from selenium import webdriver
         from selenium.webdriver.common.options import ArgOptions
 
@@ -97,6 +97,7 @@ class Desktop:
         (self.home / "config" / "config.toml").write_text(
             f"[preferences]\nwarnings_seconds = [15]\nclipboard_clear_seconds = {clipboard_clear}\n"
             + (sim.session_toml() if session else "")
+            + extra_config
         )
         self.opened = tmp_path / "opened.txt"
         recorder = tmp_path / "opener"

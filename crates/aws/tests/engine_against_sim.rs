@@ -541,3 +541,124 @@ async fn credentials_warn_expire_and_renew_on_a_fake_clock() {
     assert!(renewed[0].expires_at > first.expiration + Duration::from_secs(3000));
     assert_ne!(renewed[0].access_key_id, first.access_key_id);
 }
+
+/// The events of a sweep of `org` with `first` (and what is `known`), in order.
+async fn sweep_events(
+    org: Organisation,
+    first: Vec<String>,
+    known: Vec<rolecall_engine::api::AccountInfo>,
+) -> (rolecall_engine::catalog::Catalog, Vec<SweepEvent>) {
+    let r = rig(org, |o| o.latency = Duration::from_millis(5)).await;
+    r.device_sign_in().await.expect("signed in");
+    let token = r.signin.access_token(&r.session).await.expect("token");
+    let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel();
+    let options = SweepOptions {
+        first,
+        known,
+        ..sweep_options(200)
+    };
+    let (catalog, _) = sweep(
+        "sim",
+        r.connector.portal(&r.session),
+        token,
+        options,
+        Some(tx),
+        std::time::SystemTime::now(),
+    )
+    .await
+    .expect("swept");
+    let mut events = Vec::new();
+    while let Ok(e) = rx.try_recv() {
+        events.push(e);
+    }
+    (catalog, events)
+}
+
+/// Favourites are swept before any other account, and the account pages before the rest (a
+/// role listing gets a turn only while a page request is in flight), so the total is known
+/// early: a favourite on the last page is in as soon as that page names it.
+#[tokio::test]
+async fn favourites_and_the_account_pages_come_before_the_rest() {
+    let last = "100000000449".to_owned();
+    let (catalog, events) =
+        sweep_events(Organisation::generated(450, 2), vec![last.clone()], vec![]).await;
+    assert_eq!(catalog.accounts.len(), 450);
+    let position =
+        |pred: &dyn Fn(&SweepEvent) -> bool| events.iter().position(pred).expect("event");
+    let favourite =
+        position(&|e| matches!(e, SweepEvent::Account(a) if a.account.account_id == last));
+    let total = position(&|e| {
+        matches!(
+            e,
+            SweepEvent::Progress {
+                total_known: true,
+                ..
+            }
+        )
+    });
+    assert!(
+        favourite < total,
+        "the favourite ({favourite}) with its page ({total})"
+    );
+    let accounts_before_total = events[..total]
+        .iter()
+        .filter(|e| matches!(e, SweepEvent::Account(_)))
+        .count();
+    assert!(
+        accounts_before_total <= 10,
+        "the five account pages go before role listings: {accounts_before_total} accounts came first"
+    );
+}
+
+/// A favourite whose account the cached catalogue knows is reported before its page arrives.
+#[tokio::test]
+async fn a_known_favourite_is_in_before_its_page() {
+    let last = "100000000449".to_owned();
+    let info = rolecall_engine::api::AccountInfo {
+        account_id: last.clone(),
+        account_name: "account-00449".into(),
+        email: "aws+account-00449@example.com".into(),
+    };
+    let (_, events) = sweep_events(
+        Organisation::generated(450, 2),
+        vec![last.clone()],
+        vec![info],
+    )
+    .await;
+    let position =
+        |pred: &dyn Fn(&SweepEvent) -> bool| events.iter().position(pred).expect("event");
+    let favourite =
+        position(&|e| matches!(e, SweepEvent::Account(a) if a.account.account_id == last));
+    let total = position(&|e| {
+        matches!(
+            e,
+            SweepEvent::Progress {
+                total_known: true,
+                ..
+            }
+        )
+    });
+    assert!(
+        favourite < total,
+        "the favourite ({favourite}) before the last page ({total})"
+    );
+}
+
+/// A favourite of an account the person no longer has does not stop the sweep, and is not in
+/// the catalogue.
+#[tokio::test]
+async fn a_favourite_of_a_vanished_account_does_not_stop_the_sweep() {
+    let (catalog, _) = sweep_events(
+        Organisation::generated(120, 2),
+        vec!["999999999999".into(), "not an id".into()],
+        vec![],
+    )
+    .await;
+    assert_eq!(catalog.accounts.len(), 120);
+    assert!(
+        catalog
+            .accounts
+            .iter()
+            .all(|a| a.account.account_id != "999999999999")
+    );
+}

@@ -5,6 +5,11 @@
 //!
 //! and prints `sweep: accounts=<n> roles=<n> lost=<n> seconds=<s> floor_seconds=<s> ratio=<s/floor>`.
 //! Only the sweep is timed (not the sign-in before it).
+//!
+//! It also times what the person waits for, from the start of the sweep: the favourite (an
+//! account on the last page, given as the config's favourites are) reported with its roles,
+//! any first account, and the total known:
+//! `stream: first_account_ms=<x> favourite_ms=<x> total_known_ms=<x>`.
 
 use std::num::NonZeroU32;
 use std::process::ExitCode;
@@ -40,6 +45,9 @@ struct Args {
     /// Requests the simulated portal lets through at once before its rate applies.
     #[arg(long, default_value_t = 1)]
     burst: u32,
+    /// The favourite's account, by its index in the organisation (default: the last one).
+    #[arg(long)]
+    favourite: Option<usize>,
 }
 
 #[tokio::main]
@@ -93,19 +101,49 @@ async fn main() -> ExitCode {
         }
     };
     let before = sim.stats();
+    let favourite_index = args
+        .favourite
+        .unwrap_or(args.accounts.saturating_sub(1))
+        .min(args.accounts.saturating_sub(1));
+    let favourite = format!("{:012}", 100_000_000_000u64 + favourite_index as u64);
     let sweep_options = SweepOptions {
         requests_per_second: rps,
+        first: vec![favourite.clone()],
         ..SweepOptions::default()
     };
+    let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel();
+    let started = std::time::Instant::now();
+    let watcher = tokio::spawn(async move {
+        let (mut first, mut fav, mut total) = (None, None, None);
+        while let Some(event) = rx.recv().await {
+            let at = started.elapsed();
+            match event {
+                rolecall_engine::catalog::SweepEvent::Account(a) => {
+                    first.get_or_insert(at);
+                    if a.account.account_id == favourite {
+                        fav.get_or_insert(at);
+                    }
+                }
+                rolecall_engine::catalog::SweepEvent::Progress {
+                    total_known: true, ..
+                } => {
+                    total.get_or_insert(at);
+                }
+                _ => {}
+            }
+        }
+        (first, fav, total)
+    });
     let result = sweep(
         "bench",
         connector.portal(&session),
         token,
         sweep_options,
-        None,
+        Some(tx),
         SystemTime::now(),
     )
     .await;
+    let (first, fav, total) = watcher.await.unwrap_or_default();
     let (catalog, stats) = match result {
         Ok(r) => r,
         Err(e) => {
@@ -132,6 +170,13 @@ async fn main() -> ExitCode {
         catalog.role_count(),
         lost,
         seconds / floor
+    );
+    let ms = |d: Option<Duration>| d.map_or("none".into(), |d| d.as_millis().to_string());
+    println!(
+        "stream: first_account_ms={} favourite_ms={} total_known_ms={}",
+        ms(first),
+        ms(fav),
+        ms(total)
     );
     if lost > 0 || roles_lost > 0 {
         ExitCode::FAILURE

@@ -54,6 +54,9 @@ pub struct Resolved {
     pub account_name: String,
 }
 
+/// How often a sweep's accounts so far replace the catalogue in memory.
+pub const STREAM_EVERY: std::time::Duration = std::time::Duration::from_millis(200);
+
 #[derive(Debug)]
 pub struct Rolecall {
     parts: Parts,
@@ -79,10 +82,31 @@ pub struct Rolecall {
 
 /// What a search index was built from: the config's generation and each session's catalogue
 /// (by identity: a sweep makes a new `Arc`).
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone)]
 struct IndexStamp {
     generation: u64,
-    catalogs: Vec<(String, usize)>,
+    /// The catalogues the index was built from, held: compared by identity, and kept alive
+    /// so that no later catalogue can take one's address and pass for it.
+    catalogs: Vec<(String, Option<Arc<Catalog>>)>,
+}
+
+impl PartialEq for IndexStamp {
+    fn eq(&self, other: &Self) -> bool {
+        self.generation == other.generation
+            && self.catalogs.len() == other.catalogs.len()
+            && self
+                .catalogs
+                .iter()
+                .zip(&other.catalogs)
+                .all(|((a, x), (b, y))| {
+                    a == b
+                        && match (x, y) {
+                            (Some(x), Some(y)) => Arc::ptr_eq(x, y),
+                            (None, None) => true,
+                            _ => false,
+                        }
+                })
+    }
 }
 
 #[derive(Debug)]
@@ -318,28 +342,93 @@ impl Rolecall {
     }
 
     /// Sweeps the portal and replaces the catalogue (vanished accounts and roles disappear).
+    /// The favourites' accounts are swept first.
     pub async fn refresh_catalog(
         &self,
         session: &SsoSession,
         events: Option<mpsc::UnboundedSender<SweepEvent>>,
     ) -> Result<Arc<Catalog>, CoreError> {
+        self.refresh_catalog_first(session, events, Vec::new())
+            .await
+    }
+
+    /// [`Rolecall::refresh_catalog`], sweeping the accounts of `first` (recent roles), then of
+    /// the favourites, before any other. While it sweeps, the catalogue is updated in place as
+    /// accounts come in (at most every [`STREAM_EVERY`]): what is cached stays usable, and on a
+    /// first sweep accounts are searchable and usable as they arrive.
+    pub async fn refresh_catalog_first(
+        &self,
+        session: &SsoSession,
+        events: Option<mpsc::UnboundedSender<SweepEvent>>,
+        first: Vec<String>,
+    ) -> Result<Arc<Catalog>, CoreError> {
         let token = self.signin.access_token(session).await?;
-        let rps = std::num::NonZeroU32::new(self.config().preferences.portal_rps.max(1))
+        let config = self.config();
+        let rps = std::num::NonZeroU32::new(config.preferences.portal_rps.max(1))
             .unwrap_or(std::num::NonZeroU32::MIN);
+        let current = self.catalog(&session.name);
+        let mut first = first;
+        first.extend(
+            config
+                .favourites
+                .iter()
+                .filter(|f| f.session == session.name)
+                .map(|f| f.account_id.clone()),
+        );
         let options = SweepOptions {
             requests_per_second: rps,
+            first,
+            known: current
+                .iter()
+                .flat_map(|c| c.accounts.iter().map(|a| a.account.clone()))
+                .collect(),
             ..SweepOptions::default()
         };
         let portal = self.parts.connector.portal(session);
-        let result = sweep(
+        let (tx, mut rx) = mpsc::unbounded_channel();
+        let swept = sweep(
             &session.name,
             portal,
             token,
             options,
-            events,
+            Some(tx),
             self.parts.clock.now(),
-        )
-        .await;
+        );
+        // Accounts as they come: into a working copy of the catalogue, published now and then.
+        let stream = async {
+            let mut working: Vec<AccountRoles> = current
+                .as_ref()
+                .map(|c| c.accounts.clone())
+                .unwrap_or_default();
+            let mut index: HashMap<String, usize> = working
+                .iter()
+                .enumerate()
+                .map(|(i, a)| (a.account.account_id.clone(), i))
+                .collect();
+            let mut published: Option<std::time::Instant> = None;
+            let mut pending = false;
+            while let Some(event) = rx.recv().await {
+                if let SweepEvent::Account(a) = &event {
+                    match index.get(&a.account.account_id) {
+                        Some(&i) => working[i] = a.clone(),
+                        None => {
+                            index.insert(a.account.account_id.clone(), working.len());
+                            working.push(a.clone());
+                        }
+                    }
+                    pending = true;
+                }
+                if pending && published.is_none_or(|t| t.elapsed() >= STREAM_EVERY) {
+                    self.publish_partial(session, &working);
+                    published = Some(std::time::Instant::now());
+                    pending = false;
+                }
+                if let Some(events) = &events {
+                    let _ = events.send(event);
+                }
+            }
+        };
+        let (result, ()) = tokio::join!(swept, stream);
         let (mut catalog, stats) = match result {
             Err(rolecall_engine::catalog::SweepError::SignInRequired) => {
                 self.signin.token_rejected(session);
@@ -365,6 +454,19 @@ impl Rolecall {
         let catalog = Arc::new(catalog);
         lock(&self.catalogs).insert(session.name.clone(), Some(catalog.clone()));
         Ok(catalog)
+    }
+
+    /// A sweep's accounts so far, as the session's catalogue (not cached: only a whole sweep
+    /// is written to disk). A sweep that fails leaves what it published: every account in it
+    /// is one the portal listed.
+    fn publish_partial(&self, session: &SsoSession, accounts: &[AccountRoles]) {
+        let catalog = Catalog {
+            session: session.name.clone(),
+            start_url: session.start_url.clone(),
+            accounts: accounts.to_vec(),
+            refreshed_at: self.parts.clock.now(),
+        };
+        lock(&self.catalogs).insert(session.name.clone(), Some(Arc::new(catalog)));
     }
 
     /// The catalogue, sweeping first if there is none yet.
@@ -437,12 +539,7 @@ impl Rolecall {
             catalogs: config
                 .sessions
                 .iter()
-                .map(|s| {
-                    let ptr = self
-                        .catalog(&s.name)
-                        .map_or(0, |c| Arc::as_ptr(&c) as usize);
-                    (s.name.clone(), ptr)
-                })
+                .map(|s| (s.name.clone(), self.catalog(&s.name)))
                 .collect(),
         };
         let mut cached = lock(&self.index);
@@ -836,6 +933,44 @@ mod tests {
             "two candidates: none chosen"
         );
         assert_eq!(pick_role(&accounts[1].roles, "readonly"), Some("ReadOnly"));
+    }
+
+    /// A sweep replaces the catalogue many times (each batch of accounts as it arrives). The
+    /// search must always see the catalogue as it is now, even when a new catalogue lands at
+    /// the address of the one it replaced.
+    #[test]
+    fn search_sees_every_catalogue_a_sweep_publishes() {
+        let home = tempfile::tempdir().expect("tempdir");
+        let core = Rolecall::open(Parts {
+            dirs: Dirs::under(home.path()),
+            store: Arc::new(rolecall_engine::token_store::MemoryStore::default()),
+            connector: Arc::new(rolecall_aws::SdkConnector::new()),
+            clock: Arc::new(rolecall_engine::clock::SystemClock),
+            env: HashMap::new(),
+        });
+        let session = SsoSession {
+            name: "s".into(),
+            start_url: "https://d-1234567890.awsapps.com/start".into(),
+            region: "eu-west-1".parse().expect("region"),
+            endpoints: Default::default(),
+        };
+        core.update_config(|c| c.upsert_session(session.clone()))
+            .expect("session");
+        let mut accounts = Vec::new();
+        for i in 0..200 {
+            accounts.push(account(
+                &format!("{:012}", 100_000_000_000u64 + i),
+                &format!("account-{i:05}"),
+                &["Admin"],
+            ));
+            core.publish_partial(&session, &accounts);
+            // Several catalogues come and go between two searches (the window searches when
+            // it redraws, not at each batch).
+            if i % 2 == 1 {
+                let (_, total) = core.search_counted("", &[], 300);
+                assert_eq!(total, accounts.len(), "after {} accounts", accounts.len());
+            }
+        }
     }
 
     #[test]

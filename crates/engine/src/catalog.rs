@@ -1,16 +1,19 @@
 //! The role catalogue: every account and role a session can use, found by sweeping the portal.
 //!
 //! A sweep lists accounts 100 a page and, as each page arrives, lists the roles of its accounts
-//! concurrently. Every portal request, first tries and retries alike, passes one rate limiter
-//! (default 20 requests/s), so the sweep runs at the throttle and never past it. 429 and 5xx
-//! answers and network errors are retried with jittered exponential backoff, a bounded number
-//! of times: no account is lost silently. A 401 stops the whole sweep: the session must sign in
-//! again. Progress (done/total) and each account's roles are streamed as they come, so the
-//! first accounts can be shown long before the sweep ends.
+//! concurrently. Every portal request, first tries and retries alike, waits its turn at one
+//! [`Pacer`] (one rate limiter, default 20 requests/s), so the sweep runs at the throttle and
+//! never past it. Turns go by priority: account pages first (so the total is known early),
+//! then the accounts the person uses ([`SweepOptions::first`], listed before their page even
+//! arrives), then the rest in page order. 429 and 5xx answers and network errors are retried
+//! with jittered exponential backoff, a bounded number of times: no account is lost silently.
+//! A 401 stops the whole sweep: the session must sign in again. Progress (done/total) and each
+//! account's roles are streamed as they come, so the first accounts can be used long before the
+//! sweep ends.
 
 use std::num::NonZeroU32;
 use std::sync::Arc;
-use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant, SystemTime};
 
 use backon::{ExponentialBuilder, Retryable};
@@ -83,6 +86,12 @@ pub struct SweepOptions {
     pub max_attempts: usize,
     pub min_backoff: Duration,
     pub max_backoff: Duration,
+    /// Accounts whose roles are listed before any other's (favourites, recent roles), as soon
+    /// as the sweep starts.
+    pub first: Vec<String>,
+    /// What is already known of accounts (the cached catalogue): an account of `first` is
+    /// reported as soon as its roles are in, without waiting for its page.
+    pub known: Vec<AccountInfo>,
 }
 
 impl Default for SweepOptions {
@@ -93,6 +102,88 @@ impl Default for SweepOptions {
             max_attempts: 8,
             min_backoff: Duration::from_millis(250),
             max_backoff: Duration::from_secs(8),
+            first: Vec::new(),
+            known: Vec::new(),
+        }
+    }
+}
+
+/// The order in which waiting requests get their turn.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+enum Priority {
+    Page = 0,
+    First = 1,
+    Rest = 2,
+}
+
+/// Hands out request turns at the limiter's rate, the most urgent waiting request first
+/// (and, within a priority, the longest waiting).
+/// A waiting request: most urgent first, then longest waiting.
+type Waiting = (std::cmp::Reverse<Priority>, std::cmp::Reverse<u64>, Slot);
+
+struct Pacer {
+    waiting: std::sync::Mutex<std::collections::BinaryHeap<Waiting>>,
+    seq: AtomicU64,
+    wake: tokio::sync::Notify,
+}
+
+/// A waiting request's turn (ordered by the heap's other fields only).
+struct Slot(tokio::sync::oneshot::Sender<()>);
+
+impl PartialEq for Slot {
+    fn eq(&self, _: &Self) -> bool {
+        true
+    }
+}
+impl Eq for Slot {}
+impl PartialOrd for Slot {
+    fn partial_cmp(&self, other: &Self) -> Option<std::cmp::Ordering> {
+        Some(self.cmp(other))
+    }
+}
+impl Ord for Slot {
+    fn cmp(&self, _: &Self) -> std::cmp::Ordering {
+        std::cmp::Ordering::Equal
+    }
+}
+
+impl Pacer {
+    fn new() -> Self {
+        Self {
+            waiting: std::sync::Mutex::new(std::collections::BinaryHeap::new()),
+            seq: AtomicU64::new(0),
+            wake: tokio::sync::Notify::new(),
+        }
+    }
+
+    /// Waits for this request's turn.
+    async fn turn(&self, priority: Priority) {
+        let (tx, rx) = tokio::sync::oneshot::channel();
+        let seq = self.seq.fetch_add(1, Ordering::Relaxed);
+        crate::sync::lock(&self.waiting).push((
+            std::cmp::Reverse(priority),
+            std::cmp::Reverse(seq),
+            Slot(tx),
+        ));
+        self.wake.notify_one();
+        let _ = rx.await;
+    }
+
+    /// Gives turns out, one per limiter cell, until the sweep drops it.
+    async fn run(self: Arc<Self>, limiter: DefaultDirectRateLimiter) {
+        loop {
+            let next = crate::sync::lock(&self.waiting).pop();
+            match next {
+                // A waiter that gave up (its task was aborted) does not use up a turn.
+                Some((_, _, Slot(tx))) if tx.is_closed() => continue,
+                Some((_, _, Slot(tx))) => {
+                    limiter.until_ready().await;
+                    if tx.send(()).is_err() {
+                        continue;
+                    }
+                }
+                None => self.wake.notified().await,
+            }
         }
     }
 }
@@ -138,7 +229,9 @@ impl SweepError {
 struct Sweeper {
     portal: Arc<dyn PortalApi>,
     token: Secret,
-    limiter: DefaultDirectRateLimiter,
+    pacer: Arc<Pacer>,
+    /// Requests in flight at once.
+    permits: Semaphore,
     options: SweepOptions,
     requests: AtomicU64,
     retries: AtomicU64,
@@ -147,13 +240,18 @@ struct Sweeper {
 
 impl Sweeper {
     /// One portal request: paced, retried on transient errors, 401 mapped to sign-in.
-    async fn call<T, F, Fut>(&self, what: &str, op: F) -> Result<T, SweepError>
+    async fn call<T, F, Fut>(&self, what: &str, priority: Priority, op: F) -> Result<T, SweepError>
     where
         F: Fn() -> Fut,
         Fut: std::future::Future<Output = Result<T, ApiError>>,
     {
         let attempt = || async {
-            self.limiter.until_ready().await;
+            self.pacer.turn(priority).await;
+            let _permit = self
+                .permits
+                .acquire()
+                .await
+                .expect("the semaphore is never closed");
             self.requests.fetch_add(1, Ordering::Relaxed);
             op().await
         };
@@ -186,14 +284,18 @@ impl Sweeper {
             })
     }
 
-    async fn roles_of(&self, account_id: &str) -> Result<Vec<String>, SweepError> {
+    async fn roles_of(
+        &self,
+        account_id: &str,
+        priority: Priority,
+    ) -> Result<Vec<String>, SweepError> {
         let mut roles = Vec::new();
         let mut next: Option<String> = None;
         let mut pages = 0;
         loop {
             let what = format!("the roles of account {account_id}");
             let page = self
-                .call(&what, || {
+                .call(&what, priority, || {
                     self.portal
                         .list_account_roles(&self.token, account_id, next.as_deref(), 100)
                 })
@@ -222,6 +324,17 @@ impl Sweeper {
     }
 }
 
+/// Stops the pacer when the sweep ends, however it ends.
+struct AbortOnDrop(tokio::task::JoinHandle<()>);
+
+impl Drop for AbortOnDrop {
+    fn drop(&mut self) {
+        self.0.abort();
+    }
+}
+
+type Listing = (String, bool, Result<Vec<String>, SweepError>);
+
 /// Sweeps the portal with `token`. Events go to `events` when given (a closed receiver does not
 /// stop the sweep).
 pub async fn sweep(
@@ -232,37 +345,127 @@ pub async fn sweep(
     events: Option<mpsc::UnboundedSender<SweepEvent>>,
     now: SystemTime,
 ) -> Result<(Catalog, SweepStats), SweepError> {
+    use std::collections::{HashMap, HashSet};
+
     let started = Instant::now();
     let limiter = RateLimiter::direct(
         Quota::per_second(options.requests_per_second).allow_burst(NonZeroU32::MIN),
     );
-    let concurrency = options.concurrency.max(1);
+    let pacer = Arc::new(Pacer::new());
+    let _pacing = AbortOnDrop(tokio::spawn(pacer.clone().run(limiter)));
+    let first: Vec<String> = {
+        let mut seen = HashSet::new();
+        options
+            .first
+            .iter()
+            .filter(|id| is_account_id(id) && seen.insert(id.as_str()))
+            .cloned()
+            .collect()
+    };
+    let known: HashMap<String, AccountInfo> = options
+        .known
+        .iter()
+        .map(|a| (a.account_id.clone(), a.clone()))
+        .collect();
     let sweeper = Arc::new(Sweeper {
         portal,
         token,
-        limiter,
+        pacer,
+        permits: Semaphore::new(options.concurrency.max(1)),
         options,
         requests: AtomicU64::new(0),
         retries: AtomicU64::new(0),
         events: events.clone(),
     });
-    let permits = Arc::new(Semaphore::new(concurrency));
-    let done = Arc::new(AtomicUsize::new(0));
     let send = |e: SweepEvent| {
         if let Some(tx) = &events {
             let _ = tx.send(e);
         }
     };
-    let mut tasks: JoinSet<Result<(usize, AccountRoles), SweepError>> = JoinSet::new();
-    let mut total = 0usize;
+    let mut tasks: JoinSet<Listing> = JoinSet::new();
+    let spawn = |tasks: &mut JoinSet<Listing>, id: String, priority: Priority, early: bool| {
+        let sweeper = sweeper.clone();
+        tasks.spawn(async move {
+            let roles = sweeper.roles_of(&id, priority).await;
+            (id, early, roles)
+        });
+    };
+    // The accounts the person uses: listed at once, before any page says they exist.
+    let first_set: HashSet<String> = first.iter().cloned().collect();
+    let mut in_flight: HashSet<String> = HashSet::new();
+    for id in &first {
+        spawn(&mut tasks, id.clone(), Priority::First, true);
+        in_flight.insert(id.clone());
+    }
+
+    let mut order: Vec<String> = Vec::new();
+    let mut infos: HashMap<String, AccountInfo> = HashMap::new();
+    let mut roles: HashMap<String, Vec<String>> = HashMap::new();
+    let mut total_known;
     let mut pages = 0u64;
     let mut next: Option<String> = None;
-    let mut results: Vec<Option<AccountRoles>> = Vec::new();
     let mut failure: Option<SweepError> = None;
+    let done = std::sync::atomic::AtomicUsize::new(0);
+
+    // What a finished listing changes; `Err` ends the sweep.
+    let finish = |joined: Result<Listing, tokio::task::JoinError>,
+                  tasks: &mut JoinSet<Listing>,
+                  in_flight: &mut HashSet<String>,
+                  infos: &HashMap<String, AccountInfo>,
+                  roles: &mut HashMap<String, Vec<String>>,
+                  total: usize,
+                  total_known: bool|
+     -> Result<(), SweepError> {
+        let (id, early, listed) = joined.map_err(|e| SweepError::Failed {
+            what: "a role listing".into(),
+            attempts: 1,
+            error: ApiError::Other {
+                code: "TaskFailed".into(),
+                message: e.to_string(),
+            },
+        })?;
+        in_flight.remove(&id);
+        let listed = match listed {
+            Ok(r) => r,
+            Err(SweepError::SignInRequired) => return Err(SweepError::SignInRequired),
+            // An account listed early may be gone (a favourite of an account no longer
+            // assigned): only its page says whether it must be listed, so it is listed again
+            // if its page names it.
+            Err(e) if early => {
+                tracing::debug!("early listing of {id} failed: {e}");
+                if infos.contains_key(&id) {
+                    spawn(tasks, id.clone(), Priority::First, false);
+                    in_flight.insert(id);
+                }
+                return Ok(());
+            }
+            Err(e) => return Err(e),
+        };
+        let info = infos
+            .get(&id)
+            .or_else(|| known.get(&id).filter(|_| first_set.contains(&id)))
+            .cloned();
+        roles.insert(id.clone(), listed.clone());
+        if let Some(account) = info {
+            send(SweepEvent::Account(AccountRoles {
+                account,
+                roles: listed,
+            }));
+        }
+        if infos.contains_key(&id) {
+            done.fetch_add(1, Ordering::Relaxed);
+            send(SweepEvent::Progress {
+                done: done.load(Ordering::Relaxed),
+                total,
+                total_known,
+            });
+        }
+        Ok(())
+    };
 
     'pages: loop {
         let page = sweeper
-            .call("the accounts", || {
+            .call("the accounts", Priority::Page, || {
                 sweeper
                     .portal
                     .list_accounts(&sweeper.token, next.as_deref(), 100)
@@ -284,43 +487,63 @@ pub async fn sweep(
                 );
                 continue;
             }
-            let index = total;
-            total += 1;
-            results.push(None);
-            let sweeper = sweeper.clone();
-            let permits = permits.clone();
-            tasks.spawn(async move {
-                let _permit = permits
-                    .acquire_owned()
-                    .await
-                    .expect("the semaphore is never closed");
-                let roles = sweeper.roles_of(&account.account_id).await?;
-                Ok((index, AccountRoles { account, roles }))
-            });
+            let id = account.account_id.clone();
+            if infos.contains_key(&id) {
+                continue;
+            }
+            order.push(id.clone());
+            infos.insert(id.clone(), account.clone());
+            if let Some(listed) = roles.get(&id) {
+                // Listed early: now it has its page's name, and it counts.
+                send(SweepEvent::Account(AccountRoles {
+                    account,
+                    roles: listed.clone(),
+                }));
+                done.fetch_add(1, Ordering::Relaxed);
+            } else if !in_flight.contains(&id) {
+                spawn(&mut tasks, id.clone(), Priority::Rest, false);
+                in_flight.insert(id);
+            }
         }
         next = page
             .next_token
             .filter(|t| !t.is_empty() && Some(t) != next.as_ref() && pages < MAX_ACCOUNT_PAGES);
-        let last = next.is_none();
+        total_known = next.is_none();
         send(SweepEvent::Progress {
             done: done.load(Ordering::Relaxed),
-            total,
-            total_known: last,
+            total: order.len(),
+            total_known,
         });
         // Report finished accounts while more pages are fetched.
         while let Some(joined) = tasks.try_join_next() {
-            if let Err(e) = collect(joined, &mut results, &done, total, last, &send) {
+            if let Err(e) = finish(
+                joined,
+                &mut tasks,
+                &mut in_flight,
+                &infos,
+                &mut roles,
+                order.len(),
+                total_known,
+            ) {
                 failure = Some(e);
                 break 'pages;
             }
         }
-        if last {
+        if total_known {
             break;
         }
     }
     if failure.is_none() {
         while let Some(joined) = tasks.join_next().await {
-            if let Err(e) = collect(joined, &mut results, &done, total, true, &send) {
+            if let Err(e) = finish(
+                joined,
+                &mut tasks,
+                &mut in_flight,
+                &infos,
+                &mut roles,
+                order.len(),
+                true,
+            ) {
                 failure = Some(e);
                 break;
             }
@@ -336,7 +559,14 @@ pub async fn sweep(
         list_account_pages: pages,
         elapsed: started.elapsed(),
     };
-    let accounts = results.into_iter().flatten().collect();
+    let accounts = order
+        .into_iter()
+        .filter_map(|id| {
+            let roles = roles.remove(&id)?;
+            let account = infos.remove(&id)?;
+            Some(AccountRoles { account, roles })
+        })
+        .collect();
     Ok((
         Catalog {
             session: session.to_owned(),
@@ -346,31 +576,4 @@ pub async fn sweep(
         },
         stats,
     ))
-}
-
-fn collect(
-    joined: Result<Result<(usize, AccountRoles), SweepError>, tokio::task::JoinError>,
-    results: &mut [Option<AccountRoles>],
-    done: &AtomicUsize,
-    total: usize,
-    total_known: bool,
-    send: &impl Fn(SweepEvent),
-) -> Result<(), SweepError> {
-    let (index, account) = joined.map_err(|e| SweepError::Failed {
-        what: "a role listing".into(),
-        attempts: 1,
-        error: ApiError::Other {
-            code: "TaskFailed".into(),
-            message: e.to_string(),
-        },
-    })??;
-    send(SweepEvent::Account(account.clone()));
-    results[index] = Some(account);
-    let done = done.fetch_add(1, Ordering::Relaxed) + 1;
-    send(SweepEvent::Progress {
-        done,
-        total,
-        total_known,
-    });
-    Ok(())
 }
