@@ -2,11 +2,14 @@
 lines it prints, exactly as a shell would see them.
 """
 
+import collections
 import json
 import os
 import pathlib
 import re
 import subprocess
+import threading
+import time
 import urllib.parse
 import urllib.request
 
@@ -31,6 +34,11 @@ class Sim:
             stderr=subprocess.PIPE,
             text=True,
         )
+        # The simulator logs every request on stderr: read it as it comes, or a long run (a
+        # 2,000-account sweep) fills the pipe and the simulator stops answering. The last
+        # lines are kept for error messages.
+        self.log = collections.deque(maxlen=2000)
+        threading.Thread(target=lambda: self.log.extend(self.proc.stderr), daemon=True).start()
         self.env = {}
         for line in self.proc.stdout:
             m = re.match(r"export (\w+)=(\S+)$", line.strip())
@@ -39,7 +47,9 @@ class Sim:
             if "ROLECALL_START_URL" in self.env:
                 break
         if "ROLECALL_START_URL" not in self.env:
-            raise RuntimeError("idc-sim did not print its endpoints: " + self.proc.stderr.read())
+            self.proc.wait(timeout=10)
+            time.sleep(0.2)
+            raise RuntimeError("idc-sim did not print its endpoints: " + "".join(self.log))
         self.start_url = self.env["ROLECALL_START_URL"]
         self.base = self.start_url.rsplit("/start", 1)[0]
         self.oidc = self.env["AWS_ENDPOINT_URL_SSO_OIDC"]

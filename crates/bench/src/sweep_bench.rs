@@ -48,6 +48,10 @@ struct Args {
     /// The favourite's account, by its index in the organisation (default: the last one).
     #[arg(long)]
     favourite: Option<usize>,
+    /// Sweep as a refresh does: the accounts are known from the cached catalogue, so the
+    /// favourite is reported as soon as its roles are in, before its page.
+    #[arg(long)]
+    refresh: bool,
 }
 
 #[tokio::main]
@@ -109,6 +113,17 @@ async fn main() -> ExitCode {
     let sweep_options = SweepOptions {
         requests_per_second: rps,
         first: vec![favourite.clone()],
+        known: if args.refresh {
+            (0..args.accounts)
+                .map(|i| rolecall_engine::api::AccountInfo {
+                    account_id: format!("{:012}", 100_000_000_000u64 + i as u64),
+                    account_name: format!("account-{i:05}"),
+                    email: format!("aws+account-{i:05}@example.com"),
+                })
+                .collect()
+        } else {
+            Vec::new()
+        },
         ..SweepOptions::default()
     };
     let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel();
