@@ -662,3 +662,57 @@ async fn a_favourite_of_a_vanished_account_does_not_stop_the_sweep() {
             .all(|a| a.account.account_id != "999999999999")
     );
 }
+
+/// While a sweep uses every request the portal's throttle allows, a role's credentials (the
+/// person is waiting) still come at once: they take the sweep's next turn instead of being
+/// refused with 429 until they fail. The sweep loses nothing.
+#[tokio::test]
+async fn credentials_go_first_while_a_sweep_runs_at_the_throttle() {
+    let r = rig(Organisation::generated(150, 2), |o| {
+        o.portal_rps = NonZeroU32::new(20)
+    })
+    .await;
+    r.device_sign_in().await.expect("signed in");
+    let vault = r.vault(VaultOptions::default());
+    let token = r.signin.access_token(&r.session).await.expect("token");
+    let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel();
+    let options = SweepOptions {
+        pacer: Some(
+            vault
+                .pacers()
+                .start("sim", NonZeroU32::new(20).expect("20")),
+        ),
+        ..sweep_options(20)
+    };
+    let swept = tokio::spawn(sweep(
+        "sim",
+        r.connector.portal(&r.session),
+        token,
+        options,
+        Some(tx),
+        std::time::SystemTime::now(),
+    ));
+    // Well into the sweep: every turn of the throttle is taken.
+    while let Some(event) = rx.recv().await {
+        if matches!(event, SweepEvent::Progress { done, .. } if done >= 20) {
+            break;
+        }
+    }
+    for i in 0..10 {
+        let key = RoleKey::new("sim", &format!("1000000001{i:02}"), "Role01");
+        vault
+            .get(&r.session, &key)
+            .await
+            .unwrap_or_else(|e| panic!("credentials of {key:?} during the sweep: {e}"));
+    }
+    assert!(
+        !swept.is_finished(),
+        "the credentials came while the sweep ran"
+    );
+    let (catalog, _) = swept.await.expect("joined").expect("swept");
+    assert_eq!(catalog.accounts.len(), 150);
+    assert_eq!(
+        r.sim.stats().operations.get("GetRoleCredentials"),
+        Some(&10)
+    );
+}

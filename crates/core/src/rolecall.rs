@@ -18,6 +18,7 @@ use rolecall_engine::search::{ChainedRole, RoleEntry, SearchIndex};
 use rolecall_engine::secret::Secret;
 use rolecall_engine::session::SsoSession;
 use rolecall_engine::signin::{SignIn, SignInMethod, SignInOptions};
+use rolecall_engine::single_flight::{Abandoned, SingleFlight};
 use rolecall_engine::sync::lock;
 use rolecall_engine::token_store::{MemoryStore, StoreError, TokenStore};
 use rolecall_engine::vault::{CredentialVault, RoleKey, VaultOptions};
@@ -78,6 +79,8 @@ pub struct Rolecall {
     config_generation: std::sync::atomic::AtomicU64,
     /// The search index and what it was built from; rebuilt when that changes.
     index: Mutex<Option<CachedIndex>>,
+    /// The sweep under way of each session (one at a time).
+    sweeps: SingleFlight<String, Result<Arc<Catalog>, CoreError>>,
 }
 
 /// What a search index was built from: the config's generation and each session's catalogue
@@ -146,6 +149,7 @@ impl Rolecall {
             catalogs: Mutex::new(HashMap::new()),
             config_generation: std::sync::atomic::AtomicU64::new(0),
             index: Mutex::new(None),
+            sweeps: SingleFlight::default(),
         }
     }
 
@@ -356,7 +360,29 @@ impl Rolecall {
     /// the favourites, before any other. While it sweeps, the catalogue is updated in place as
     /// accounts come in (at most every [`STREAM_EVERY`]): what is cached stays usable, and on a
     /// first sweep accounts are searchable and usable as they arrive.
+    ///
+    /// One sweep per session at a time: a refresh asked for while one runs (the window's
+    /// Refresh, the background refresh, the CLI) waits for it and gets its result (its events
+    /// go to the caller that started it). Two sweeps side by side would fight over the
+    /// throttle, and the older one's accounts could land over the newer one's.
     pub async fn refresh_catalog_first(
+        &self,
+        session: &SsoSession,
+        events: Option<mpsc::UnboundedSender<SweepEvent>>,
+        first: Vec<String>,
+    ) -> Result<Arc<Catalog>, CoreError> {
+        self.sweeps
+            .run(&session.name, |_| self.sweep_now(session, events, first))
+            .await
+            .unwrap_or_else(|Abandoned| {
+                Err(CoreError::Api(format!(
+                    "the refresh of session {} was stopped before it ended; refresh again",
+                    session.name
+                )))
+            })
+    }
+
+    async fn sweep_now(
         &self,
         session: &SsoSession,
         events: Option<mpsc::UnboundedSender<SweepEvent>>,
@@ -377,6 +403,8 @@ impl Rolecall {
         );
         let options = SweepOptions {
             requests_per_second: rps,
+            // Shared with the credential requests of this session, which go first.
+            pacer: Some(self.vault.pacers().start(&session.name, rps)),
             first,
             known: current
                 .iter()
@@ -394,38 +422,26 @@ impl Rolecall {
             Some(tx),
             self.parts.clock.now(),
         );
-        // Accounts as they come: into a working copy of the catalogue, published now and then.
+        // Accounts as they come: merged into the catalogue now and then.
         let stream = async {
-            let mut working: Vec<AccountRoles> = current
-                .as_ref()
-                .map(|c| c.accounts.clone())
-                .unwrap_or_default();
-            let mut index: HashMap<String, usize> = working
-                .iter()
-                .enumerate()
-                .map(|(i, a)| (a.account.account_id.clone(), i))
-                .collect();
+            let mut fresh: Vec<AccountRoles> = Vec::new();
             let mut published: Option<std::time::Instant> = None;
-            let mut pending = false;
             while let Some(event) = rx.recv().await {
                 if let SweepEvent::Account(a) = &event {
-                    match index.get(&a.account.account_id) {
-                        Some(&i) => working[i] = a.clone(),
-                        None => {
-                            index.insert(a.account.account_id.clone(), working.len());
-                            working.push(a.clone());
-                        }
-                    }
-                    pending = true;
+                    fresh.push(a.clone());
                 }
-                if pending && published.is_none_or(|t| t.elapsed() >= STREAM_EVERY) {
-                    self.publish_partial(session, &working);
+                if !fresh.is_empty() && published.is_none_or(|t| t.elapsed() >= STREAM_EVERY) {
+                    self.publish_partial(session, &fresh);
                     published = Some(std::time::Instant::now());
-                    pending = false;
+                    fresh.clear();
                 }
                 if let Some(events) = &events {
                     let _ = events.send(event);
                 }
+            }
+            // What came since the last batch (a sweep that fails keeps it).
+            if !fresh.is_empty() {
+                self.publish_partial(session, &fresh);
             }
         };
         let (result, ()) = tokio::join!(swept, stream);
@@ -456,17 +472,38 @@ impl Rolecall {
         Ok(catalog)
     }
 
-    /// A sweep's accounts so far, as the session's catalogue (not cached: only a whole sweep
-    /// is written to disk). A sweep that fails leaves what it published: every account in it
-    /// is one the portal listed.
-    fn publish_partial(&self, session: &SsoSession, accounts: &[AccountRoles]) {
+    /// Accounts a sweep has just listed, merged into the session's catalogue as it is now: an
+    /// account listed again is replaced in place, a new one is added at the end, and no other
+    /// account is touched. Not cached: only a whole sweep is written to disk. A sweep that
+    /// fails leaves what it published: every account in it is one the portal listed.
+    fn publish_partial(&self, session: &SsoSession, fresh: &[AccountRoles]) {
+        let mut catalogs = lock(&self.catalogs);
+        let mut accounts: Vec<AccountRoles> = catalogs
+            .get(&session.name)
+            .and_then(|c| c.as_ref())
+            .map(|c| c.accounts.clone())
+            .unwrap_or_default();
+        let mut at: HashMap<String, usize> = accounts
+            .iter()
+            .enumerate()
+            .map(|(i, a)| (a.account.account_id.clone(), i))
+            .collect();
+        for a in fresh {
+            match at.get(&a.account.account_id) {
+                Some(&i) => accounts[i] = a.clone(),
+                None => {
+                    at.insert(a.account.account_id.clone(), accounts.len());
+                    accounts.push(a.clone());
+                }
+            }
+        }
         let catalog = Catalog {
             session: session.name.clone(),
             start_url: session.start_url.clone(),
-            accounts: accounts.to_vec(),
+            accounts,
             refreshed_at: self.parts.clock.now(),
         };
-        lock(&self.catalogs).insert(session.name.clone(), Some(Arc::new(catalog)));
+        catalogs.insert(session.name.clone(), Some(Arc::new(catalog)));
     }
 
     /// The catalogue, sweeping first if there is none yet.
@@ -971,6 +1008,107 @@ mod tests {
                 assert_eq!(total, accounts.len(), "after {} accounts", accounts.len());
             }
         }
+    }
+
+    fn core_in(home: &std::path::Path) -> Rolecall {
+        Rolecall::open(Parts {
+            dirs: Dirs::under(home),
+            store: Arc::new(rolecall_engine::token_store::MemoryStore::default()),
+            connector: Arc::new(rolecall_aws::SdkConnector::new()),
+            clock: Arc::new(rolecall_engine::clock::SystemClock),
+            env: HashMap::new(),
+        })
+    }
+
+    /// A core signed in to a simulator of `org` (portal throttled at 20 requests/s).
+    async fn signed_in(
+        home: &std::path::Path,
+        org: idc_sim::Organisation,
+    ) -> (idc_sim::Simulator, Rolecall, SsoSession) {
+        let mut options = idc_sim::SimOptions::new(org);
+        options.auto_approve_after = Some(0);
+        options.device_interval = std::time::Duration::from_secs(1);
+        options.portal_rps = std::num::NonZeroU32::new(20);
+        let sim = idc_sim::Simulator::start(options).await.expect("simulator");
+        let e = sim.endpoints().clone();
+        let session = SsoSession {
+            name: "sim".into(),
+            start_url: e.start_url.clone(),
+            region: "us-east-1".parse().expect("region"),
+            endpoints: rolecall_engine::session::Endpoints {
+                oidc: Some(e.oidc.clone()),
+                portal: Some(e.portal.clone()),
+                sts: Some(e.sts.clone()),
+                federation: Some(e.federation.clone()),
+            },
+        };
+        let core = core_in(home);
+        core.update_config(|c| c.upsert_session(session.clone()))
+            .expect("session");
+        core.sign_in(&session, SignInMethod::DeviceCode)
+            .await
+            .expect("signed in");
+        (sim, core, session)
+    }
+
+    /// Refresh clicked while the background refresh runs: one sweep, whose result both get.
+    /// Two side by side fought over the throttle, and the one that started first published
+    /// its older accounts over the newer catalogue (a role vanished from the window).
+    #[tokio::test]
+    async fn a_refresh_asked_for_while_a_sweep_runs_joins_it() {
+        let home = tempfile::tempdir().expect("tempdir");
+        let (sim, core, session) =
+            signed_in(home.path(), idc_sim::Organisation::generated(60, 2)).await;
+        let (a, b) = tokio::join!(
+            core.refresh_catalog(&session, None),
+            core.refresh_catalog(&session, None)
+        );
+        let (a, b) = (a.expect("first refresh"), b.expect("second refresh"));
+        assert!(Arc::ptr_eq(&a, &b), "both got the one sweep's catalogue");
+        assert_eq!(a.role_count(), 120);
+        assert_eq!(sim.stats().operations.get("ListAccounts"), Some(&1));
+        // Once it ended, a refresh sweeps again.
+        core.refresh_catalog(&session, None).await.expect("again");
+        assert_eq!(sim.stats().operations.get("ListAccounts"), Some(&2));
+    }
+
+    /// The accounts a sweep streams in are merged into the catalogue as it is then, never a
+    /// copy taken when the sweep started: a newer catalogue loses nothing to them.
+    #[test]
+    fn accounts_streamed_in_never_drop_the_rest_of_the_catalogue() {
+        let home = tempfile::tempdir().expect("tempdir");
+        let core = core_in(home.path());
+        let session = SsoSession {
+            name: "s".into(),
+            start_url: "https://d-1234567890.awsapps.com/start".into(),
+            region: "eu-west-1".parse().expect("region"),
+            endpoints: Default::default(),
+        };
+        core.update_config(|c| c.upsert_session(session.clone()))
+            .expect("session");
+        let whole: Vec<AccountRoles> = (0..34)
+            .map(|i| {
+                account(
+                    &format!("{:012}", 100_000_000_000u64 + i),
+                    &format!("account-{i:05}"),
+                    &["Admin", "ReadOnly"],
+                )
+            })
+            .collect();
+        core.publish_partial(&session, &whole);
+        assert_eq!(core.search_counted("", &[], 300).1, 68);
+        // One account listed again, with a role more; one new account.
+        let again = account(
+            "100000000007",
+            "account-00007",
+            &["Admin", "Billing", "ReadOnly"],
+        );
+        let new = account("100000000099", "account-00099", &["Admin"]);
+        core.publish_partial(&session, &[again.clone(), new]);
+        let catalog = core.catalog("s").expect("catalogue");
+        assert_eq!(catalog.accounts.len(), 35);
+        assert_eq!(catalog.accounts[7], again, "replaced in place");
+        assert_eq!(core.search_counted("", &[], 300).1, 70);
     }
 
     #[test]

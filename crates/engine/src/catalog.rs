@@ -2,8 +2,9 @@
 //!
 //! A sweep lists accounts 100 a page and, as each page arrives, lists the roles of its accounts
 //! concurrently. Every portal request, first tries and retries alike, waits its turn at one
-//! [`Pacer`] (one rate limiter, default 20 requests/s), so the sweep runs at the throttle and
-//! never past it. Turns go by priority: account pages first (so the total is known early),
+//! [`Pacer`] (one rate limiter, default 20 requests/s, shared with the session's credential
+//! requests, which go first), so the sweep runs at the throttle and never past it. Turns go by
+//! priority: account pages first (so the total is known early),
 //! then the accounts the person uses ([`SweepOptions::first`], listed before their page even
 //! arrives), then the rest in page order. 429 and 5xx answers and network errors are retried
 //! with jittered exponential backoff, a bounded number of times: no account is lost silently.
@@ -17,12 +18,12 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant, SystemTime};
 
 use backon::{ExponentialBuilder, Retryable};
-use governor::{DefaultDirectRateLimiter, Quota, RateLimiter};
 use serde::{Deserialize, Serialize};
 use tokio::sync::{Semaphore, mpsc};
 use tokio::task::JoinSet;
 
 use crate::api::{AccountInfo, ApiError, PortalApi};
+use crate::pacer::{Pacer, Priority};
 use crate::partition::{is_account_id, is_role_name};
 use crate::secret::Secret;
 use crate::text::printable;
@@ -92,6 +93,9 @@ pub struct SweepOptions {
     /// What is already known of accounts (the cached catalogue): an account of `first` is
     /// reported as soon as its roles are in, without waiting for its page.
     pub known: Vec<AccountInfo>,
+    /// The session's pacer, shared with its other portal requests (see
+    /// [`crate::pacer::Pacers`]); the sweep starts its own at `requests_per_second` if none.
+    pub pacer: Option<Arc<Pacer>>,
 }
 
 impl Default for SweepOptions {
@@ -104,86 +108,7 @@ impl Default for SweepOptions {
             max_backoff: Duration::from_secs(8),
             first: Vec::new(),
             known: Vec::new(),
-        }
-    }
-}
-
-/// The order in which waiting requests get their turn.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
-enum Priority {
-    Page = 0,
-    First = 1,
-    Rest = 2,
-}
-
-/// Hands out request turns at the limiter's rate, the most urgent waiting request first
-/// (and, within a priority, the longest waiting).
-/// A waiting request: most urgent first, then longest waiting.
-type Waiting = (std::cmp::Reverse<Priority>, std::cmp::Reverse<u64>, Slot);
-
-struct Pacer {
-    waiting: std::sync::Mutex<std::collections::BinaryHeap<Waiting>>,
-    seq: AtomicU64,
-    wake: tokio::sync::Notify,
-}
-
-/// A waiting request's turn (ordered by the heap's other fields only).
-struct Slot(tokio::sync::oneshot::Sender<()>);
-
-impl PartialEq for Slot {
-    fn eq(&self, _: &Self) -> bool {
-        true
-    }
-}
-impl Eq for Slot {}
-impl PartialOrd for Slot {
-    fn partial_cmp(&self, other: &Self) -> Option<std::cmp::Ordering> {
-        Some(self.cmp(other))
-    }
-}
-impl Ord for Slot {
-    fn cmp(&self, _: &Self) -> std::cmp::Ordering {
-        std::cmp::Ordering::Equal
-    }
-}
-
-impl Pacer {
-    fn new() -> Self {
-        Self {
-            waiting: std::sync::Mutex::new(std::collections::BinaryHeap::new()),
-            seq: AtomicU64::new(0),
-            wake: tokio::sync::Notify::new(),
-        }
-    }
-
-    /// Waits for this request's turn.
-    async fn turn(&self, priority: Priority) {
-        let (tx, rx) = tokio::sync::oneshot::channel();
-        let seq = self.seq.fetch_add(1, Ordering::Relaxed);
-        crate::sync::lock(&self.waiting).push((
-            std::cmp::Reverse(priority),
-            std::cmp::Reverse(seq),
-            Slot(tx),
-        ));
-        self.wake.notify_one();
-        let _ = rx.await;
-    }
-
-    /// Gives turns out, one per limiter cell, until the sweep drops it.
-    async fn run(self: Arc<Self>, limiter: DefaultDirectRateLimiter) {
-        loop {
-            let next = crate::sync::lock(&self.waiting).pop();
-            match next {
-                // A waiter that gave up (its task was aborted) does not use up a turn.
-                Some((_, _, Slot(tx))) if tx.is_closed() => continue,
-                Some((_, _, Slot(tx))) => {
-                    limiter.until_ready().await;
-                    if tx.send(()).is_err() {
-                        continue;
-                    }
-                }
-                None => self.wake.notified().await,
-            }
+            pacer: None,
         }
     }
 }
@@ -324,15 +249,6 @@ impl Sweeper {
     }
 }
 
-/// Stops the pacer when the sweep ends, however it ends.
-struct AbortOnDrop(tokio::task::JoinHandle<()>);
-
-impl Drop for AbortOnDrop {
-    fn drop(&mut self) {
-        self.0.abort();
-    }
-}
-
 type Listing = (String, bool, Result<Vec<String>, SweepError>);
 
 /// Sweeps the portal with `token`. Events go to `events` when given (a closed receiver does not
@@ -348,11 +264,10 @@ pub async fn sweep(
     use std::collections::{HashMap, HashSet};
 
     let started = Instant::now();
-    let limiter = RateLimiter::direct(
-        Quota::per_second(options.requests_per_second).allow_burst(NonZeroU32::MIN),
-    );
-    let pacer = Arc::new(Pacer::new());
-    let _pacing = AbortOnDrop(tokio::spawn(pacer.clone().run(limiter)));
+    let pacer = options
+        .pacer
+        .clone()
+        .unwrap_or_else(|| Pacer::start(options.requests_per_second));
     let first: Vec<String> = {
         let mut seen = HashSet::new();
         options

@@ -31,6 +31,7 @@ pub mod gate;
 pub mod held;
 pub mod local_http;
 pub mod loopback;
+pub mod pacer;
 pub mod partition;
 pub mod search;
 pub mod secret;

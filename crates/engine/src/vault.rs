@@ -23,6 +23,7 @@ use tokio::sync::broadcast;
 
 use crate::api::{ApiError, AwsConnector, CallerIdentity, RoleCredentials};
 use crate::clock::Clock;
+use crate::pacer::{Pacers, Priority};
 use crate::session::SsoSession;
 use crate::signin::{SignIn, SignInError};
 use crate::single_flight::{Abandoned, SingleFlight};
@@ -196,6 +197,9 @@ struct Inner {
     /// One fetch per key at a time; entries exist only while a fetch runs.
     fetches: SingleFlight<RoleKey, Result<RoleCredentials, VaultError>>,
     events: broadcast::Sender<VaultEvent>,
+    /// Turns at the portal's throttle, shared with the sweeps: while a sweep runs, a role's
+    /// credentials take the next turn instead of being refused with 429.
+    pacers: Arc<Pacers>,
 }
 
 /// Holds role credentials in memory and hands them out.
@@ -221,8 +225,15 @@ impl CredentialVault {
                 entries: Mutex::new(HashMap::new()),
                 fetches: SingleFlight::default(),
                 events,
+                pacers: Arc::new(Pacers::default()),
             }),
         }
+    }
+
+    /// The sessions' portal pacers: a sweep that runs on one shares the throttle with the
+    /// credential requests, which go first.
+    pub fn pacers(&self) -> Arc<Pacers> {
+        self.inner.pacers.clone()
     }
 
     pub fn subscribe(&self) -> broadcast::Receiver<VaultEvent> {
@@ -351,6 +362,7 @@ impl Inner {
         let mut transient = 0;
         loop {
             let token = self.signin.access_token(session).await?;
+            self.pacers.turn(&session.name, Priority::Now).await;
             match portal
                 .get_role_credentials(&token, &key.account_id, &key.role)
                 .await
