@@ -31,6 +31,10 @@ fn main() {
             "edit_session",
             "import_sessions",
             "open_settings",
+            "console_menu",
+            "set_console_mode",
+            "copy_console_link",
+            "answer_link",
         ]),
     ))
     .expect("tauri build configuration");

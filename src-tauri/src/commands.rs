@@ -4,10 +4,12 @@
 use std::sync::Arc;
 
 use tauri::{AppHandle, Runtime, State};
+use tauri_plugin_clipboard_manager::ClipboardExt;
 
-use crate::desktop::{Desktop, open_url};
+use crate::desktop::Desktop;
 use crate::view::{
-    AppView, ChainView, ErrorView, ImportView, PreferencesView, RoleRef, SearchView, SettingsView,
+    AppView, ChainView, ConsoleMenuView, ConsoleTarget, ErrorView, ImportView, PreferencesView,
+    RoleRef, SearchView, SettingsView,
 };
 use crate::{changed, copy_to_clipboard, start_sign_in, start_sweep};
 
@@ -91,11 +93,58 @@ pub fn refresh_catalog<R: Runtime>(app: AppHandle<R>, d: Ds<'_>, session: String
 }
 
 #[tauri::command]
-pub async fn open_console<R: Runtime>(app: AppHandle<R>, d: Ds<'_>, role: RoleRef) -> Res<()> {
-    let url = d.console_url(&role).await?;
-    open_url(url.expose());
+pub async fn open_console<R: Runtime>(
+    app: AppHandle<R>,
+    d: Ds<'_>,
+    role: RoleRef,
+    target: Option<ConsoleTarget>,
+) -> Res<()> {
+    d.open_console(&role, &target.unwrap_or_default()).await?;
     changed(&app);
     Ok(())
+}
+
+#[tauri::command]
+pub fn console_menu(d: Ds<'_>, role: RoleRef) -> ConsoleMenuView {
+    d.console_menu(&role)
+}
+
+#[tauri::command]
+pub fn set_console_mode<R: Runtime>(
+    app: AppHandle<R>,
+    d: Ds<'_>,
+    account_id: String,
+    mode: Option<String>,
+) -> Res<()> {
+    d.set_console_mode(&account_id, mode.as_deref())?;
+    changed(&app);
+    Ok(())
+}
+
+/// Copies a `rolecall://` link to a role's console (for a runbook or a chat); returns it.
+#[tauri::command]
+pub fn copy_console_link<R: Runtime>(
+    app: AppHandle<R>,
+    d: Ds<'_>,
+    role: RoleRef,
+    target: Option<ConsoleTarget>,
+) -> Res<String> {
+    let link = d.console_link(&role, &target.unwrap_or_default())?;
+    app.clipboard()
+        .write_text(link.clone())
+        .map_err(|e| ErrorView {
+            code: "clipboard".into(),
+            message: format!("cannot write to the clipboard: {e}"),
+        })?;
+    Ok(link)
+}
+
+/// The person's answer to a `rolecall://` link waiting in the window.
+#[tauri::command]
+pub async fn answer_link<R: Runtime>(app: AppHandle<R>, d: Ds<'_>, open: bool) -> Res<()> {
+    let result = d.answer_link(open).await;
+    changed(&app);
+    Ok(result?)
 }
 
 #[tauri::command]

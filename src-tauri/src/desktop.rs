@@ -29,10 +29,12 @@ use rolecall_engine::sync::lock;
 use rolecall_engine::token_store::{MemoryStore, TokenStore};
 use rolecall_engine::vault::RoleKey;
 
+use rolecall_engine::text::printable;
+
 use crate::view::{
-    AccountSettingsView, ActiveView, AppView, ChainView, ErrorView, GrantView, ImportView,
-    PreferencesView, RoleRef, RoleView, SessionErrorView, SessionSettingsView, SessionView,
-    SettingsView, SignInView, SweepView,
+    AccountSettingsView, ActiveView, AppView, ChainView, ConsoleMenuView, ConsoleTarget, ErrorView,
+    GrantView, ImportView, PendingLinkView, PreferencesView, RoleRef, RoleView, ServiceView,
+    SessionErrorView, SessionSettingsView, SessionView, SettingsView, SignInView, SweepView,
 };
 
 /// How the app was started.
@@ -56,8 +58,29 @@ pub fn ms(t: SystemTime) -> u64 {
 /// the default browser.
 pub fn open_url(url: &str) {
     if let Err(e) = rolecall_core::opener::open_url(url) {
-        tracing::warn!("{}", rolecall_engine::text::printable(&e));
+        tracing::warn!("{}", printable(&e));
     }
+}
+
+/// The services the console menu offers (console service name, what people call it).
+pub const COMMON_SERVICES: [(&str, &str); 10] = [
+    ("ec2", "EC2"),
+    ("s3", "S3"),
+    ("iam", "IAM"),
+    ("cloudwatch", "CloudWatch"),
+    ("lambda", "Lambda"),
+    ("cloudformation", "CloudFormation"),
+    ("rds", "RDS"),
+    ("eks", "EKS"),
+    ("vpc", "VPC"),
+    ("billing", "Billing"),
+];
+
+#[derive(Debug)]
+struct PendingLink {
+    view: PendingLinkView,
+    role: RoleRef,
+    target: ConsoleTarget,
 }
 
 /// The built-in demo organisation (the simulator, in this process), when this build has it.
@@ -120,6 +143,10 @@ pub struct Desktop {
     device_code: Mutex<HashMap<String, bool>>,
     sweeps: Mutex<HashMap<String, SweepView>>,
     recents: Mutex<Vec<RoleKey>>,
+    /// The console pages each role was opened at lately (newest first).
+    destinations: Mutex<HashMap<RoleKey, Vec<String>>>,
+    /// A `rolecall://` link waiting for the person's answer.
+    pending_link: Mutex<Option<PendingLink>>,
     keychain_warning: Mutex<Option<String>>,
     clipboard_seq: AtomicU64,
 }
@@ -221,6 +248,8 @@ impl Desktop {
             device_code: Mutex::new(HashMap::new()),
             sweeps: Mutex::new(HashMap::new()),
             recents: Mutex::new(Vec::new()),
+            destinations: Mutex::new(HashMap::new()),
+            pending_link: Mutex::new(None),
             keychain_warning: Mutex::new(keychain_warning),
             clipboard_seq: AtomicU64::new(0),
         })
@@ -306,6 +335,7 @@ impl Desktop {
             keychain_warning: lock(&self.keychain_warning).clone(),
             shortcut: config.preferences.shortcut,
             autostart: config.preferences.autostart,
+            pending_link: self.pending_link(),
         }
     }
 
@@ -602,13 +632,177 @@ impl Desktop {
         lock(&self.sweeps).remove(session);
     }
 
-    /// The console for a role, as a one-time loopback URL for the browser (the sign-in URL
-    /// itself stays here until the browser asks for it).
-    pub async fn console_url(&self, role: &RoleRef) -> Result<Secret, CoreError> {
+    /// Opens the console for a role where its settings say (mode, browser, profile or
+    /// container), at `target`'s page or the role's default. The browser gets a one-time
+    /// loopback URL (the sign-in URL itself stays here until the browser asks for it).
+    pub async fn open_console(
+        &self,
+        role: &RoleRef,
+        target: &ConsoleTarget,
+    ) -> Result<(), CoreError> {
         let resolved = self.resolve(role).await?;
-        let url = self.core.console_url(&resolved, None, None).await?;
+        let ask = target.ask()?;
+        let opening = self.core.console(&resolved, &ask).await?;
+        let url = self.handoff.offer(opening.url).url;
+        rolecall_core::console::launch(&opening.open_in, url.expose())
+            .map_err(CoreError::Invalid)?;
         self.used(&resolved.key);
-        Ok(self.handoff.offer(url).url)
+        if let Some(place) = target.place() {
+            let mut places = lock(&self.destinations);
+            let list = places.entry(resolved.key.clone()).or_default();
+            list.retain(|p| *p != place);
+            list.insert(0, place);
+            list.truncate(5);
+        }
+        Ok(())
+    }
+
+    /// The console menu of a role: its mode, destinations, and the common services.
+    pub fn console_menu(&self, role: &RoleRef) -> ConsoleMenuView {
+        let config = self.core.config();
+        let key = role.key();
+        let label = self.core.role_label(&key);
+        let defaults = config.role_defaults(&role.session, &role.account_id, &label);
+        let mode = config
+            .console_choice(&role.session, &role.account_id)
+            .mode
+            .unwrap_or_default();
+        ConsoleMenuView {
+            mode: mode.as_str().into(),
+            account_mode: config
+                .console
+                .accounts
+                .get(&role.account_id)
+                .and_then(|c| c.mode)
+                .map(|m| m.as_str().to_owned()),
+            modes: rolecall_engine::browser::ConsoleMode::ALL
+                .iter()
+                .map(|m| m.as_str().to_owned())
+                .collect(),
+            default_destination: defaults.and_then(|d| d.destination.clone()),
+            recent: lock(&self.destinations)
+                .get(&key)
+                .cloned()
+                .unwrap_or_default(),
+            services: COMMON_SERVICES
+                .iter()
+                .map(|(id, name)| ServiceView {
+                    id: (*id).into(),
+                    name: (*name).into(),
+                })
+                .collect(),
+            chained: key.chain.is_some(),
+        }
+    }
+
+    /// How consoles of an account open (`None`: as its session's or the default).
+    pub fn set_console_mode(&self, account_id: &str, mode: Option<&str>) -> Result<(), CoreError> {
+        let mode =
+            match mode {
+                None => None,
+                Some(m) => Some(rolecall_engine::browser::ConsoleMode::parse(m).ok_or_else(
+                    || CoreError::Invalid(format!("unknown console mode {:?}", printable(m))),
+                )?),
+            };
+        self.core.update_config(|c| {
+            let entry = c.console.accounts.entry(account_id.to_owned()).or_default();
+            entry.mode = mode;
+            if *entry == rolecall_engine::config::ConsoleChoice::default() {
+                c.console.accounts.remove(account_id);
+            }
+        })?;
+        Ok(())
+    }
+
+    /// A `rolecall://` link to a role's console at `target` (no secret in it).
+    pub fn console_link(
+        &self,
+        role: &RoleRef,
+        target: &ConsoleTarget,
+    ) -> Result<String, CoreError> {
+        if role.chain.is_some() {
+            return Err(CoreError::Invalid(
+                "links name SSO roles; a chained role has none".into(),
+            ));
+        }
+        let link = rolecall_engine::deeplink::ConsoleLink {
+            account: role.account_id.clone(),
+            role: role.role.clone(),
+            session: Some(role.session.clone()),
+            path: target.path.clone(),
+            service: target.service.clone(),
+            region: target.region.clone(),
+        };
+        // What it says must parse back the same.
+        rolecall_engine::deeplink::ConsoleLink::parse(&link.to_link())
+            .map_err(CoreError::Invalid)?;
+        Ok(link.to_link())
+    }
+
+    /// A `rolecall://` link that arrived (a second launch, or the first one's arguments).
+    /// A role the person used lately opens at once; any other waits for the person's answer
+    /// in the window. Returns whether it is waiting.
+    pub async fn link_arrived(&self, text: &str) -> Result<bool, CoreError> {
+        let link =
+            rolecall_engine::deeplink::ConsoleLink::parse(text).map_err(CoreError::Invalid)?;
+        let resolved = self
+            .core
+            .resolve(link.session.as_deref(), &link.account, &link.role)
+            .await?;
+        let known = self.recents().contains(&resolved.key);
+        let role = RoleRef {
+            session: resolved.session.name.clone(),
+            account_id: resolved.key.account_id.clone(),
+            role: resolved.key.role.clone(),
+            chain: None,
+        };
+        let target = ConsoleTarget {
+            service: link.service.clone(),
+            path: link.path.clone(),
+            region: link.region.clone(),
+            ..ConsoleTarget::default()
+        };
+        if known {
+            self.open_console(&role, &target).await?;
+            return Ok(false);
+        }
+        *lock(&self.pending_link) = Some(PendingLink {
+            view: PendingLinkView {
+                description: format!(
+                    "the AWS console as {} in {} ({}){}{}",
+                    printable(&resolved.key.role),
+                    printable(&resolved.account_name),
+                    resolved.key.account_id,
+                    target
+                        .place()
+                        .map(|p| format!(" at {}", printable(&p)))
+                        .unwrap_or_default(),
+                    target
+                        .region
+                        .as_ref()
+                        .map(|r| format!(" in {r}"))
+                        .unwrap_or_default()
+                ),
+            },
+            role,
+            target,
+        });
+        Ok(true)
+    }
+
+    /// The person's answer to the link waiting: open it or drop it.
+    pub async fn answer_link(&self, open: bool) -> Result<(), CoreError> {
+        let Some(pending) = lock(&self.pending_link).take() else {
+            return Ok(());
+        };
+        if open {
+            self.open_console(&pending.role, &pending.target).await?;
+        }
+        Ok(())
+    }
+
+    pub fn pending_link(&self) -> Option<PendingLinkView> {
+        lock(&self.pending_link).as_ref().map(|p| p.view.clone())
     }
 
     /// The shell format the person chose (`None`: the default), remembered as the new default
@@ -743,7 +937,21 @@ impl Desktop {
                 portal_rps: p.portal_rps,
                 autostart: p.autostart,
                 keep_window_loaded: p.keep_window_loaded,
+                console_mode: config.console.mode.unwrap_or_default().as_str().into(),
+                console_browser: config
+                    .console
+                    .browser
+                    .map(|b| b.as_str().to_owned())
+                    .unwrap_or_default(),
             },
+            console_modes: rolecall_engine::browser::ConsoleMode::ALL
+                .iter()
+                .map(|m| m.as_str().to_owned())
+                .collect(),
+            browsers: rolecall_engine::browser::detect(std::env::var_os("PATH").as_deref())
+                .into_iter()
+                .map(|b| b.kind.as_str().to_owned())
+                .collect(),
             shells: ShellFormat::ALL
                 .iter()
                 .filter(|f| **f != ShellFormat::CredentialProcess)
@@ -811,8 +1019,35 @@ impl Desktop {
                 "portal requests per second: 1 to 100".into(),
             ));
         }
+        let console_mode = rolecall_engine::browser::ConsoleMode::parse(&wanted.console_mode)
+            .ok_or_else(|| {
+                CoreError::Invalid(format!(
+                    "unknown console mode {:?}",
+                    printable(&wanted.console_mode)
+                ))
+            })?;
+        let console_browser = match wanted.console_browser.trim() {
+            "" => None,
+            b => Some(
+                rolecall_engine::browser::BrowserKind::parse(b).ok_or_else(|| {
+                    CoreError::Invalid(format!("unknown browser {:?}", printable(b)))
+                })?,
+            ),
+        };
+        if console_mode == rolecall_engine::browser::ConsoleMode::Container
+            && console_browser.is_some_and(|b| !b.is_firefox())
+        {
+            return Err(CoreError::Invalid(
+                "containers are Firefox's: choose Firefox, or another mode".into(),
+            ));
+        }
         let before = self.core.config().preferences;
         self.core.update_config(|c| {
+            // The default (switch) is not written out: the file says only what was chosen.
+            c.console.mode = (console_mode != rolecall_engine::browser::ConsoleMode::default()
+                || c.console.mode.is_some())
+            .then_some(console_mode);
+            c.console.browser = console_browser;
             let p = &mut c.preferences;
             p.warnings_seconds = wanted.warnings_seconds.clone();
             p.auto_renew = wanted.auto_renew;

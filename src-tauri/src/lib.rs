@@ -137,6 +137,27 @@ pub fn start_sweep<R: Runtime>(
     Ok(())
 }
 
+fn is_link(arg: &str) -> bool {
+    arg.starts_with(&format!("{}:", rolecall_engine::deeplink::SCHEME))
+}
+
+/// A `rolecall://` link: opened at once for a role used lately, else shown in the window
+/// for the person to answer. A link that is not understood is reported, never guessed at.
+pub fn link_arrived<R: Runtime>(app: &AppHandle<R>, link: String) {
+    let app = app.clone();
+    tauri::async_runtime::spawn(async move {
+        let Some(desktop) = app.try_state::<Arc<Desktop>>().map(|d| d.inner().clone()) else {
+            return;
+        };
+        match desktop.link_arrived(&link).await {
+            Ok(true) => show_main(&app),
+            Ok(false) => {}
+            Err(e) => report(&app, Err(ErrorView::from(e))),
+        }
+        changed(&app);
+    });
+}
+
 /// When the app started: monotonic for durations, wall-clock to line up with the page's clock.
 static STARTED: std::sync::OnceLock<(std::time::Instant, std::time::SystemTime)> =
     std::sync::OnceLock::new();
@@ -231,7 +252,25 @@ fn on_tray<R: Runtime>(app: &AppHandle<R>, id: &str) {
             changed(&app);
         }
         TrayAction::Console(role) => {
-            tauri::async_runtime::spawn(async move { tray_console(&app, &desktop, &role).await });
+            tauri::async_runtime::spawn(async move {
+                tray_console(&app, &desktop, &role, view::ConsoleTarget::default()).await
+            });
+        }
+        TrayAction::ConsoleAt { role, place } => {
+            let target = if place.starts_with('/') {
+                view::ConsoleTarget {
+                    path: Some(place),
+                    ..view::ConsoleTarget::default()
+                }
+            } else {
+                view::ConsoleTarget {
+                    service: Some(place),
+                    ..view::ConsoleTarget::default()
+                }
+            };
+            tauri::async_runtime::spawn(async move {
+                tray_console(&app, &desktop, &role, target).await
+            });
         }
         TrayAction::CopyEnv(role) => {
             tauri::async_runtime::spawn(async move {
@@ -246,11 +285,15 @@ fn on_tray<R: Runtime>(app: &AppHandle<R>, id: &str) {
     }
 }
 
-async fn tray_console<R: Runtime>(app: &AppHandle<R>, desktop: &Arc<Desktop>, role: &RoleRef) {
+async fn tray_console<R: Runtime>(
+    app: &AppHandle<R>,
+    desktop: &Arc<Desktop>,
+    role: &RoleRef,
+    target: view::ConsoleTarget,
+) {
     let result = desktop
-        .console_url(role)
+        .open_console(role, &target)
         .await
-        .map(|url| open_url(url.expose()))
         .map_err(ErrorView::from);
     report(app, result);
     changed(app);
@@ -461,6 +504,10 @@ pub fn handler<R: Runtime>() -> impl Fn(tauri::ipc::Invoke<R>) -> bool + Send + 
         commands::cancel_sign_in,
         commands::sign_out,
         commands::refresh_catalog,
+        commands::console_menu,
+        commands::set_console_mode,
+        commands::copy_console_link,
+        commands::answer_link,
         commands::open_console,
         commands::copy_env,
         commands::copy_credential_process,
@@ -501,14 +548,19 @@ pub fn run() {
     }
     let args: Vec<String> = std::env::args().collect();
     let hidden = args.iter().any(|a| a == "--hidden");
+    let links: Vec<String> = args.iter().filter(|a| is_link(a)).cloned().collect();
     let launch = Launch {
         demo: args.iter().any(|a| a == "--demo"),
         no_agent: args.iter().any(|a| a == "--no-agent"),
         home: None,
     };
     let builder = tauri::Builder::default()
-        .plugin(tauri_plugin_single_instance::init(|app, _args, _cwd| {
-            show_main(app)
+        .plugin(tauri_plugin_single_instance::init(|app, args, _cwd| {
+            show_main(app);
+            // A rolecall:// link opened while Rolecall runs comes here from the second launch.
+            for link in args.iter().filter(|a| is_link(a)) {
+                link_arrived(app, link.clone());
+            }
         }))
         .plugin(tauri_plugin_clipboard_manager::init())
         .plugin(tauri_plugin_notification::init())
@@ -567,6 +619,9 @@ pub fn run() {
                 finish_startup(&later);
             });
             pump_events(&handle, desktop.clone());
+            for link in links {
+                link_arrived(&handle, link);
+            }
             Ok(())
         });
     let app = match builder.build(tauri::generate_context!()) {

@@ -24,10 +24,19 @@ pub const TRAY_ID: &str = "rolecall";
 #[serde(tag = "a", rename_all = "snake_case")]
 pub enum TrayAction {
     Console(RoleRef),
+    /// The console at a page: a service (`ec2`) or a path.
+    ConsoleAt {
+        role: RoleRef,
+        place: String,
+    },
     CopyEnv(RoleRef),
     Forget(RoleRef),
-    SignIn { session: String },
-    SignOut { session: String },
+    SignIn {
+        session: String,
+    },
+    SignOut {
+        session: String,
+    },
     Picker,
     Settings,
     Open,
@@ -65,6 +74,9 @@ pub enum Entry {
         title: String,
         role: RoleRef,
         held: bool,
+        /// Console pages offered beside Open console (favourites: their recent pages, their
+        /// own, the common services).
+        places: Vec<String>,
     },
     /// A submenu of roles (greyed out when empty).
     Group {
@@ -114,6 +126,7 @@ pub fn model(desktop: &Desktop) -> Vec<Entry> {
                 chain: a.chain_arn.clone(),
             },
             held: true,
+            places: Vec::new(),
         });
     }
     entries.push(Entry::Separator);
@@ -136,6 +149,27 @@ pub fn model(desktop: &Desktop) -> Vec<Entry> {
             &r.role,
             r.chain_arn.as_deref(),
         )),
+        places: Vec::new(),
+    };
+    // A favourite's console pages: where it was opened lately, its own page, and the
+    // services most opened.
+    let favourite = |r: &crate::view::RoleView| {
+        let mut entry = role(r);
+        if let Entry::Role { role, places, .. } = &mut entry {
+            let menu = desktop.console_menu(role);
+            for p in menu
+                .recent
+                .into_iter()
+                .chain(menu.default_destination)
+                .chain(["ec2", "s3", "cloudwatch", "iam"].map(String::from))
+            {
+                if !places.contains(&p) {
+                    places.push(p);
+                }
+            }
+            places.truncate(8);
+        }
+        entry
     };
     entries.push(Entry::Group {
         label: "Favourites".into(),
@@ -143,7 +177,7 @@ pub fn model(desktop: &Desktop) -> Vec<Entry> {
             .iter()
             .filter(|r| r.favourite)
             .take(15)
-            .map(role)
+            .map(favourite)
             .collect(),
     });
     entries.push(Entry::Group {
@@ -228,16 +262,54 @@ fn build_entry<R: Runtime>(
         Entry::Note(text) => Box::new(MenuItem::new(app, menu_label(text), false, None::<&str>)?),
         Entry::Separator => Box::new(PredefinedMenuItem::separator(app)?),
         Entry::Item { action, text } => Box::new(item(app, action, text)?),
-        Entry::Role { title, role, held } => {
-            let console = item(app, &TrayAction::Console(role.clone()), "Open console")?;
-            let env = item(app, &TrayAction::CopyEnv(role.clone()), "Copy env")?;
-            let menu = if *held {
-                let forget = item(app, &TrayAction::Forget(role.clone()), "Forget credentials")?;
-                Submenu::with_items(app, menu_label(title), true, &[&console, &env, &forget])?
-            } else {
-                Submenu::with_items(app, menu_label(title), true, &[&console, &env])?
-            };
-            Box::new(menu)
+        Entry::Role {
+            title,
+            role,
+            held,
+            places,
+        } => {
+            let mut items: Vec<Box<dyn IsMenuItem<R>>> = vec![Box::new(item(
+                app,
+                &TrayAction::Console(role.clone()),
+                "Open console",
+            )?)];
+            if !places.is_empty() {
+                let pages = places
+                    .iter()
+                    .map(|place| {
+                        item(
+                            app,
+                            &TrayAction::ConsoleAt {
+                                role: role.clone(),
+                                place: place.clone(),
+                            },
+                            place,
+                        )
+                    })
+                    .collect::<tauri::Result<Vec<_>>>()?;
+                let refs: Vec<&dyn IsMenuItem<R>> =
+                    pages.iter().map(|p| p as &dyn IsMenuItem<R>).collect();
+                items.push(Box::new(Submenu::with_items(
+                    app,
+                    "Open console at",
+                    true,
+                    &refs,
+                )?));
+            }
+            items.push(Box::new(item(
+                app,
+                &TrayAction::CopyEnv(role.clone()),
+                "Copy env",
+            )?));
+            if *held {
+                items.push(Box::new(item(
+                    app,
+                    &TrayAction::Forget(role.clone()),
+                    "Forget credentials",
+                )?));
+            }
+            let refs: Vec<&dyn IsMenuItem<R>> = items.iter().map(|b| b.as_ref()).collect();
+            Box::new(Submenu::with_items(app, menu_label(title), true, &refs)?)
         }
         Entry::Group { label, roles } => {
             let subs = roles

@@ -151,6 +151,96 @@ pub struct AppView {
     pub shortcut: String,
     /// Rolecall starts, hidden in the tray, when the person logs in.
     pub autostart: bool,
+    /// A `rolecall://` link waiting for the person's answer.
+    pub pending_link: Option<PendingLinkView>,
+}
+
+/// Where a console opens and how, as the window asks (all optional: the role's defaults and
+/// the "How consoles open" settings fill in the rest).
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, TS)]
+#[ts(export, export_to = "../../ui/src/lib/bindings/")]
+pub struct ConsoleTarget {
+    #[serde(default)]
+    #[ts(optional)]
+    pub service: Option<String>,
+    #[serde(default)]
+    #[ts(optional)]
+    pub path: Option<String>,
+    #[serde(default)]
+    #[ts(optional)]
+    pub region: Option<String>,
+    #[serde(default)]
+    #[ts(optional)]
+    pub mode: Option<String>,
+    #[serde(default)]
+    #[ts(optional)]
+    pub force: Option<bool>,
+}
+
+impl ConsoleTarget {
+    pub fn ask(&self) -> Result<rolecall_core::console::ConsoleAsk, rolecall_core::CoreError> {
+        let mode = match &self.mode {
+            None => None,
+            Some(m) => Some(
+                rolecall_engine::browser::ConsoleMode::parse(m).ok_or_else(|| {
+                    rolecall_core::CoreError::Invalid(format!(
+                        "unknown console mode {:?}",
+                        rolecall_engine::text::printable(m)
+                    ))
+                })?,
+            ),
+        };
+        Ok(rolecall_core::console::ConsoleAsk {
+            mode,
+            service: self.service.clone().filter(|s| !s.trim().is_empty()),
+            path: self.path.clone().filter(|s| !s.trim().is_empty()),
+            region: self.region.clone().filter(|s| !s.trim().is_empty()),
+            session_seconds: None,
+            force: self.force.unwrap_or(false),
+        })
+    }
+
+    /// The page it names (a path, or a service), for the recent destinations.
+    pub fn place(&self) -> Option<String> {
+        self.path
+            .clone()
+            .or_else(|| self.service.clone())
+            .filter(|p| !p.trim().is_empty())
+    }
+}
+
+/// A service of the console menu.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, TS)]
+#[ts(export, export_to = "../../ui/src/lib/bindings/")]
+pub struct ServiceView {
+    pub id: String,
+    pub name: String,
+}
+
+/// The console menu of a role.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, TS)]
+#[ts(export, export_to = "../../ui/src/lib/bindings/")]
+pub struct ConsoleMenuView {
+    /// How its consoles open now (multi-session, container, profile, switch).
+    pub mode: String,
+    /// The mode set for its account, if one is.
+    pub account_mode: Option<String>,
+    pub modes: Vec<String>,
+    /// The role's own destination (a service or a path), if set.
+    pub default_destination: Option<String>,
+    /// Pages it was opened at lately, newest first.
+    pub recent: Vec<String>,
+    pub services: Vec<ServiceView>,
+    /// A chained role: its console session lasts one hour at most.
+    pub chained: bool,
+}
+
+/// A `rolecall://` link waiting for the person's answer.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, TS)]
+#[ts(export, export_to = "../../ui/src/lib/bindings/")]
+pub struct PendingLinkView {
+    /// What it opens, in words.
+    pub description: String,
 }
 
 /// What identifies a role in commands.
@@ -195,6 +285,10 @@ pub struct PreferencesView {
     pub portal_rps: u32,
     pub autostart: bool,
     pub keep_window_loaded: bool,
+    /// How consoles open by default: multi-session, container, profile or switch.
+    pub console_mode: String,
+    /// The browser consoles open in (`firefox`, `chromium`, ...); empty: the default browser.
+    pub console_browser: String,
 }
 
 /// An account as Settings shows it: its names and the person's own labels.
@@ -235,6 +329,9 @@ pub struct SessionSettingsView {
 pub struct SettingsView {
     pub preferences: PreferencesView,
     pub shells: Vec<String>,
+    /// The console modes, and the browsers found on this machine.
+    pub console_modes: Vec<String>,
+    pub browsers: Vec<String>,
     pub sessions: Vec<SessionSettingsView>,
     pub accounts: Vec<AccountSettingsView>,
     pub chains: Vec<ChainView>,

@@ -213,10 +213,20 @@ fn the_tray_menu_follows_favourites_and_sign_in() {
     let first = favourites(&menu);
     assert_eq!(first.len(), 1);
     match &first[0] {
-        Entry::Role { title, role, held } => {
+        Entry::Role {
+            title,
+            role,
+            held,
+            places,
+        } => {
             assert_eq!(title, "payments-prod / ReadOnly");
             assert_eq!(role.account_id, "111111111111");
             assert!(!held, "no credentials held, so no Forget");
+            assert_eq!(
+                places,
+                &["ec2", "s3", "cloudwatch", "iam"],
+                "a favourite offers the console's common pages"
+            );
         }
         other => panic!("not a role: {other:?}"),
     }

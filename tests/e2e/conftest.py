@@ -104,6 +104,7 @@ class Desktop:
         recorder.write_text(f"#!/bin/sh\nprintf '%s\\n' \"$1\" >> {self.opened}\n")
         recorder.chmod(0o755)
         env = dict(os.environ, ROLECALL_HOME=str(self.home), ROLECALL_OPENER=str(recorder), ROLECALL_LOG="info")
+        self.env = env
         for k in ("AWS_ENDPOINT_URL_SSO_OIDC", "AWS_ENDPOINT_URL_SSO", "AWS_ENDPOINT_URL_STS", "ROLECALL_FEDERATION_URL"):
             env.pop(k, None)
         # Notifications go to org.freedesktop.Notifications on the session bus: record them.

@@ -20,7 +20,9 @@ def test_deb_installs_and_starts(tmp_path):
         status = subprocess.run(["dpkg", "-s", "rolecall"], capture_output=True, text=True, check=True).stdout
         assert "Status: install ok installed" in status
         entry = pathlib.Path("/usr/share/applications/Rolecall.desktop").read_text()
-        assert "Exec=rolecall-desktop" in entry and "Icon=rolecall-desktop" in entry
+        assert "Exec=rolecall-desktop %u" in entry and "Icon=rolecall-desktop" in entry
+        # rolecall:// links open in Rolecall (the desktop hands them over as the argument).
+        assert "MimeType=x-scheme-handler/rolecall;" in entry
         assert pathlib.Path("/usr/share/icons/hicolor/128x128/apps/rolecall-desktop.png").exists()
         # The CLI, its manual pages and its completions come with it.
         version = subprocess.run(["/usr/bin/rolecall", "--version"], capture_output=True, text=True, check=True)

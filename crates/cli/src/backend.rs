@@ -62,6 +62,9 @@ fn unexpected(answer: Answer) -> CoreError {
 pub struct ConsoleLink {
     pub url: Secret,
     pub served_here: Option<(Handoff, rolecall_core::handoff::Offer)>,
+    pub open_in: rolecall_engine::browser::OpenIn,
+    pub mode: rolecall_engine::browser::ConsoleMode,
+    pub identities: usize,
 }
 
 impl Backend {
@@ -130,43 +133,52 @@ impl Backend {
         session: Option<&str>,
         account: &str,
         role: &str,
-        service: Option<&str>,
-        region: Option<&str>,
+        ask: &rolecall_core::console::ConsoleAsk,
         for_browser: bool,
     ) -> Result<ConsoleLink, CoreError> {
         match self {
             Self::Direct(core) => {
                 let resolved = core.resolve(session, account, role).await?;
-                let url = core.console_url(&resolved, service, region).await?;
+                let opening = core.console(&resolved, ask).await?;
+                let mut link = ConsoleLink {
+                    url: opening.url,
+                    served_here: None,
+                    open_in: opening.open_in,
+                    mode: opening.mode,
+                    identities: opening.identities,
+                };
                 if !for_browser {
-                    return Ok(ConsoleLink {
-                        url,
-                        served_here: None,
-                    });
+                    return Ok(link);
                 }
                 let handoff = Handoff::start(core.clock().clone()).await.map_err(|e| {
                     CoreError::Invalid(format!("cannot listen on 127.0.0.1 for the browser: {e}"))
                 })?;
-                let offer = handoff.offer(url);
-                Ok(ConsoleLink {
-                    url: offer.url.clone(),
-                    served_here: Some((handoff, offer)),
-                })
+                let offer = handoff.offer(link.url);
+                link.url = offer.url.clone();
+                link.served_here = Some((handoff, offer));
+                Ok(link)
             }
             Self::Agent(agent) => match agent
                 .call(&Request::Console {
                     session: session.map(str::to_owned),
                     account: account.into(),
                     role: role.into(),
-                    service: service.map(str::to_owned),
-                    region: region.map(str::to_owned),
+                    ask: ask.clone(),
                     handoff: for_browser,
                 })
                 .await?
             {
-                Answer::Console { url } => Ok(ConsoleLink {
+                Answer::Console {
+                    url,
+                    open_in,
+                    mode,
+                    identities,
+                } => Ok(ConsoleLink {
                     url: url.0,
                     served_here: None,
+                    open_in,
+                    mode,
+                    identities,
                 }),
                 other => Err(unexpected(other)),
             },

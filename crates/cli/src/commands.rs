@@ -5,11 +5,13 @@ use std::process::ExitCode;
 use std::sync::Arc;
 
 use rolecall_core::agent::{AgentServer, Answer, Request, socket_path};
+use rolecall_core::console::ConsoleAsk;
 use rolecall_core::endpoint::{CredentialEndpoint, IssuedGrant};
 use rolecall_core::handoff::Handoff;
 use rolecall_core::profiles::{self, ProfileSpec};
 use rolecall_core::{CoreError, Rolecall};
 use rolecall_engine::aws_config::{self, Found};
+use rolecall_engine::browser::ConsoleMode;
 use rolecall_engine::clock::SystemClock;
 use rolecall_engine::config::{Config, ConfigFile};
 use rolecall_engine::held::{self, Holds};
@@ -292,47 +294,45 @@ pub async fn run(cli: Cli) -> Result<ExitCode, CoreError> {
             account,
             role,
             service,
+            path,
             region,
+            mode,
+            session_seconds,
+            force,
             print,
         } => {
-            let backend = Backend::choose(cli.no_agent).await?;
-            let link = backend
-                .console(
-                    session,
-                    &account,
-                    &role,
-                    service.as_deref(),
-                    region.as_deref(),
-                    !print,
-                )
-                .await?;
-            if print {
-                print_secret(&Secret::new(format!("{}\n", link.url.expose())))?;
-            } else {
-                rolecall_core::opener::open_url(link.url.expose()).map_err(CoreError::Invalid)?;
-                match link.served_here {
-                    Some((_handoff, offer)) => {
-                        eprintln!("rolecall: waiting for the browser to open the console...");
-                        if offer.taken(&SystemClock).await {
-                            eprintln!(
-                                "rolecall: opened the console for {} in {}",
-                                printable(&role),
-                                printable(&account)
-                            );
-                        } else {
-                            return Err(CoreError::Invalid(format!(
-                                "the browser did not open the console link within {} s",
-                                rolecall_core::handoff::TTL.as_secs()
-                            )));
-                        }
-                    }
-                    None => eprintln!(
-                        "rolecall: opened the console for {} in {}",
-                        printable(&role),
-                        printable(&account)
-                    ),
-                }
+            let ask = ConsoleAsk {
+                mode: mode.map(|m| m.0),
+                service,
+                path,
+                region,
+                session_seconds,
+                force,
+            };
+            open_console(cli.no_agent, session, &account, &role, &ask, print).await?;
+        }
+        Command::Open { link, yes } => {
+            let link =
+                rolecall_engine::deeplink::ConsoleLink::parse(&link).map_err(CoreError::Usage)?;
+            let session = link.session.as_deref().or(session);
+            if !yes {
+                confirm_link(&link)?;
             }
+            let ask = ConsoleAsk {
+                path: link.path.clone(),
+                service: link.service.clone(),
+                region: link.region.clone(),
+                ..ConsoleAsk::default()
+            };
+            open_console(
+                cli.no_agent,
+                session,
+                &link.account,
+                &link.role,
+                &ask,
+                false,
+            )
+            .await?;
         }
         Command::Whoami { account, role } => {
             let backend = Backend::choose(cli.no_agent).await?;
@@ -698,4 +698,70 @@ async fn wait_for_stop() {
         }
     }
     let _ = tokio::signal::ctrl_c().await;
+}
+
+/// Opens (or with `print`, prints) a console for a role.
+async fn open_console(
+    no_agent: bool,
+    session: Option<&str>,
+    account: &str,
+    role: &str,
+    ask: &ConsoleAsk,
+    print: bool,
+) -> Result<(), CoreError> {
+    let backend = Backend::choose(no_agent).await?;
+    let link = backend.console(session, account, role, ask, !print).await?;
+    if print {
+        return print_secret(&Secret::new(format!("{}\n", link.url.expose())));
+    }
+    rolecall_core::console::launch(&link.open_in, link.url.expose()).map_err(CoreError::Invalid)?;
+    if let Some((_handoff, offer)) = link.served_here {
+        eprintln!("rolecall: waiting for the browser to open the console...");
+        if !offer.taken(&SystemClock).await {
+            return Err(CoreError::Invalid(format!(
+                "the browser did not open the console link within {} s",
+                rolecall_core::handoff::TTL.as_secs()
+            )));
+        }
+    }
+    let shared = if link.mode == ConsoleMode::MultiSession {
+        format!(
+            " ({} of {} identities in this browser)",
+            link.identities,
+            rolecall_core::console::MULTI_SESSION_LIMIT
+        )
+    } else {
+        String::new()
+    };
+    eprintln!(
+        "rolecall: opened the console for {} in {} ({}){shared}",
+        printable(role),
+        printable(account),
+        link.mode
+    );
+    Ok(())
+}
+
+/// A link can come from anywhere (a chat, a web page): say what it opens and ask, on a
+/// terminal; elsewhere, refuse without --yes.
+fn confirm_link(link: &rolecall_engine::deeplink::ConsoleLink) -> Result<(), CoreError> {
+    use std::io::{BufRead, IsTerminal, Write};
+    let what = link.describe();
+    if !std::io::stdin().is_terminal() {
+        return Err(CoreError::Usage(format!(
+            "this link opens {what}; run again with --yes to open it"
+        )));
+    }
+    eprint!("rolecall: open {what}? [y/N] ");
+    let _ = std::io::stderr().flush();
+    let mut answer = String::new();
+    std::io::stdin()
+        .lock()
+        .read_line(&mut answer)
+        .map_err(|e| CoreError::Invalid(format!("cannot read the answer: {e}")))?;
+    if matches!(answer.trim(), "y" | "Y" | "yes") {
+        Ok(())
+    } else {
+        Err(CoreError::Usage("not opened".into()))
+    }
 }

@@ -160,16 +160,39 @@ pub enum Command {
         account: String,
         #[arg(add = ArgValueCompleter::new(complete::roles))]
         role: String,
-        /// Console service to open (ec2, s3, ...); default: console home.
-        #[arg(long)]
+        /// Console service to open (ec2, s3, ...); default: the role's destination, else the
+        /// console home.
+        #[arg(long, conflicts_with = "path")]
         service: Option<String>,
+        /// A console path to open (/ec2/home#Instances:), as copied from the address bar.
+        #[arg(long)]
+        path: Option<String>,
         #[arg(long)]
         region: Option<String>,
+        /// How the console opens: multi-session (beside the identities already signed in),
+        /// container (a Firefox container per account), profile (a browser profile per
+        /// account) or switch (sign the browser out first). Default: the [console] setting.
+        #[arg(long, value_parser = parse_mode)]
+        mode: Option<Mode>,
+        /// Console session length in seconds (900 to 43200; chained roles get one hour).
+        #[arg(long, value_parser = clap::value_parser!(u64).range(900..=43_200))]
+        session_seconds: Option<u64>,
+        /// Open even when the browser already holds the five identities multi-session allows.
+        #[arg(long)]
+        force: bool,
         /// Print the sign-in URL instead of opening it (it signs in whoever opens it: keep it
         /// private). Without it the browser gets a one-time link to 127.0.0.1 that leads there,
         /// so the sign-in token never sits in a process's arguments.
         #[arg(long)]
         print: bool,
+    },
+    /// Open a rolecall:// link (rolecall://console?account=...&role=...&path=...&region=...):
+    /// the console it names, after asking (the link may come from anyone).
+    Open {
+        link: String,
+        /// Open without asking.
+        #[arg(long)]
+        yes: bool,
     },
     /// Show who a role's credentials are (STS GetCallerIdentity).
     Whoami {
@@ -336,4 +359,14 @@ fn main() -> ExitCode {
             ExitCode::from(commands::exit_code(&e))
         }
     }
+}
+
+/// A console mode on the command line.
+#[derive(Debug, Clone, Copy)]
+pub struct Mode(pub rolecall_engine::browser::ConsoleMode);
+
+fn parse_mode(s: &str) -> Result<Mode, String> {
+    rolecall_engine::browser::ConsoleMode::parse(s)
+        .map(Mode)
+        .ok_or_else(|| "one of multi-session, container, profile, switch".to_owned())
 }

@@ -18,6 +18,7 @@
 //! socket to the CLI of the same user, or to an SDK holding a grant's token.
 
 pub mod agent;
+pub mod console;
 pub mod endpoint;
 mod error;
 pub mod handoff;

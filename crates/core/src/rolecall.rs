@@ -24,6 +24,7 @@ use rolecall_engine::token_store::{MemoryStore, StoreError, TokenStore};
 use rolecall_engine::vault::{CredentialVault, RoleKey, VaultOptions};
 use tokio::sync::mpsc;
 
+use crate::console::{ConsoleAsk, ConsoleOpening, Jars};
 use crate::error::CoreError;
 
 /// The OS keychain when it answers, else memory for this run, with the keychain's reason for
@@ -81,6 +82,8 @@ pub struct Rolecall {
     index: Mutex<Option<CachedIndex>>,
     /// The sweep under way of each session (one at a time).
     sweeps: SingleFlight<String, Result<Arc<Catalog>, CoreError>>,
+    /// The console identities signed in per browser.
+    jars: Jars,
 }
 
 /// What a search index was built from: the config's generation and each session's catalogue
@@ -150,6 +153,7 @@ impl Rolecall {
             config_generation: std::sync::atomic::AtomicU64::new(0),
             index: Mutex::new(None),
             sweeps: SingleFlight::default(),
+            jars: Jars::default(),
         }
     }
 
@@ -799,27 +803,97 @@ impl Rolecall {
         Ok(self.vault.verify(&resolved.session, &resolved.key).await?)
     }
 
-    /// A console sign-in URL for a role (a secret: it opens a console session).
+    /// A console for a role, as the person asked (`ask`) and set it up: the mode, the browser
+    /// and profile or container, the destination, region and session length (the role's own
+    /// defaults first). The sign-in URL is a secret: it opens a console session.
+    pub async fn console(
+        &self,
+        resolved: &Resolved,
+        ask: &ConsoleAsk,
+    ) -> Result<ConsoleOpening, CoreError> {
+        let config = self.config();
+        let key = &resolved.key;
+        let label = self.role_label(key);
+        let defaults = config.role_defaults(&resolved.session.name, &key.account_id, &label);
+        let choice = config.console_choice(&resolved.session.name, &key.account_id);
+        let mode = ask.mode.or(choice.mode).unwrap_or_default();
+        let path_var = self
+            .parts
+            .env
+            .get("PATH")
+            .map(std::ffi::OsString::from)
+            .or_else(|| std::env::var_os("PATH"));
+        let account_label = config
+            .aliases
+            .get(&key.account_id)
+            .cloned()
+            .unwrap_or_else(|| resolved.account_name.clone());
+        let open_in = crate::console::open_in(
+            mode,
+            &choice,
+            &key.account_id,
+            &account_label,
+            config.environments.get(&key.account_id).map(String::as_str),
+            path_var.as_deref(),
+        )?;
+        let jar = open_in.jar();
+        self.jars.check(&jar, key, mode, ask.force)?;
+
+        let region = ask
+            .region
+            .as_deref()
+            .or(defaults.and_then(|d| d.region.as_deref()))
+            .or(config.preferences.console_region.as_deref());
+        let region = match region {
+            Some(r) => Region::parse(r).map_err(CoreError::Invalid)?,
+            None => resolved.session.region.clone(),
+        };
+        let mut request = ConsoleRequest::new(region);
+        match (&ask.path, &ask.service) {
+            (Some(path), _) => request.path = Some(path.clone()),
+            (None, Some(service)) => request.service = Some(service.clone()),
+            (None, None) => match defaults.and_then(|d| d.destination.as_deref()) {
+                Some(d) if d.starts_with('/') => request.path = Some(d.to_owned()),
+                Some(d) => request.service = Some(d.to_owned()),
+                None => {}
+            },
+        }
+        if let Some(seconds) = ask
+            .session_seconds
+            .or(defaults.and_then(|d| d.session_seconds))
+        {
+            request.session_duration = std::time::Duration::from_secs(seconds);
+        }
+        request.issuer = resolved.session.start_url.clone();
+        request.chained = key.chain.is_some();
+        request.federation_url = resolved.session.federation_url();
+        request.logout_first = mode.signs_out_first();
+        let creds = self.credentials(resolved).await?;
+        let url = console_url(self.parts.connector.federation().as_ref(), &creds, &request)
+            .await
+            .map_err(CoreError::from_api)?;
+        let identities = self.jars.record(&jar, key, mode);
+        Ok(ConsoleOpening {
+            url,
+            open_in,
+            mode,
+            identities,
+        })
+    }
+
+    /// A console sign-in URL for a role, as set up for it (see [`Rolecall::console`]).
     pub async fn console_url(
         &self,
         resolved: &Resolved,
         service: Option<&str>,
         region: Option<&str>,
     ) -> Result<Secret, CoreError> {
-        let creds = self.credentials(resolved).await?;
-        let config = self.config();
-        let region = match region.or(config.preferences.console_region.as_deref()) {
-            Some(r) => Region::parse(r).map_err(CoreError::Invalid)?,
-            None => resolved.session.region.clone(),
+        let ask = ConsoleAsk {
+            service: service.map(str::to_owned),
+            region: region.map(str::to_owned),
+            ..ConsoleAsk::default()
         };
-        let mut request = ConsoleRequest::new(region);
-        request.service = service.map(str::to_owned);
-        request.issuer = resolved.session.start_url.clone();
-        request.chained = resolved.key.chain.is_some();
-        request.federation_url = resolved.session.federation_url();
-        console_url(self.parts.connector.federation().as_ref(), &creds, &request)
-            .await
-            .map_err(CoreError::from_api)
+        Ok(self.console(resolved, &ask).await?.url)
     }
 }
 
@@ -1070,6 +1144,79 @@ mod tests {
         // Once it ended, a refresh sweeps again.
         core.refresh_catalog(&session, None).await.expect("again");
         assert_eq!(sim.stats().operations.get("ListAccounts"), Some(&2));
+    }
+
+    /// Multi-session adds an identity to the browser; every other mode signs the browser out
+    /// of the console first (a second identity without that is refused by the console). A
+    /// role's own destination, region and session length are used when the person asks for
+    /// none, and what the person asks for wins.
+    #[tokio::test]
+    async fn console_modes_and_a_roles_defaults_shape_the_sign_in_url() {
+        let home = tempfile::tempdir().expect("tempdir");
+        let (_sim, core, _session) =
+            signed_in(home.path(), idc_sim::Organisation::generated(3, 2)).await;
+        let resolved = core
+            .resolve(Some("sim"), "100000000001", "Role01")
+            .await
+            .expect("resolved");
+        let url = |ask: ConsoleAsk| {
+            let (core, resolved) = (&core, &resolved);
+            async move {
+                let opening = core.console(resolved, &ask).await.expect("console");
+                let url = url::Url::parse(opening.url.expose()).expect("url");
+                let pairs: HashMap<String, String> = url.query_pairs().into_owned().collect();
+                (url.path().to_owned(), pairs)
+            }
+        };
+        let (path, q) = url(ConsoleAsk {
+            mode: Some(rolecall_engine::browser::ConsoleMode::MultiSession),
+            ..ConsoleAsk::default()
+        })
+        .await;
+        assert_eq!(
+            (path.as_str(), q["Action"].as_str()),
+            ("/federation", "login")
+        );
+        let (path, q) = url(ConsoleAsk::default()).await;
+        assert_eq!(
+            (path.as_str(), q["Action"].as_str()),
+            ("/oauth", "logout"),
+            "switch is the default"
+        );
+        let login = url::Url::parse(&q["redirect_uri"]).expect("login url");
+        let login: HashMap<String, String> = login.query_pairs().into_owned().collect();
+        assert_eq!(login["Action"], "login");
+
+        core.update_config(|c| {
+            c.roles.push(rolecall_engine::config::RoleDefaults {
+                session: "sim".into(),
+                account_id: "100000000001".into(),
+                role: "Role01".into(),
+                destination: Some("/s3/buckets".into()),
+                region: Some("eu-west-2".into()),
+                session_seconds: Some(3600),
+            })
+        })
+        .expect("defaults");
+        let multi = || ConsoleAsk {
+            mode: Some(rolecall_engine::browser::ConsoleMode::MultiSession),
+            ..ConsoleAsk::default()
+        };
+        let (_, q) = url(multi()).await;
+        assert_eq!(
+            q["Destination"],
+            "https://eu-west-2.console.aws.amazon.com/s3/buckets?region=eu-west-2"
+        );
+        let (_, q) = url(ConsoleAsk {
+            service: Some("ec2".into()),
+            region: Some("us-west-2".into()),
+            ..multi()
+        })
+        .await;
+        assert_eq!(
+            q["Destination"],
+            "https://us-west-2.console.aws.amazon.com/ec2/home?region=us-west-2"
+        );
     }
 
     /// The accounts a sweep streams in are merged into the catalogue as it is then, never a

@@ -44,6 +44,42 @@ pub fn destination(region: &Region, service: Option<&str>) -> Result<Url, ApiErr
     Ok(url)
 }
 
+/// A console page by its path (`/ec2/home?region=eu-west-1#Instances:`, as copied from the
+/// address bar without the host), on the console host of `region`. The `region` parameter is
+/// added when the path has none. A path that could leave the console host (`//evil.example`,
+/// a backslash, a scheme) or hides characters is refused.
+pub fn destination_path(region: &Region, path: &str) -> Result<Url, ApiError> {
+    let refuse = |why: &str| {
+        ApiError::InvalidRequest(format!(
+            "{:?} is not a console path ({why}): give a path such as /ec2/home#Instances:",
+            crate::text::printable(path)
+        ))
+    };
+    if !path.starts_with('/') {
+        return Err(refuse("it must start with /"));
+    }
+    if path.starts_with("//") || path.contains('\\') {
+        return Err(refuse("it could lead to another site"));
+    }
+    if path.len() > 2048
+        || path.chars().any(|c| c.is_whitespace() || c.is_control())
+        || crate::text::has_hidden(path)
+    {
+        return Err(refuse("it holds spaces or hidden characters"));
+    }
+    let host = region.partition().console_host(region);
+    let base = Url::parse(&format!("https://{host}/"))
+        .map_err(|e| ApiError::InvalidRequest(format!("console URL for {region}: {e}")))?;
+    let mut url = base.join(path).map_err(|_| refuse("it does not parse"))?;
+    if url.host_str() != Some(host.as_str()) || url.scheme() != "https" {
+        return Err(refuse("it leads to another site"));
+    }
+    if !url.query_pairs().any(|(k, _)| k == "region") {
+        url.query_pairs_mut().append_pair("region", region.as_str());
+    }
+    Ok(url)
+}
+
 /// The final `Action=login` URL.
 pub fn login_url(
     federation: &Url,
@@ -89,6 +125,8 @@ pub struct ConsoleRequest {
     /// Console region (the destination's region, and the sign-in host's).
     pub region: Region,
     pub service: Option<String>,
+    /// A console path (wins over `service`), see [`destination_path`].
+    pub path: Option<String>,
     /// Shown by AWS when the console session ends; the start URL is a good choice.
     pub issuer: String,
     /// Console session length for non-chained credentials (900 s to 12 h; clamped).
@@ -108,6 +146,7 @@ impl ConsoleRequest {
         Self {
             region,
             service: None,
+            path: None,
             issuer: "Rolecall".into(),
             session_duration: Duration::from_secs(12 * 3600),
             chained: false,
@@ -124,7 +163,10 @@ pub async fn console_url(
     creds: &RoleCredentials,
     request: &ConsoleRequest,
 ) -> Result<Secret, ApiError> {
-    let dest = destination(&request.region, request.service.as_deref())?;
+    let dest = match &request.path {
+        Some(path) => destination_path(&request.region, path)?,
+        None => destination(&request.region, request.service.as_deref())?,
+    };
     let endpoint = match &request.federation_url {
         Some(url) => url.clone(),
         None => federation_url(&request.region)?,
@@ -157,6 +199,40 @@ mod tests {
 
     fn fed(name: &str) -> String {
         federation_url(&r(name)).expect("url").to_string()
+    }
+
+    #[test]
+    fn a_console_path_stays_on_the_console_host_and_gets_its_region() {
+        let url = destination_path(&r("eu-west-1"), "/ec2/home#Instances:").expect("path");
+        assert_eq!(
+            url.as_str(),
+            "https://eu-west-1.console.aws.amazon.com/ec2/home?region=eu-west-1#Instances:"
+        );
+        let kept = destination_path(&r("eu-west-1"), "/s3/buckets?region=us-east-2").expect("path");
+        assert_eq!(
+            kept.query(),
+            Some("region=us-east-2"),
+            "a region the path names stays"
+        );
+        for hostile in [
+            "//evil.example/x",
+            "/\\evil.example",
+            "https://evil.example/",
+            "ec2/home",
+            "/ec2/home\u{202e}",
+            "/ec2/ home",
+            "/%0a",
+            "",
+        ] {
+            match destination_path(&r("us-east-1"), hostile) {
+                Err(e) => assert!(e.to_string().contains("not a console path"), "{e}"),
+                Ok(url) => assert_eq!(
+                    url.host_str(),
+                    Some("console.aws.amazon.com"),
+                    "{hostile:?} gave {url}"
+                ),
+            }
+        }
     }
 
     #[test]

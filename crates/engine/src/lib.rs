@@ -21,11 +21,13 @@
 pub mod api;
 pub mod audit;
 pub mod aws_config;
+pub mod browser;
 pub mod catalog;
 pub mod catalog_cache;
 pub mod clock;
 pub mod config;
 pub mod console;
+pub mod deeplink;
 pub mod files;
 pub mod gate;
 pub mod held;

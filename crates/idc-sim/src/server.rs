@@ -83,6 +83,11 @@ pub(crate) fn router(sim: Arc<Sim>) -> Router {
         .route("/ecr/", post(ecr::api))
         .route("/registry/{account}/v2/", get(ecr::registry))
         .route("/oauth", get(federation::oauth_logout))
+        .route("/console", get(federation::console))
+        .route(
+            "/console/multi-session",
+            get(federation::console_multi_session),
+        )
         .route("/start", get(control::start_page))
         .route("/", get(control::start_page))
         .merge(control::routes())

@@ -11,8 +11,22 @@ import type { ImportView } from "./bindings/ImportView";
 import type { PreferencesView } from "./bindings/PreferencesView";
 import type { SettingsView } from "./bindings/SettingsView";
 import type { SearchView } from "./bindings/SearchView";
+import type { ConsoleMenuView } from "./bindings/ConsoleMenuView";
+import type { ConsoleTarget } from "./bindings/ConsoleTarget";
 
-export type { AppView, ChainView, ErrorView, ImportView, PreferencesView, RoleRef, RoleView, SearchView, SettingsView };
+export type {
+  AppView,
+  ChainView,
+  ConsoleMenuView,
+  ConsoleTarget,
+  ErrorView,
+  ImportView,
+  PreferencesView,
+  RoleRef,
+  RoleView,
+  SearchView,
+  SettingsView,
+};
 
 /** Errors from Rust arrive as {code, message}; anything else is wrapped the same way. */
 export function asError(e: unknown): ErrorView {
@@ -31,7 +45,12 @@ export const api = {
   openSignInPage: (session: string) => invoke<void>("open_sign_in_page", { session }),
   signOut: (session: string) => invoke<void>("sign_out", { session }),
   refreshCatalog: (session: string) => invoke<void>("refresh_catalog", { session }),
-  openConsole: (role: RoleRef) => invoke<void>("open_console", { role }),
+  openConsole: (role: RoleRef, target: ConsoleTarget | null = null) => invoke<void>("open_console", { role, target }),
+  consoleMenu: (role: RoleRef) => invoke<ConsoleMenuView>("console_menu", { role }),
+  setConsoleMode: (accountId: string, mode: string | null) => invoke<void>("set_console_mode", { accountId, mode }),
+  copyConsoleLink: (role: RoleRef, target: ConsoleTarget | null = null) =>
+    invoke<string>("copy_console_link", { role, target }),
+  answerLink: (open: boolean) => invoke<void>("answer_link", { open }),
   copyEnv: (role: RoleRef, shell: string | null) => invoke<void>("copy_env", { role, shell }),
   copyCredentialProcess: (role: RoleRef) => invoke<void>("copy_credential_process", { role }),
   copyTerminalSession: (role: RoleRef, shell: string | null) => invoke<void>("copy_terminal_session", { role, shell }),

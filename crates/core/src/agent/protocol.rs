@@ -42,8 +42,7 @@ pub enum Request {
         session: Option<String>,
         account: String,
         role: String,
-        service: Option<String>,
-        region: Option<String>,
+        ask: crate::console::ConsoleAsk,
         handoff: bool,
     },
     Whoami {
@@ -259,8 +258,13 @@ pub enum Answer {
         region: String,
         role: RoleOnWire,
     },
+    /// The URL, and where it opens (the caller starts the browser: it runs in the person's
+    /// desktop session).
     Console {
         url: SecretOnWire,
+        open_in: rolecall_engine::browser::OpenIn,
+        mode: rolecall_engine::browser::ConsoleMode,
+        identities: usize,
     },
     Whoami {
         identity: CallerIdentity,

@@ -277,21 +277,21 @@ async fn answer(
             session,
             account,
             role,
-            service,
-            region,
+            ask,
             handoff: hand_off,
         } => {
             let resolved = core.resolve(session.as_deref(), &account, &role).await?;
-            let url = core
-                .console_url(&resolved, service.as_deref(), region.as_deref())
-                .await?;
+            let opening = core.console(&resolved, &ask).await?;
             let url = if hand_off {
-                handoff.offer(url).url
+                handoff.offer(opening.url).url
             } else {
-                url
+                opening.url
             };
             Answer::Console {
                 url: SecretOnWire(url),
+                open_in: opening.open_in,
+                mode: opening.mode,
+                identities: opening.identities,
             }
         }
         Request::Whoami {

@@ -33,8 +33,97 @@ use crate::signin::SignInMethod;
 use crate::text::has_hidden;
 
 /// The config format this Rolecall writes and knows every key of. Version 2 added
-/// `environments`, version 3 `[[registry]]`.
-pub const FORMAT_VERSION: u32 = 3;
+/// `environments`, version 3 `[[registry]]`, version 4 `[console]` and `[[role]]`.
+pub const FORMAT_VERSION: u32 = 4;
+
+pub use crate::browser::{BrowserKind, ConsoleMode};
+
+/// How consoles open, for a session or an account: what is unset here comes from the wider
+/// setting (account, then session, then `[console]`, then switch in the default browser).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, Default)]
+#[serde(default)]
+pub struct ConsoleChoice {
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub mode: Option<ConsoleMode>,
+    /// The browser to start (detected on PATH); the default browser when unset.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub browser: Option<BrowserKind>,
+    /// The browser profile (profile mode): a Chromium profile folder name (`Profile 2`) or a
+    /// Firefox profile name.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub profile: Option<String>,
+}
+
+impl ConsoleChoice {
+    /// Each setting from `self`, else from `wider`.
+    pub fn or(&self, wider: &ConsoleChoice) -> ConsoleChoice {
+        ConsoleChoice {
+            mode: self.mode.or(wider.mode),
+            browser: self.browser.or(wider.browser),
+            profile: self.profile.clone().or_else(|| wider.profile.clone()),
+        }
+    }
+}
+
+/// `[console]`: how consoles open by default, with `[console.sessions.NAME]` and
+/// `[console.accounts."ID"]` overrides. Version 4.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, Default)]
+#[serde(default)]
+pub struct ConsoleConfig {
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub mode: Option<ConsoleMode>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub browser: Option<BrowserKind>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub profile: Option<String>,
+    #[serde(skip_serializing_if = "BTreeMap::is_empty")]
+    pub sessions: BTreeMap<String, ConsoleChoice>,
+    #[serde(skip_serializing_if = "BTreeMap::is_empty")]
+    pub accounts: BTreeMap<String, ConsoleChoice>,
+}
+
+impl ConsoleConfig {
+    pub fn is_empty(&self) -> bool {
+        *self == Self::default()
+    }
+
+    fn wide(&self) -> ConsoleChoice {
+        ConsoleChoice {
+            mode: self.mode,
+            browser: self.browser,
+            profile: self.profile.clone(),
+        }
+    }
+}
+
+/// A role's console defaults: where its Console button goes, in which region, for how long.
+/// Version 4.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RoleDefaults {
+    pub session: String,
+    pub account_id: String,
+    /// The role (or a chain's name).
+    pub role: String,
+    /// A console service (`ec2`) or a console path (`/ec2/home#Instances:`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub destination: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub region: Option<String>,
+    /// Console session length, 900 to 43200 s (what the role allows at most).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub session_seconds: Option<u64>,
+}
+
+/// A destination as written: a path when it starts with `/`, else a service name.
+pub fn check_destination(destination: &str) -> Result<(), String> {
+    let region = Region::parse("us-east-1").map_err(|e| e.to_string())?;
+    let checked = if destination.starts_with('/') {
+        crate::console::destination_path(&region, destination)
+    } else {
+        crate::console::destination(&region, Some(destination))
+    };
+    checked.map(drop).map_err(|e| e.to_string())
+}
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(default)]
@@ -152,6 +241,12 @@ pub struct Config {
     /// Version 3.
     #[serde(rename = "registry", skip_serializing_if = "Vec::is_empty")]
     pub registries: Vec<Registry>,
+    /// Version 4.
+    #[serde(skip_serializing_if = "ConsoleConfig::is_empty")]
+    pub console: ConsoleConfig,
+    /// Version 4.
+    #[serde(rename = "role", skip_serializing_if = "Vec::is_empty")]
+    pub roles: Vec<RoleDefaults>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -264,6 +359,8 @@ fn known_keys(segments: &[Segment]) -> &'static [&'static str] {
             "environments",
             "chain",
             "registry",
+            "console",
+            "role",
         ],
         ["preferences", _] => &[
             "warnings_seconds",
@@ -282,6 +379,16 @@ fn known_keys(segments: &[Segment]) -> &'static [&'static str] {
         ["favourite", _] => &["session", "account_id", "role"],
         ["chain", _] => &["name", "session", "account_id", "role", "role_arn"],
         ["registry", _] => &["host", "session", "account_id", "role"],
+        ["console", _] => &["mode", "browser", "profile", "sessions", "accounts"],
+        ["console", "sessions" | "accounts", _, _] => &["mode", "browser", "profile"],
+        ["role", _] => &[
+            "session",
+            "account_id",
+            "role",
+            "destination",
+            "region",
+            "session_seconds",
+        ],
         _ => &[],
     }
 }
@@ -507,13 +614,97 @@ impl Config {
         if let Some(r) = &self.preferences.console_region {
             Region::parse(r).map_err(|e| format!("console_region: {e}"))?;
         }
+        self.validate_console(&names)
+    }
+
+    fn validate_console(&self, sessions: &std::collections::HashSet<&str>) -> Result<(), String> {
+        let check = |place: &str, c: &ConsoleChoice| -> Result<(), String> {
+            if let Some(p) = &c.profile {
+                crate::browser::validate_profile(p).map_err(|e| format!("{place}: {e}"))?;
+            }
+            if c.mode == Some(ConsoleMode::Container) && c.browser.is_some_and(|b| !b.is_firefox())
+            {
+                return Err(format!(
+                    "{place}: containers are Firefox's; the browser must be firefox"
+                ));
+            }
+            Ok(())
+        };
+        check("[console]", &self.console.wide())?;
+        for (name, c) in &self.console.sessions {
+            if !sessions.contains(name.as_str()) {
+                return Err(format!(
+                    "[console.sessions.{name}] names an unknown session"
+                ));
+            }
+            check(&format!("[console.sessions.{name}]"), c)?;
+        }
+        for (id, c) in &self.console.accounts {
+            if !is_account_id(id) {
+                return Err(format!(
+                    "[console.accounts.{id:?}]: accounts are named by their 12-digit id"
+                ));
+            }
+            check(&format!("[console.accounts.\"{id}\"]"), c)?;
+        }
+        let mut seen = std::collections::HashSet::new();
+        for r in &self.roles {
+            let place = format!("role {:?}/{:?}", r.account_id, r.role);
+            if !sessions.contains(r.session.as_str()) {
+                return Err(format!("{place} names an unknown session {:?}", r.session));
+            }
+            if !is_account_id(&r.account_id) || !is_role_name(&r.role) {
+                return Err(format!(
+                    "{place} is not a 12-digit account id and a role name"
+                ));
+            }
+            if !seen.insert((&r.session, &r.account_id, &r.role)) {
+                return Err(format!("{place} is listed twice"));
+            }
+            if let Some(d) = &r.destination {
+                check_destination(d).map_err(|e| format!("{place}: {e}"))?;
+            }
+            if let Some(region) = &r.region {
+                Region::parse(region).map_err(|e| format!("{place}: {e}"))?;
+            }
+            if let Some(s) = r.session_seconds
+                && !(900..=43_200).contains(&s)
+            {
+                return Err(format!(
+                    "{place}: session_seconds must be between 900 and 43200"
+                ));
+            }
+        }
         Ok(())
+    }
+
+    /// How consoles of `account_id` in `session` open: the account's setting, else the
+    /// session's, else `[console]`'s.
+    pub fn console_choice(&self, session: &str, account_id: &str) -> ConsoleChoice {
+        let none = ConsoleChoice::default();
+        let account = self.console.accounts.get(account_id).unwrap_or(&none);
+        let session = self.console.sessions.get(session).unwrap_or(&none);
+        account.or(session).or(&self.console.wide())
+    }
+
+    /// A role's console defaults, if the person set any.
+    pub fn role_defaults(
+        &self,
+        session: &str,
+        account_id: &str,
+        role: &str,
+    ) -> Option<&RoleDefaults> {
+        self.roles
+            .iter()
+            .find(|r| r.session == session && r.account_id == account_id && r.role == role)
     }
 
     /// The oldest format version that knows every key this config uses: what the file must
     /// say, so that an older Rolecall reads the newer keys as a newer version's, not as typos.
     pub fn needed_version(&self) -> u32 {
-        if !self.registries.is_empty() {
+        if !self.console.is_empty() || !self.roles.is_empty() {
+            4
+        } else if !self.registries.is_empty() {
             3
         } else if !self.environments.is_empty() {
             2

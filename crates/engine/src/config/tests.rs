@@ -337,6 +337,26 @@ fn the_known_key_lists_cover_every_field() {
     full.environments
         .insert("111111111111".into(), "prod".into());
     full.preferences.console_region = Some("eu-west-1".into());
+    let choice = ConsoleChoice {
+        mode: Some(ConsoleMode::Profile),
+        browser: Some(BrowserKind::Firefox),
+        profile: Some("work".into()),
+    };
+    full.console = ConsoleConfig {
+        mode: choice.mode,
+        browser: choice.browser,
+        profile: choice.profile.clone(),
+        sessions: [("corp".to_owned(), choice.clone())].into(),
+        accounts: [("111111111111".to_owned(), choice.clone())].into(),
+    };
+    full.roles.push(RoleDefaults {
+        session: "corp".into(),
+        account_id: "111111111111".into(),
+        role: "Admin".into(),
+        destination: Some("ec2".into()),
+        region: Some("eu-west-1".into()),
+        session_seconds: Some(3600),
+    });
     full.sessions[0].endpoints = crate::session::Endpoints {
         oidc: Some("https://o.example".into()),
         portal: Some("https://p.example".into()),
@@ -355,7 +375,19 @@ fn the_known_key_lists_cover_every_field() {
     check(&doc, &[]);
     let sub = |name: &str| doc[name].as_table().expect("table").clone();
     check(&sub("preferences"), &[Segment::Key("preferences".into())]);
-    for name in ["session", "favourite", "chain"] {
+    check(&sub("console"), &[Segment::Key("console".into())]);
+    for (map, id) in [("sessions", "corp"), ("accounts", "111111111111")] {
+        let inner = sub("console")[map][id].as_table().expect("table").clone();
+        check(
+            &inner,
+            &[
+                Segment::Key("console".into()),
+                Segment::Key(map.into()),
+                Segment::Key(id.into()),
+            ],
+        );
+    }
+    for name in ["session", "favourite", "chain", "role"] {
         let first = doc[name].as_array().expect("array")[0]
             .as_table()
             .expect("table")
@@ -397,4 +429,117 @@ fn a_newer_key_stamps_the_files_version() {
     let text = std::fs::read_to_string(file.path()).expect("read");
     assert!(text.contains("version = 2"), "{text}");
     assert_eq!(file.load().expect("loads").version, Some(2));
+}
+
+const CONSOLE: &str = r##"
+[[session]]
+name = "corp"
+start_url = "https://d-1234567890.awsapps.com/start"
+region = "eu-west-1"
+
+[[session]]
+name = "lab"
+start_url = "https://d-2234567890.awsapps.com/start"
+region = "eu-west-1"
+
+[console]
+mode = "multi-session"
+browser = "chromium"
+
+[console.sessions.lab]
+mode = "switch"
+
+[console.accounts."111111111111"]
+mode = "profile"
+profile = "Profile 2"
+
+[console.accounts."222222222222"]
+mode = "container"
+browser = "firefox"
+
+[[role]]
+session = "corp"
+account_id = "111111111111"
+role = "Admin"
+destination = "/ec2/home#Instances:"
+region = "us-west-2"
+session_seconds = 3600
+"##;
+
+/// How consoles open: the account's setting, else the session's, else `[console]`'s, key by
+/// key; and a role's own destination, region and length.
+#[test]
+fn console_settings_come_from_the_most_specific_place() {
+    let c = Config::parse(CONSOLE, "console").expect("parses");
+    assert_eq!(c.needed_version(), 4);
+    let profile = c.console_choice("corp", "111111111111");
+    assert_eq!(profile.mode, Some(ConsoleMode::Profile));
+    assert_eq!(
+        profile.browser,
+        Some(BrowserKind::Chromium),
+        "from [console]"
+    );
+    assert_eq!(profile.profile.as_deref(), Some("Profile 2"));
+    assert_eq!(
+        c.console_choice("lab", "333333333333").mode,
+        Some(ConsoleMode::Switch)
+    );
+    assert_eq!(
+        c.console_choice("lab", "111111111111").mode,
+        Some(ConsoleMode::Profile),
+        "the account wins over its session"
+    );
+    assert_eq!(
+        c.console_choice("corp", "333333333333").mode,
+        Some(ConsoleMode::MultiSession)
+    );
+    let role = c
+        .role_defaults("corp", "111111111111", "Admin")
+        .expect("defaults");
+    assert_eq!(role.destination.as_deref(), Some("/ec2/home#Instances:"));
+    assert_eq!(role.session_seconds, Some(3600));
+    assert!(
+        c.role_defaults("corp", "111111111111", "ReadOnly")
+            .is_none()
+    );
+    let again = Config::parse(&c.to_toml(), "again").expect("round trip");
+    assert_eq!(again, c);
+}
+
+#[test]
+fn console_settings_that_cannot_work_are_refused() {
+    let with = |extra: &str| Config::parse(&format!("{CONSOLE}\n{extra}"), "console");
+    for (extra, says) in [
+        (
+            "[console.sessions.nope]\nmode = \"switch\"\n",
+            "unknown session",
+        ),
+        (
+            "[console.accounts.\"333333333333\"]\nmode = \"container\"\nbrowser = \"chrome\"\n",
+            "Firefox",
+        ),
+        (
+            "[console.accounts.\"333333333333\"]\nprofile = \"--remote-debugging-port=1\"\n",
+            "profile",
+        ),
+        (
+            "[[role]]\nsession = \"corp\"\naccount_id = \"333333333333\"\nrole = \"Admin\"\ndestination = \"//evil.example/\"\n",
+            "not a console path",
+        ),
+        (
+            "[[role]]\nsession = \"corp\"\naccount_id = \"333333333333\"\nrole = \"Admin\"\nsession_seconds = 60\n",
+            "900",
+        ),
+        (
+            "[console.accounts.payments]\nmode = \"switch\"\n",
+            "12-digit",
+        ),
+    ] {
+        let err = with(extra).expect_err(extra).to_string();
+        assert!(err.contains(says), "{extra}: {err}");
+    }
+    let (_, _, typo) = parse_error("[console]\nmdoe = \"switch\"\n");
+    assert!(typo.contains("did you mean `mode`"), "{typo}");
+    let (_, _, unknown) = parse_error("[console]\nmode = \"tabs\"\n");
+    assert!(unknown.contains("unknown variant"), "{unknown}");
 }

@@ -2,6 +2,7 @@
 import type { ActiveView } from "./ActiveView";
 import type { ErrorView } from "./ErrorView";
 import type { GrantView } from "./GrantView";
+import type { PendingLinkView } from "./PendingLinkView";
 import type { SessionView } from "./SessionView";
 
 export type AppView = { sessions: Array<SessionView>, active: Array<ActiveView>, grants: Array<GrantView>, 
@@ -16,4 +17,8 @@ warning_seconds: number, demo: boolean, config_problem: ErrorView | null, keycha
 /**
  * Rolecall starts, hidden in the tray, when the person logs in.
  */
-autostart: boolean, };
+autostart: boolean, 
+/**
+ * A `rolecall://` link waiting for the person's answer.
+ */
+pending_link: PendingLinkView | null, };

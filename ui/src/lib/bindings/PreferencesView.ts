@@ -11,4 +11,12 @@ warnings_seconds: number[], auto_renew: boolean, shell: string, console_region: 
 /**
  * `pkce` or `device-code`.
  */
-sign_in_method: string, clipboard_clear_seconds: number, shortcut: string, portal_rps: number, autostart: boolean, keep_window_loaded: boolean, };
+sign_in_method: string, clipboard_clear_seconds: number, shortcut: string, portal_rps: number, autostart: boolean, keep_window_loaded: boolean, 
+/**
+ * How consoles open by default: multi-session, container, profile or switch.
+ */
+console_mode: string, 
+/**
+ * The browser consoles open in (`firefox`, `chromium`, ...); empty: the default browser.
+ */
+console_browser: string, };

@@ -8,4 +8,8 @@ import type { SessionSettingsView } from "./SessionSettingsView";
 /**
  * What the Settings window shows.
  */
-export type SettingsView = { preferences: PreferencesView, shells: Array<string>, sessions: Array<SessionSettingsView>, accounts: Array<AccountSettingsView>, chains: Array<ChainView>, config_path: string, config_problem: ErrorView | null, };
+export type SettingsView = { preferences: PreferencesView, shells: Array<string>, 
+/**
+ * The console modes, and the browsers found on this machine.
+ */
+console_modes: Array<string>, browsers: Array<string>, sessions: Array<SessionSettingsView>, accounts: Array<AccountSettingsView>, chains: Array<ChainView>, config_path: string, config_problem: ErrorView | null, };
