@@ -21,13 +21,21 @@ pub fn app_state(d: Ds<'_>) -> AppView {
     d.view()
 }
 
+/// Runs off the main thread (which draws the window and takes the next key).
 #[tauri::command]
-pub fn search_roles(d: Ds<'_>, query: String) -> SearchView {
-    let (roles, total) = d.search_counted(&query, 300);
-    SearchView {
+pub async fn search_roles(d: Ds<'_>, query: String) -> Res<SearchView> {
+    let d = d.inner().clone();
+    let (roles, total) =
+        tauri::async_runtime::spawn_blocking(move || d.search_counted(&query, 300))
+            .await
+            .map_err(|e| ErrorView {
+                code: "internal".into(),
+                message: format!("the search failed: {e}"),
+            })?;
+    Ok(SearchView {
         roles,
         total: u32::try_from(total).unwrap_or(u32::MAX),
-    }
+    })
 }
 
 #[tauri::command]

@@ -71,11 +71,11 @@ def test_the_console_menu_opens_pages_remembers_them_and_sets_the_mode(start_sim
     assert config["console"]["accounts"][account_id] == {"mode": "multi-session"}, config
     assert menu.get_attribute("role") == "menu"
 
+    app.screenshot("console-menu")
     app.css(".console-menu .copy-link")[0].click()
     link = app.wait(lambda: clipboard().startswith("rolecall://") and clipboard(), what="the link copied")
     query = urllib.parse.parse_qs(urllib.parse.urlparse(link).query)
     assert query == {"account": [account_id], "role": ["ReadOnlyAccess"], "session": ["sim"]}, link
-    app.screenshot("console-menu")
 
 
 def test_a_rolecall_link_asks_first_then_opens_that_role_at_that_page(start_sim, desktop):

@@ -574,6 +574,30 @@ async fn sweep_events(
     (catalog, events)
 }
 
+/// Where the event reporting account `id` is.
+fn account_event(events: &[SweepEvent], id: &str) -> usize {
+    events
+        .iter()
+        .position(|e| matches!(e, SweepEvent::Account(a) if a.account.account_id == id))
+        .expect("the account's event")
+}
+
+/// Where the first progress event with the total known is.
+fn total_known_event(events: &[SweepEvent]) -> usize {
+    events
+        .iter()
+        .position(|e| {
+            matches!(
+                e,
+                SweepEvent::Progress {
+                    total_known: true,
+                    ..
+                }
+            )
+        })
+        .expect("a progress event with the total")
+}
+
 /// Favourites are swept before any other account, and the account pages before the rest (a
 /// role listing gets a turn only while a page request is in flight), so the total is known
 /// early: a favourite on the last page is in as soon as that page names it.
@@ -583,19 +607,8 @@ async fn favourites_and_the_account_pages_come_before_the_rest() {
     let (catalog, events) =
         sweep_events(Organisation::generated(450, 2), vec![last.clone()], vec![]).await;
     assert_eq!(catalog.accounts.len(), 450);
-    let position =
-        |pred: &dyn Fn(&SweepEvent) -> bool| events.iter().position(pred).expect("event");
-    let favourite =
-        position(&|e| matches!(e, SweepEvent::Account(a) if a.account.account_id == last));
-    let total = position(&|e| {
-        matches!(
-            e,
-            SweepEvent::Progress {
-                total_known: true,
-                ..
-            }
-        )
-    });
+    let favourite = account_event(&events, &last);
+    let total = total_known_event(&events);
     assert!(
         favourite < total,
         "the favourite ({favourite}) with its page ({total})"
@@ -625,19 +638,8 @@ async fn a_known_favourite_is_in_before_its_page() {
         vec![info],
     )
     .await;
-    let position =
-        |pred: &dyn Fn(&SweepEvent) -> bool| events.iter().position(pred).expect("event");
-    let favourite =
-        position(&|e| matches!(e, SweepEvent::Account(a) if a.account.account_id == last));
-    let total = position(&|e| {
-        matches!(
-            e,
-            SweepEvent::Progress {
-                total_known: true,
-                ..
-            }
-        )
-    });
+    let favourite = account_event(&events, &last);
+    let total = total_known_event(&events);
     assert!(
         favourite < total,
         "the favourite ({favourite}) before the last page ({total})"

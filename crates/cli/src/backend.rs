@@ -8,12 +8,14 @@ use rolecall_core::agent::protocol::{ActiveOnWire, RoleOnWire, SessionInfo};
 use rolecall_core::agent::{
     AgentClient, Answer, Request, SignInStep, role_on_wire, session_infos, socket_path,
 };
+use rolecall_core::endpoint::IssuedGrant;
 use rolecall_core::handoff::Handoff;
 use rolecall_core::{CoreError, Parts, Rolecall, keychain_or_memory};
 use rolecall_engine::api::{CallerIdentity, RoleCredentials};
 use rolecall_engine::catalog::AccountRoles;
 use rolecall_engine::clock::SystemClock;
 use rolecall_engine::files::Dirs;
+use rolecall_engine::held::Holds;
 use rolecall_engine::secret::Secret;
 use rolecall_engine::shell::rfc3339;
 use rolecall_engine::text::printable;
@@ -297,6 +299,48 @@ impl Backend {
             Self::Direct(_) => Err(CoreError::NoAgent),
         }
     }
+
+    /// A grant of the running agent's credential endpoint for a role (`--endpoint`): the
+    /// grant, the session's region and the role.
+    pub async fn grant(
+        &self,
+        session: Option<&str>,
+        account: &str,
+        role: &str,
+    ) -> Result<(IssuedGrant, String, RoleOnWire), CoreError> {
+        let answer = self
+            .agent()?
+            .call(&Request::Grant {
+                session: session.map(str::to_owned),
+                account: account.to_owned(),
+                role: role.to_owned(),
+            })
+            .await?;
+        let Answer::Grant {
+            id,
+            url,
+            token,
+            region,
+            role,
+        } = answer
+        else {
+            return Err(CoreError::Invalid("the agent made no grant".into()));
+        };
+        Ok((
+            IssuedGrant {
+                id,
+                url,
+                token: token.0,
+            },
+            region,
+            role,
+        ))
+    }
+}
+
+/// The variables that say which role a shell or command holds (see `held.rs`).
+pub fn marker_vars(role: &RoleOnWire, holds: &Holds) -> Vec<(&'static str, Secret)> {
+    rolecall_engine::held::marker_vars(&role.account_id, &role.account_name, &role.role, holds)
 }
 
 /// Shows a sign-in step (every value from the service made printable) and opens the page

@@ -6,7 +6,7 @@ use std::sync::Arc;
 
 use rolecall_core::agent::{AgentServer, Answer, Request, socket_path};
 use rolecall_core::console::ConsoleAsk;
-use rolecall_core::endpoint::{CredentialEndpoint, IssuedGrant};
+use rolecall_core::endpoint::CredentialEndpoint;
 use rolecall_core::handoff::Handoff;
 use rolecall_core::profiles::{self, ProfileSpec};
 use rolecall_core::{CoreError, Rolecall};
@@ -14,14 +14,14 @@ use rolecall_engine::aws_config::{self, Found};
 use rolecall_engine::browser::ConsoleMode;
 use rolecall_engine::clock::SystemClock;
 use rolecall_engine::config::{Config, ConfigFile};
-use rolecall_engine::held::{self, Holds};
+use rolecall_engine::held::Holds;
 use rolecall_engine::partition::Region;
 use rolecall_engine::secret::Secret;
 use rolecall_engine::session::{SsoSession, guess_region, validate_start_url};
 use rolecall_engine::shell::{self, ShellFormat};
 use rolecall_engine::text::printable;
 
-use crate::backend::{Backend, open_core};
+use crate::backend::{Backend, marker_vars, open_core};
 use crate::{Cli, Command, EcrCommand, EksCommand, SessionCommand};
 
 /// Exit code for an error (see `--help`).
@@ -153,36 +153,10 @@ pub async fn run(cli: Cli) -> Result<ExitCode, CoreError> {
             let region = region.as_ref().map(Region::as_str);
             let backend = Backend::choose(cli.no_agent).await?;
             if endpoint {
-                let agent = backend.agent()?;
-                let answer = agent
-                    .call(&Request::Grant {
-                        session: session.map(str::to_owned),
-                        account,
-                        role,
-                    })
-                    .await?;
-                let Answer::Grant {
-                    id,
-                    url,
-                    token,
-                    role,
-                    ..
-                } = answer
-                else {
-                    return Err(CoreError::Invalid("the agent made no grant".into()));
-                };
-                let grant = IssuedGrant {
-                    id: id.clone(),
-                    url,
-                    token: token.0,
-                };
+                let (grant, _, role) = backend.grant(session, &account, &role).await?;
+                let id = grant.id.clone();
                 let mut vars = grant.vars(region);
-                vars.extend(held::marker_vars(
-                    &role.account_id,
-                    &role.account_name,
-                    &role.role,
-                    &Holds::Grant(id.clone()),
-                ));
+                vars.extend(marker_vars(&role, &Holds::Grant(id.clone())));
                 let text = shell::render_secrets(format, &vars)
                     .map_err(|e| CoreError::Invalid(e.to_string()))?;
                 print_secret(&text)?;
@@ -190,12 +164,7 @@ pub async fn run(cli: Cli) -> Result<ExitCode, CoreError> {
             } else {
                 let (creds, _, role) = backend.credentials(session, &account, &role).await?;
                 let mut vars = shell::credential_vars(&creds, region);
-                vars.extend(held::marker_vars(
-                    &role.account_id,
-                    &role.account_name,
-                    &role.role,
-                    &Holds::Key(creds.access_key_id.clone()),
-                ));
+                vars.extend(marker_vars(&role, &Holds::Key(creds.access_key_id.clone())));
                 let text = shell::render_secrets(format, &vars)
                     .map_err(|e| CoreError::Invalid(e.to_string()))?;
                 print_secret(&text)?;
@@ -252,14 +221,17 @@ pub async fn run(cli: Cli) -> Result<ExitCode, CoreError> {
             role,
             region,
         }) => {
-            return crate::kube::token(crate::kube::TokenArgs {
-                session: cli.session,
-                no_agent: cli.no_agent,
-                cluster,
-                account,
-                role,
-                region,
-            })
+            return crate::kube::token(
+                crate::kube::TokenArgs {
+                    session: cli.session,
+                    no_agent: cli.no_agent,
+                    cluster,
+                    account,
+                    role,
+                    region,
+                },
+                &config,
+            )
             .await;
         }
         Command::Kubeconfig {

@@ -67,15 +67,7 @@ pub async fn helper(
                     &registry.role,
                 )
                 .await?;
-            let endpoint = std::env::var("AWS_ENDPOINT_URL_ECR")
-                .ok()
-                .filter(|v| !v.is_empty())
-                .map(|v| {
-                    rolecall_engine::session::check_endpoint(&v)
-                        .map(|_| v)
-                        .map_err(|e| CoreError::Invalid(format!("AWS_ENDPOINT_URL_ECR: {e}")))
-                })
-                .transpose()?;
+            let endpoint = ecr_endpoint()?;
             let login = rolecall_aws::ecr::docker_login(&creds, region, endpoint.as_deref())
                 .await
                 .map_err(CoreError::Api)?;
@@ -222,9 +214,7 @@ pub async fn login(args: LoginArgs) -> Result<ExitCode, CoreError> {
             &role,
         )
         .await?;
-    let endpoint = std::env::var("AWS_ENDPOINT_URL_ECR")
-        .ok()
-        .filter(|v| rolecall_engine::session::check_endpoint(v).is_ok());
+    let endpoint = ecr_endpoint()?;
     let region = ecr_registry_region(&host).unwrap_or("us-east-1");
     match rolecall_aws::ecr::docker_login(&creds, region, endpoint.as_deref()).await {
         Ok(_) => eprintln!("rolecall: ECR gives {} a password: ready", printable(&role)),
@@ -241,6 +231,20 @@ pub async fn login(args: LoginArgs) -> Result<ExitCode, CoreError> {
 fn on_path(program: &str) -> bool {
     std::env::var_os("PATH")
         .is_some_and(|paths| std::env::split_paths(&paths).any(|d| d.join(program).is_file()))
+}
+
+/// `AWS_ENDPOINT_URL_ECR` when set (the simulator's in tests): a value that is not an endpoint
+/// is an error, never silently the real ECR instead.
+fn ecr_endpoint() -> Result<Option<String>, CoreError> {
+    std::env::var("AWS_ENDPOINT_URL_ECR")
+        .ok()
+        .filter(|v| !v.is_empty())
+        .map(|v| {
+            rolecall_engine::session::check_endpoint(&v)
+                .map(|_| v)
+                .map_err(|e| CoreError::Invalid(format!("AWS_ENDPOINT_URL_ECR: {e}")))
+        })
+        .transpose()
 }
 
 #[cfg(test)]

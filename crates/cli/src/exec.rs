@@ -10,15 +10,14 @@ use std::process::ExitCode;
 
 use rolecall_core::CoreError;
 use rolecall_core::agent::protocol::RoleOnWire;
-use rolecall_core::agent::{AgentClient, Answer, Request, socket_path};
-use rolecall_core::endpoint::IssuedGrant;
+use rolecall_core::agent::{AgentClient, Request, socket_path};
 use rolecall_engine::held::{self, Held, Holds};
 use rolecall_engine::partition::Region;
 use rolecall_engine::secret::Secret;
 use rolecall_engine::shell::credential_vars;
 use rolecall_engine::text::printable;
 
-use crate::backend::Backend;
+use crate::backend::{Backend, marker_vars};
 
 /// What `rolecall exec` was asked.
 #[derive(Debug)]
@@ -98,49 +97,17 @@ pub async fn run(args: ExecArgs) -> Result<ExitCode, CoreError> {
 
     let mut grant_id = None;
     let (mut vars, role, session_region) = if args.endpoint {
-        let agent = backend.agent()?;
-        let answer = agent
-            .call(&Request::Grant {
-                session: session.map(str::to_owned),
-                account: args.account.clone(),
-                role: args.role.clone(),
-            })
-            .await?;
-        let Answer::Grant {
-            id,
-            url,
-            token,
-            region,
-            role,
-        } = answer
-        else {
-            return Err(CoreError::Invalid("the agent made no grant".into()));
-        };
-        grant_id = Some(id.clone());
-        let grant = IssuedGrant {
-            id: id.clone(),
-            url,
-            token: token.0,
-        };
+        let (grant, region, role) = backend.grant(session, &args.account, &args.role).await?;
+        grant_id = Some(grant.id.clone());
         let mut vars = grant.vars(None);
-        vars.extend(held::marker_vars(
-            &role.account_id,
-            &role.account_name,
-            &role.role,
-            &Holds::Grant(id),
-        ));
+        vars.extend(marker_vars(&role, &Holds::Grant(grant.id.clone())));
         (vars, role, region)
     } else {
         let (creds, region, role) = backend
             .credentials(session, &args.account, &args.role)
             .await?;
         let mut vars = credential_vars(&creds, None);
-        vars.extend(held::marker_vars(
-            &role.account_id,
-            &role.account_name,
-            &role.role,
-            &Holds::Key(creds.access_key_id.clone()),
-        ));
+        vars.extend(marker_vars(&role, &Holds::Key(creds.access_key_id.clone())));
         (vars, role, region)
     };
     if let Err(e) = check_nesting(held.as_ref(), &role, args.nest) {

@@ -8,7 +8,6 @@ use std::time::SystemTime;
 
 use rolecall_aws::eks;
 use rolecall_core::CoreError;
-use rolecall_engine::config::ConfigFile;
 use rolecall_engine::files::{self, Mode};
 use rolecall_engine::partition::Region;
 use rolecall_engine::text::printable;
@@ -46,8 +45,12 @@ pub struct TokenArgs {
     pub region: Option<String>,
 }
 
-/// Prints the ExecCredential for `cluster`, signed with the role's credentials.
-pub async fn token(args: TokenArgs) -> Result<ExitCode, CoreError> {
+/// Prints the ExecCredential for `cluster`, signed with the role's credentials. `config` is
+/// the config already read for this command (kubectl runs it often: one read).
+pub async fn token(
+    args: TokenArgs,
+    config: &rolecall_engine::config::Config,
+) -> Result<ExitCode, CoreError> {
     check_cluster(&args.cluster)?;
     let asked = args
         .region
@@ -63,7 +66,6 @@ pub async fn token(args: TokenArgs) -> Result<ExitCode, CoreError> {
         None => Region::parse(&session_region).map_err(CoreError::Invalid)?,
     };
     // The session's STS endpoint (config, or AWS_ENDPOINT_URL_STS), else the partition's.
-    let config = ConfigFile::in_dir(&crate::backend::dirs().config).load()?;
     let sts_override = config
         .sessions
         .iter()

@@ -21,7 +21,7 @@ use time::OffsetDateTime;
 
 use crate::ids;
 use crate::sigv4::{self, SignedRequest};
-use crate::state::{IssuedCredentials, Sim};
+use crate::state::{IssuedCredentials, IssuedProblem, Sim};
 
 const TARGET: &str = "AmazonEC2ContainerRegistry_V20150921.GetAuthorizationToken";
 const PASSWORD_LIFETIME: Duration = Duration::from_secs(12 * 3600);
@@ -74,27 +74,21 @@ fn authenticate(
             "Credential should be scoped to correct service: 'ecr'.",
         ));
     }
-    let issued = sim
-        .ledger()
-        .credentials
-        .get(&auth.access_key_id)
-        .cloned()
-        .ok_or_else(|| denied("The security token included in the request is invalid."))?;
     let token = headers
         .get("x-amz-security-token")
         .and_then(|v| v.to_str().ok());
-    if token != Some(issued.session_token.as_str()) {
-        return Err(denied(
-            "The security token included in the request is invalid.",
-        ));
-    }
-    if issued.expires <= sim.now() {
-        return Err((
-            StatusCode::FORBIDDEN,
-            "ExpiredTokenException",
-            "The security token included in the request is expired".into(),
-        ));
-    }
+    let issued = sim
+        .issued_for(&auth.access_key_id, token)
+        .map_err(|problem| match problem {
+            IssuedProblem::Unknown => {
+                denied("The security token included in the request is invalid.")
+            }
+            IssuedProblem::Expired => (
+                StatusCode::FORBIDDEN,
+                "ExpiredTokenException",
+                "The security token included in the request is expired".into(),
+            ),
+        })?;
     let request = SignedRequest {
         method: &Method::POST,
         raw_path: uri.path(),

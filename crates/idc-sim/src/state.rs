@@ -80,6 +80,14 @@ pub(crate) struct RefreshTokenRecord {
     pub client_id: String,
 }
 
+/// Why signed credentials were not taken.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum IssuedProblem {
+    /// Not issued here, or with another session token.
+    Unknown,
+    Expired,
+}
+
 /// Role credentials the simulator issued, by access key id.
 #[derive(Debug, Clone)]
 pub(crate) struct IssuedCredentials {
@@ -190,6 +198,28 @@ impl Sim {
             ledger: Mutex::new(ledger),
             ahead_ms: std::sync::atomic::AtomicU64::new(0),
         }
+    }
+
+    /// The credentials this simulator issued under `access_key_id`, if `session_token` is
+    /// theirs and they have not expired: what every signed request is checked against.
+    pub(crate) fn issued_for(
+        &self,
+        access_key_id: &str,
+        session_token: Option<&str>,
+    ) -> Result<IssuedCredentials, IssuedProblem> {
+        let issued = self
+            .ledger()
+            .credentials
+            .get(access_key_id)
+            .cloned()
+            .ok_or(IssuedProblem::Unknown)?;
+        if session_token != Some(issued.session_token.as_str()) {
+            return Err(IssuedProblem::Unknown);
+        }
+        if issued.expires <= self.now() {
+            return Err(IssuedProblem::Expired);
+        }
+        Ok(issued)
     }
 
     /// The simulator's time: the wall clock plus how far a test moved it.

@@ -17,7 +17,7 @@ use crate::error::StsError;
 use crate::html::escape;
 use crate::ids;
 use crate::sigv4::{self, SigV4Error, SignedRequest};
-use crate::state::{IssuedCredentials, Sim, role_unique_id};
+use crate::state::{IssuedCredentials, IssuedProblem, Sim, role_unique_id};
 
 const CHAIN_CAP: Duration = Duration::from_secs(3600);
 
@@ -100,21 +100,12 @@ fn authenticate(
             other.to_string(),
         ),
     })?;
-    let issued = sim
-        .ledger()
-        .credentials
-        .get(&auth.access_key_id)
-        .cloned()
-        .ok_or_else(StsError::invalid_client_token)?;
     let token = headers
         .get("x-amz-security-token")
         .and_then(|v| v.to_str().ok());
-    if token != Some(issued.session_token.as_str()) {
-        return Err(StsError::invalid_client_token());
-    }
-    if issued.expires <= sim.now() {
-        return Err(StsError::expired_token());
-    }
+    let issued = sim
+        .issued_for(&auth.access_key_id, token)
+        .map_err(sts_problem)?;
     let request = SignedRequest {
         method,
         raw_path: uri.path(),
@@ -133,6 +124,13 @@ fn authenticate(
 }
 
 /// A presigned URL (query-string authentication), as EKS tokens carry GetCallerIdentity.
+fn sts_problem(problem: IssuedProblem) -> StsError {
+    match problem {
+        IssuedProblem::Unknown => StsError::invalid_client_token(),
+        IssuedProblem::Expired => StsError::expired_token(),
+    }
+}
+
 fn authenticate_presigned(
     sim: &Sim,
     method: &Method,
@@ -149,17 +147,11 @@ fn authenticate_presigned(
         )
     })?;
     let issued = sim
-        .ledger()
-        .credentials
-        .get(&presigned.auth.access_key_id)
-        .cloned()
-        .ok_or_else(StsError::invalid_client_token)?;
-    if presigned.security_token.as_deref() != Some(issued.session_token.as_str()) {
-        return Err(StsError::invalid_client_token());
-    }
-    if issued.expires <= sim.now() {
-        return Err(StsError::expired_token());
-    }
+        .issued_for(
+            &presigned.auth.access_key_id,
+            presigned.security_token.as_deref(),
+        )
+        .map_err(sts_problem)?;
     let request = SignedRequest {
         method,
         raw_path: uri.path(),

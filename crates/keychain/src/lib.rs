@@ -7,9 +7,37 @@
 //! [`StoreError::Unavailable`] / [`StoreError::Locked`], which the engine turns into a warning
 //! while sign-in goes on in memory.
 
+use std::time::Duration;
+
 use rolecall_engine::token_store::{StoreError, StoredLogin, TokenStore};
 
 const SERVICE: &str = "rolecall";
+
+/// How long one keychain call may take. A Secret Service waiting on a password prompt that
+/// nobody can see (no display; a keyring daemon that restarted locked) never answers, and the
+/// sign-in would wait with it forever: past this, the call is an error that says so.
+pub const TIMEOUT: Duration = Duration::from_secs(10);
+
+/// Runs `call` on a thread of its own and waits for it at most `limit`.
+fn bounded<T: Send + 'static>(
+    what: &'static str,
+    limit: Duration,
+    call: impl FnOnce() -> Result<T, StoreError> + Send + 'static,
+) -> Result<T, StoreError> {
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::Builder::new()
+        .name("keychain".into())
+        .spawn(move || {
+            let _ = tx.send(call());
+        })
+        .map_err(|e| StoreError::Unavailable(format!("cannot call the keychain: {e}")))?;
+    rx.recv_timeout(limit).unwrap_or_else(|_| {
+        Err(StoreError::Locked(format!(
+            "the keychain did not answer ({what}) within {} s: it may be waiting for a password prompt; unlock it and try again",
+            limit.as_secs_f32()
+        )))
+    })
+}
 
 #[derive(Debug, Clone)]
 pub struct KeychainStore {
@@ -36,10 +64,6 @@ impl KeychainStore {
         }
     }
 
-    fn entry(&self, session: &str) -> Result<keyring::Entry, StoreError> {
-        keyring::Entry::new(&self.service, &format!("sso-session:{session}")).map_err(map_err)
-    }
-
     /// Checks that the keychain can be written and read, without keeping anything.
     pub fn probe(&self) -> Result<(), StoreError> {
         // An item of its own for each probe: two processes (or threads) probing one shared
@@ -47,11 +71,21 @@ impl KeychainStore {
         // memory for its whole run.
         static PROBES: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
         let n = PROBES.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-        let entry = self.entry(&format!("__probe__.{}.{n}", std::process::id()))?;
-        entry.set_password("probe").map_err(map_err)?;
-        let _ = entry.delete_credential();
-        Ok(())
+        let (service, name) = (
+            self.service.clone(),
+            format!("__probe__.{}.{n}", std::process::id()),
+        );
+        bounded("probe", TIMEOUT, move || {
+            let entry = entry(&service, &name)?;
+            entry.set_password("probe").map_err(map_err)?;
+            let _ = entry.delete_credential();
+            Ok(())
+        })
     }
+}
+
+fn entry(service: &str, session: &str) -> Result<keyring::Entry, StoreError> {
+    keyring::Entry::new(service, &format!("sso-session:{session}")).map_err(map_err)
 }
 
 fn map_err(e: keyring::Error) -> StoreError {
@@ -71,23 +105,54 @@ fn map_err(e: keyring::Error) -> StoreError {
 
 impl TokenStore for KeychainStore {
     fn load(&self, session: &str) -> Result<Option<StoredLogin>, StoreError> {
-        match self.entry(session)?.get_password() {
-            Ok(text) => StoredLogin::from_keychain_json(&text).map(Some),
-            Err(keyring::Error::NoEntry) => Ok(None),
-            Err(e) => Err(map_err(e)),
-        }
+        let (service, session) = (self.service.clone(), session.to_owned());
+        bounded("reading the sign-in", TIMEOUT, move || {
+            match entry(&service, &session)?.get_password() {
+                Ok(text) => StoredLogin::from_keychain_json(&text).map(Some),
+                Err(keyring::Error::NoEntry) => Ok(None),
+                Err(e) => Err(map_err(e)),
+            }
+        })
     }
 
     fn save(&self, session: &str, login: &StoredLogin) -> Result<(), StoreError> {
-        self.entry(session)?
-            .set_password(login.to_keychain_json().expose())
-            .map_err(map_err)
+        let (service, session) = (self.service.clone(), session.to_owned());
+        let json = login.to_keychain_json();
+        bounded("saving the sign-in", TIMEOUT, move || {
+            entry(&service, &session)?
+                .set_password(json.expose())
+                .map_err(map_err)
+        })
     }
 
     fn delete(&self, session: &str) -> Result<(), StoreError> {
-        match self.entry(session)?.delete_credential() {
-            Ok(()) | Err(keyring::Error::NoEntry) => Ok(()),
-            Err(e) => Err(map_err(e)),
-        }
+        let (service, session) = (self.service.clone(), session.to_owned());
+        bounded("deleting the sign-in", TIMEOUT, move || {
+            match entry(&service, &session)?.delete_credential() {
+                Ok(()) | Err(keyring::Error::NoEntry) => Ok(()),
+                Err(e) => Err(map_err(e)),
+            }
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A keychain that never answers (a prompt nobody can see) is an error that says so, in
+    /// bounded time, never a sign-in that waits forever.
+    #[test]
+    fn a_keychain_that_never_answers_is_an_error_not_a_hang() {
+        let started = std::time::Instant::now();
+        let err = bounded("probe", Duration::from_millis(50), || {
+            std::thread::sleep(Duration::from_secs(3600));
+            Ok(())
+        })
+        .expect_err("no answer");
+        assert!(matches!(err, StoreError::Locked(_)), "{err:?}");
+        assert!(err.to_string().contains("did not answer"), "{err}");
+        assert!(started.elapsed() < Duration::from_secs(60));
+        assert_eq!(bounded("probe", TIMEOUT, || Ok(7)), Ok(7));
     }
 }

@@ -53,10 +53,31 @@ describe("only the newest query's answer is shown", () => {
     const search = new LatestSearch<string[]>((q) => new Promise((res) => (resolvers[q] = res)));
     const old = search.run("payments");
     const newest = search.run("payments prod read");
-    resolvers["payments prod read"](["payments-prod/ReadOnlyAccess"]);
-    expect(await newest).toEqual(["payments-prod/ReadOnlyAccess"]);
     resolvers["payments"](["payments-dev/AdministratorAccess"]);
     expect(await old).toBeNull();
+    await new Promise((res) => setTimeout(res, 0));
+    resolvers["payments prod read"](["payments-prod/ReadOnlyAccess"]);
+    expect(await newest).toEqual(["payments-prod/ReadOnlyAccess"]);
+  });
+
+  it("while a search runs, keys typed meanwhile ask one search: the newest query's", async () => {
+    const asked: string[] = [];
+    const resolvers: Record<string, (v: string) => void> = {};
+    const search = new LatestSearch<string>((q) => {
+      asked.push(q);
+      return new Promise((res) => (resolvers[q] = res));
+    });
+    const a = search.run("p");
+    const b = search.run("pa");
+    const c = search.run("pay");
+    expect(asked).toEqual(["p"]);
+    resolvers["p"]("P");
+    expect(await a).toBeNull();
+    expect(await b).toBeNull();
+    await new Promise((res) => setTimeout(res, 0));
+    expect(asked).toEqual(["p", "pay"]);
+    resolvers["pay"]("PAY");
+    expect(await c).toBe("PAY");
   });
 
   it("Enter waits for the search of what was typed, even one started while it waited", async () => {

@@ -63,15 +63,33 @@ export function moveKey<T extends RoleLike>(key: string, selected: string | null
 }
 
 /** Searches so that only the answer to the newest query is shown: `run(query)` resolves with
- *  the results to show, or `null` when a newer query was asked meanwhile. */
+ *  the results to show, or `null` when a newer query was asked meanwhile. One search runs at a
+ *  time: keys typed while it runs ask one more search when it ends, for the newest query only,
+ *  so a fast typist never queues a search per key. */
 export class LatestSearch<R> {
   private seq = 0;
+  private running: Promise<unknown> | null = null;
 
   constructor(private readonly search: (query: string) => Promise<R>) {}
 
-  run(query: string): Promise<R | null> {
+  async run(query: string): Promise<R | null> {
     const mine = ++this.seq;
-    return this.search(query).then((r) => (mine === this.seq ? r : null));
+    while (this.running) {
+      try {
+        await this.running;
+      } catch {
+        // its own caller sees its error
+      }
+      if (mine !== this.seq) return null;
+    }
+    const pending = this.search(query);
+    this.running = pending;
+    try {
+      const answer = await pending;
+      return mine === this.seq ? answer : null;
+    } finally {
+      if (this.running === pending) this.running = null;
+    }
   }
 }
 
