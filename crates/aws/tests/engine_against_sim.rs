@@ -599,8 +599,8 @@ fn total_known_event(events: &[SweepEvent]) -> usize {
 }
 
 /// Favourites are swept before any other account, and the account pages before the rest (a
-/// role listing gets a turn only while a page request is in flight), so the total is known
-/// early: a favourite on the last page is in as soon as that page names it.
+/// role listing gets one turn in three while pages wait), so the total is known early; a
+/// favourite on the last page is in before that page.
 #[tokio::test]
 async fn favourites_and_the_account_pages_come_before_the_rest() {
     let last = "100000000449".to_owned();
@@ -644,6 +644,31 @@ async fn a_known_favourite_is_in_before_its_page() {
         favourite < total,
         "the favourite ({favourite}) before the last page ({total})"
     );
+}
+
+/// On a first sweep (nothing cached), a favourite on the last page is usable before its page
+/// arrives, shown by its id; its page then names it.
+#[tokio::test]
+async fn an_unknown_favourite_is_in_before_its_page_by_its_id() {
+    let last = "100000000449".to_owned();
+    let (catalog, events) =
+        sweep_events(Organisation::generated(450, 2), vec![last.clone()], vec![]).await;
+    let named = |e: &SweepEvent| match e {
+        SweepEvent::Account(a) if a.account.account_id == last => {
+            Some(a.account.account_name.clone())
+        }
+        _ => None,
+    };
+    let names: Vec<String> = events.iter().filter_map(named).collect();
+    assert_eq!(names, [last.clone(), "account-00449".to_owned()]);
+    let first = account_event(&events, &last);
+    assert!(first < total_known_event(&events), "before its page");
+    let listed = catalog
+        .accounts
+        .iter()
+        .find(|a| a.account.account_id == last)
+        .expect("in the catalogue");
+    assert_eq!(listed.account.account_name, "account-00449");
 }
 
 /// A favourite of an account the person no longer has does not stop the sweep, and is not in

@@ -22,7 +22,7 @@ use rolecall_engine::shell::{self, ShellFormat};
 use rolecall_engine::text::printable;
 
 use crate::backend::{Backend, marker_vars, open_core};
-use crate::{Cli, Command, EcrCommand, EksCommand, SessionCommand};
+use crate::{Cli, Command, EcrCommand, EksCommand, RoleArgs, SessionCommand};
 
 /// Exit code for an error (see `--help`).
 pub fn exit_code(e: &CoreError) -> u8 {
@@ -127,8 +127,7 @@ pub async fn run(cli: Cli) -> Result<ExitCode, CoreError> {
             }
         }
         Command::Env {
-            account,
-            role,
+            target: RoleArgs { account, role },
             format,
             region,
             endpoint,
@@ -171,8 +170,7 @@ pub async fn run(cli: Cli) -> Result<ExitCode, CoreError> {
             }
         }
         Command::Exec {
-            account,
-            role,
+            target: RoleArgs { account, role },
             endpoint,
             region,
             nest,
@@ -195,8 +193,7 @@ pub async fn run(cli: Cli) -> Result<ExitCode, CoreError> {
         }
         Command::Status { json } => return crate::status::status(cli.no_agent, json).await,
         Command::Ecr(EcrCommand::Login {
-            account,
-            role,
+            target: RoleArgs { account, role },
             region,
             registry,
             docker_config,
@@ -217,8 +214,7 @@ pub async fn run(cli: Cli) -> Result<ExitCode, CoreError> {
         }
         Command::Eks(EksCommand::Token {
             cluster,
-            account,
-            role,
+            target: RoleArgs { account, role },
             region,
         }) => {
             return crate::kube::token(
@@ -238,8 +234,7 @@ pub async fn run(cli: Cli) -> Result<ExitCode, CoreError> {
             cluster,
             server,
             certificate_authority_data,
-            account,
-            role,
+            target: RoleArgs { account, role },
             region,
             context,
             file,
@@ -257,14 +252,15 @@ pub async fn run(cli: Cli) -> Result<ExitCode, CoreError> {
             })
             .await;
         }
-        Command::CredentialProcess { account, role } => {
+        Command::CredentialProcess {
+            target: RoleArgs { account, role },
+        } => {
             let backend = Backend::choose(cli.no_agent).await?;
             let (creds, _, _) = backend.credentials(session, &account, &role).await?;
             print_secret(&shell::credential_process_json(&creds))?;
         }
         Command::Console {
-            account,
-            role,
+            target: RoleArgs { account, role },
             service,
             path,
             region,
@@ -306,7 +302,9 @@ pub async fn run(cli: Cli) -> Result<ExitCode, CoreError> {
             )
             .await?;
         }
-        Command::Whoami { account, role } => {
+        Command::Whoami {
+            target: RoleArgs { account, role },
+        } => {
             let backend = Backend::choose(cli.no_agent).await?;
             let who = backend.whoami(session, &account, &role).await?;
             println!("{}", serde_json::to_string_pretty(&who).unwrap_or_default());

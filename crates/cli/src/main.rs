@@ -52,11 +52,8 @@ pub enum Command {
     /// Print credentials as environment variables for a shell.
     #[command(after_help = "Example: eval \"$(rolecall env payments-prod AdministratorAccess)\"")]
     Env {
-        /// Account name, id or alias.
-        #[arg(add = ArgValueCompleter::new(complete::accounts))]
-        account: String,
-        #[arg(add = ArgValueCompleter::new(complete::roles))]
-        role: String,
+        #[command(flatten)]
+        target: RoleArgs,
         /// sh (bash, zsh), fish, pwsh, cmd or dotenv; default from the config.
         #[arg(long, short)]
         format: Option<String>,
@@ -73,11 +70,8 @@ pub enum Command {
         after_help = "Examples:\n  rolecall exec payments-prod ReadOnly -- aws s3 ls\n  rolecall exec --endpoint payments-prod Deploy -- terraform apply"
     )]
     Exec {
-        /// Account name, id or alias.
-        #[arg(add = ArgValueCompleter::new(complete::accounts))]
-        account: String,
-        #[arg(add = ArgValueCompleter::new(complete::roles))]
-        role: String,
+        #[command(flatten)]
+        target: RoleArgs,
         /// Give the command the local credential endpoint's variables instead of keys: SDKs
         /// renew credentials by themselves, for jobs longer than a role session. The grant is
         /// revoked when the command ends. Needs the Rolecall app or `rolecall agent`.
@@ -126,10 +120,8 @@ pub enum Command {
         /// The cluster's CA bundle, base64 (as `aws eks describe-cluster` gives it).
         #[arg(long)]
         certificate_authority_data: Option<String>,
-        #[arg(add = ArgValueCompleter::new(complete::accounts))]
-        account: String,
-        #[arg(add = ArgValueCompleter::new(complete::roles))]
-        role: String,
+        #[command(flatten)]
+        target: RoleArgs,
         /// The cluster's region (default: the session's).
         #[arg(long)]
         region: Option<String>,
@@ -149,17 +141,13 @@ pub enum Command {
     DockerCredential { op: String },
     /// Print credentials as `credential_process` JSON (version 1), for ~/.aws/config.
     CredentialProcess {
-        #[arg(add = ArgValueCompleter::new(complete::accounts))]
-        account: String,
-        #[arg(add = ArgValueCompleter::new(complete::roles))]
-        role: String,
+        #[command(flatten)]
+        target: RoleArgs,
     },
     /// Open the AWS console signed in as a role.
     Console {
-        #[arg(add = ArgValueCompleter::new(complete::accounts))]
-        account: String,
-        #[arg(add = ArgValueCompleter::new(complete::roles))]
-        role: String,
+        #[command(flatten)]
+        target: RoleArgs,
         /// Console service to open (ec2, s3, ...); default: the role's destination, else the
         /// console home.
         #[arg(long, conflicts_with = "path")]
@@ -167,6 +155,7 @@ pub enum Command {
         /// A console path to open (/ec2/home#Instances:), as copied from the address bar.
         #[arg(long)]
         path: Option<String>,
+        /// Console region (default: the role's own, then console_region, then the session's).
         #[arg(long)]
         region: Option<String>,
         /// How the console opens: multi-session (beside the identities already signed in),
@@ -196,10 +185,8 @@ pub enum Command {
     },
     /// Show who a role's credentials are (STS GetCallerIdentity).
     Whoami {
-        #[arg(add = ArgValueCompleter::new(complete::accounts))]
-        account: String,
-        #[arg(add = ArgValueCompleter::new(complete::roles))]
-        role: String,
+        #[command(flatten)]
+        target: RoleArgs,
     },
     /// Sign in to an SSO session (PKCE in the browser; --device-code to type a code instead).
     Login {
@@ -264,10 +251,8 @@ pub enum EcrCommand {
         after_help = "Then `docker pull 111122223333.dkr.ecr.eu-west-1.amazonaws.com/app:1` asks docker-credential-rolecall, which asks ECR with the role's credentials."
     )]
     Login {
-        #[arg(add = ArgValueCompleter::new(complete::accounts))]
-        account: String,
-        #[arg(add = ArgValueCompleter::new(complete::roles))]
-        role: String,
+        #[command(flatten)]
+        target: RoleArgs,
         /// The registry's region (default: the session's); ignored with --registry.
         #[arg(long)]
         region: Option<String>,
@@ -287,10 +272,8 @@ pub enum EksCommand {
     Token {
         #[arg(long)]
         cluster: String,
-        #[arg(add = ArgValueCompleter::new(complete::accounts))]
-        account: String,
-        #[arg(add = ArgValueCompleter::new(complete::roles))]
-        role: String,
+        #[command(flatten)]
+        target: RoleArgs,
         /// The cluster's region (default: the session's).
         #[arg(long)]
         region: Option<String>,
@@ -369,4 +352,15 @@ fn parse_mode(s: &str) -> Result<Mode, String> {
     rolecall_engine::browser::ConsoleMode::parse(s)
         .map(Mode)
         .ok_or_else(|| "one of multi-session, container, profile, switch".to_owned())
+}
+
+/// The role a command acts on: an account (name, id or alias) and a role in it.
+#[derive(Debug, Clone, clap::Args)]
+pub struct RoleArgs {
+    /// Account name, id or alias.
+    #[arg(add = ArgValueCompleter::new(complete::accounts))]
+    pub account: String,
+    /// Role name (or a chain's name).
+    #[arg(add = ArgValueCompleter::new(complete::roles))]
+    pub role: String,
 }

@@ -4,9 +4,9 @@
 //! concurrently. Every portal request, first tries and retries alike, waits its turn at one
 //! [`Pacer`] (one rate limiter, default 20 requests/s, shared with the session's credential
 //! requests, which go first), so the sweep runs at the throttle and never past it. Turns go by
-//! priority: account pages first (so the total is known early),
-//! then the accounts the person uses ([`SweepOptions::first`], listed before their page even
-//! arrives), then the rest in page order. 429 and 5xx answers and network errors are retried
+//! priority: the accounts the person uses first ([`SweepOptions::first`], listed before their
+//! page even arrives, under their cached name or their id), then the account pages (so the
+//! total is known early; two turns in three while listings wait), then the rest in page order. 429 and 5xx answers and network errors are retried
 //! with jittered exponential backoff, a bounded number of times: no account is lost silently.
 //! A 401 stops the whole sweep: the session must sign in again. Progress (done/total) and each
 //! account's roles are streamed as they come, so the first accounts can be used long before the
@@ -91,7 +91,8 @@ pub struct SweepOptions {
     /// as the sweep starts.
     pub first: Vec<String>,
     /// What is already known of accounts (the cached catalogue): an account of `first` is
-    /// reported as soon as its roles are in, without waiting for its page.
+    /// reported as soon as its roles are in, under this name (else its id until its page
+    /// names it).
     pub known: Vec<AccountInfo>,
     /// The session's pacer, shared with its other portal requests (see
     /// [`crate::pacer::Pacers`]); the sweep starts its own at `requests_per_second` if none.
@@ -356,10 +357,18 @@ pub async fn sweep(
             }
             Err(e) => return Err(e),
         };
-        let info = infos
-            .get(&id)
-            .or_else(|| known.get(&id).filter(|_| first_set.contains(&id)))
-            .cloned();
+        // An account the person uses, listed before its page: by the name the cache knows,
+        // else by its id until its page names it (its roles are usable at once, and the
+        // row is replaced in place when the page comes).
+        let info = infos.get(&id).cloned().or_else(|| {
+            first_set.contains(&id).then(|| {
+                known.get(&id).cloned().unwrap_or_else(|| AccountInfo {
+                    account_id: id.clone(),
+                    account_name: id.clone(),
+                    email: String::new(),
+                })
+            })
+        });
         roles.insert(id.clone(), listed.clone());
         if let Some(account) = info {
             send(SweepEvent::Account(AccountRoles {

@@ -5,8 +5,10 @@
 //! that rate, so anything else sent to the portal meanwhile (the person's own request for a
 //! role's credentials) would be refused, and fail after a few tries. So while a sweep runs,
 //! every portal request of its session waits for a turn at one [`Pacer`], the most urgent
-//! first: the person's credentials ([`Priority::Now`]), then the sweep's account pages, its
-//! favourites and recent accounts, and the rest. With no sweep running, a request goes at once.
+//! first: the person's credentials ([`Priority::Now`]), then the roles of the accounts the
+//! person uses, then the sweep's account pages (so the total is known early), then the rest.
+//! Pages take at most two turns in three while other listings wait, so the first accounts
+//! come in while the pages are read. With no sweep running, a request goes at once.
 
 use std::collections::{BinaryHeap, HashMap};
 use std::num::NonZeroU32;
@@ -22,13 +24,16 @@ use crate::sync::lock;
 pub enum Priority {
     /// A request the person is waiting for (a role's credentials).
     Now = 0,
+    /// The roles of an account the person uses (favourites, recent roles): a few.
+    First = 1,
     /// A sweep's page of accounts (the total is known early).
-    Page = 1,
-    /// The roles of an account the person uses.
-    First = 2,
+    Page = 2,
     /// The roles of any other account.
     Rest = 3,
 }
+
+/// Pages in a row before a waiting listing gets a turn.
+const PAGES_IN_A_ROW: u32 = 2;
 
 /// A waiting request: most urgent first, then longest waiting.
 type Waiting = (std::cmp::Reverse<Priority>, std::cmp::Reverse<u64>, Slot);
@@ -61,8 +66,10 @@ struct Queue {
 
 impl Queue {
     /// Gives turns out, one per limiter cell, until the pacer is dropped. The turn goes to
-    /// the most urgent request waiting when the cell comes, not when the previous one went.
+    /// the most urgent request waiting when the cell comes, not when the previous one went;
+    /// after [`PAGES_IN_A_ROW`] pages, to the next most urgent if one waits.
     async fn run(self: Arc<Self>, limiter: DefaultDirectRateLimiter) {
+        let mut pages_in_a_row = 0;
         loop {
             if lock(&self.waiting).is_empty() {
                 self.wake.notified().await;
@@ -70,15 +77,39 @@ impl Queue {
             }
             limiter.until_ready().await;
             loop {
-                let next = lock(&self.waiting).pop();
-                match next {
-                    None => break,
-                    // A waiter that gave up (its task was aborted) does not use up the turn.
-                    Some((_, _, Slot(tx))) => {
-                        if tx.send(()).is_ok() {
-                            break;
+                let next = {
+                    let mut waiting = lock(&self.waiting);
+                    if pages_in_a_row >= PAGES_IN_A_ROW {
+                        // The most urgent waiter that is not a page, if there is one.
+                        let mut pages = Vec::new();
+                        let mut other = None;
+                        while let Some(w) = waiting.pop() {
+                            if w.0.0 == Priority::Page {
+                                pages.push(w);
+                            } else {
+                                other = Some(w);
+                                break;
+                            }
                         }
+                        let mut pages = pages.into_iter();
+                        let chosen = other.or_else(|| pages.next());
+                        waiting.extend(pages);
+                        chosen
+                    } else {
+                        waiting.pop()
                     }
+                };
+                let Some((std::cmp::Reverse(priority), _, Slot(tx))) = next else {
+                    break;
+                };
+                // A waiter that gave up (its task was aborted) does not use up the turn.
+                if tx.send(()).is_ok() {
+                    pages_in_a_row = if priority == Priority::Page {
+                        pages_in_a_row + 1
+                    } else {
+                        0
+                    };
+                    break;
                 }
             }
         }
@@ -217,7 +248,40 @@ mod tests {
         for t in tasks {
             t.await.expect("joined");
         }
-        assert_eq!(*lock(&order), ["now", "page", "first", "rest"]);
+        assert_eq!(*lock(&order), ["now", "first", "page", "rest"]);
+    }
+
+    /// Pages are read first, but not all of them before any listing: two pages, then a
+    /// listing that waits, and so on.
+    #[tokio::test]
+    async fn pages_leave_every_third_turn_to_a_waiting_listing() {
+        // A turn each 200 ms: every request below is waiting when the next one comes.
+        let pacer = Pacer::start(rps(5));
+        pacer.turn(Priority::Rest).await;
+        let order = Arc::new(Mutex::new(Vec::new()));
+        let mut tasks = Vec::new();
+        for (name, priority) in [
+            ("rest1", Priority::Rest),
+            ("rest2", Priority::Rest),
+            ("page1", Priority::Page),
+            ("page2", Priority::Page),
+            ("page3", Priority::Page),
+            ("page4", Priority::Page),
+        ] {
+            let (pacer, order) = (pacer.clone(), order.clone());
+            tasks.push(tokio::spawn(async move {
+                pacer.turn(priority).await;
+                lock(&order).push(name);
+            }));
+            tokio::task::yield_now().await;
+        }
+        for t in tasks {
+            t.await.expect("joined");
+        }
+        assert_eq!(
+            *lock(&order),
+            ["page1", "page2", "rest1", "page3", "page4", "rest2"]
+        );
     }
 
     #[tokio::test]
