@@ -148,6 +148,13 @@ class Desktop:
             except Exception as e:  # the DOM changes under us while Svelte re-renders
                 last = e
             time.sleep(0.2)
+        # `what` may be a function: what the page showed, read only once the wait is over (read
+        # before, it could meet a row the list was redrawing).
+        if callable(what):
+            try:
+                what = what()
+            except Exception as e:
+                what = f"(the page changed while it was read: {e})"
         raise AssertionError(f"timed out waiting for {what} ({last})")
 
     def css(self, selector):

@@ -113,7 +113,7 @@ def test_the_signed_in_screens_are_accessible_and_keyboard_first(start_sim, desk
         }).length;
         """
     )
-    app.wait(lambda: visible_rows() >= 8, what=f"eight roles in 800x500 (got {visible_rows()})")
+    app.wait(lambda: visible_rows() >= 8, what=lambda: f"eight roles in 800x500 (got {visible_rows()})")
     app.web.set_window_size(480, 600)
     fits = lambda: app.web.execute_script(  # noqa: E731
         """

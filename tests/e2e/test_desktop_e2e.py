@@ -119,7 +119,7 @@ def test_sign_in_pick_console_copy_countdown_and_tray(start_sim, desktop):
     search.click()
     search.send_keys("payments prod")
     top = lambda: [r.get_attribute("data-account") for r in app.css("#role-list [role=option]")][:3]  # noqa: E731
-    app.wait(lambda: top() == ["payments-prod"] * 3, what=f"payments-prod's three roles first (got {top()})")
+    app.wait(lambda: top() == ["payments-prod"] * 3, what=lambda: f"payments-prod's three roles first (got {top()})")
     rows = app.css("#role-list [role=option]")
     second = rows[1].get_attribute("data-role")
     account_id = rows[1].get_attribute("data-account-id")
