@@ -333,7 +333,7 @@ impl Desktop {
                 message: e.to_string(),
             }),
             keychain_warning: lock(&self.keychain_warning).clone(),
-            shortcut: config.preferences.shortcut,
+            shortcut: config.preferences.shortcut.clone(),
             autostart: config.preferences.autostart,
             pending_link: self.pending_link(),
         }
@@ -697,13 +697,10 @@ impl Desktop {
 
     /// How consoles of an account open (`None`: as its session's or the default).
     pub fn set_console_mode(&self, account_id: &str, mode: Option<&str>) -> Result<(), CoreError> {
-        let mode =
-            match mode {
-                None => None,
-                Some(m) => Some(rolecall_engine::browser::ConsoleMode::parse(m).ok_or_else(
-                    || CoreError::Invalid(format!("unknown console mode {:?}", printable(m))),
-                )?),
-            };
+        let mode = mode
+            .map(rolecall_engine::browser::ConsoleMode::from_name)
+            .transpose()
+            .map_err(CoreError::Invalid)?;
         self.core.update_config(|c| {
             let entry = c.console.accounts.entry(account_id.to_owned()).or_default();
             entry.mode = mode;
@@ -1019,13 +1016,8 @@ impl Desktop {
                 "portal requests per second: 1 to 100".into(),
             ));
         }
-        let console_mode = rolecall_engine::browser::ConsoleMode::parse(&wanted.console_mode)
-            .ok_or_else(|| {
-                CoreError::Invalid(format!(
-                    "unknown console mode {:?}",
-                    printable(&wanted.console_mode)
-                ))
-            })?;
+        let console_mode = rolecall_engine::browser::ConsoleMode::from_name(&wanted.console_mode)
+            .map_err(CoreError::Invalid)?;
         let console_browser = match wanted.console_browser.trim() {
             "" => None,
             b => Some(
@@ -1041,7 +1033,7 @@ impl Desktop {
                 "containers are Firefox's: choose Firefox, or another mode".into(),
             ));
         }
-        let before = self.core.config().preferences;
+        let before = self.core.config().preferences.clone();
         self.core.update_config(|c| {
             // The default (switch) is not written out: the file says only what was chosen.
             c.console.mode = (console_mode != rolecall_engine::browser::ConsoleMode::default()
@@ -1145,7 +1137,7 @@ impl Desktop {
         let path = aws_config::default_path(|k| std::env::var(k).ok())
             .ok_or_else(|| CoreError::Invalid("cannot find ~/.aws/config".into()))?;
         let found = aws_config::read_sso_sessions(&path).map_err(CoreError::Invalid)?;
-        let existing = self.core.config().sessions;
+        let existing = &self.core.config().sessions;
         let mut added = Vec::new();
         let mut skipped = Vec::new();
         for f in found {

@@ -257,16 +257,15 @@ fn on_tray<R: Runtime>(app: &AppHandle<R>, id: &str) {
             });
         }
         TrayAction::ConsoleAt { role, place } => {
-            let target = if place.starts_with('/') {
-                view::ConsoleTarget {
-                    path: Some(place),
+            let target = match rolecall_engine::console::Destination::parse(&place) {
+                rolecall_engine::console::Destination::Path(path) => view::ConsoleTarget {
+                    path: Some(path),
                     ..view::ConsoleTarget::default()
-                }
-            } else {
-                view::ConsoleTarget {
-                    service: Some(place),
+                },
+                rolecall_engine::console::Destination::Service(service) => view::ConsoleTarget {
+                    service: Some(service),
                     ..view::ConsoleTarget::default()
-                }
+                },
             };
             tauri::async_runtime::spawn(async move {
                 tray_console(&app, &desktop, &role, target).await
@@ -416,7 +415,7 @@ pub fn finish_startup<R: Runtime>(app: &AppHandle<R>) {
             tracing::error!("cannot build the tray: {e}");
         }
         tracing::debug!("startup: tray built at {} ms", since_start_ms());
-        let prefs = desktop.core.config().preferences;
+        let prefs = desktop.core.config().preferences.clone();
         register_shortcut(&handle, &prefs.shortcut);
         // The cached catalogue is on screen: now refresh signed-in sessions in the background.
         for s in desktop.core.sessions() {

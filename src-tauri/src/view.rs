@@ -179,17 +179,12 @@ pub struct ConsoleTarget {
 
 impl ConsoleTarget {
     pub fn ask(&self) -> Result<rolecall_core::console::ConsoleAsk, rolecall_core::CoreError> {
-        let mode = match &self.mode {
-            None => None,
-            Some(m) => Some(
-                rolecall_engine::browser::ConsoleMode::parse(m).ok_or_else(|| {
-                    rolecall_core::CoreError::Invalid(format!(
-                        "unknown console mode {:?}",
-                        rolecall_engine::text::printable(m)
-                    ))
-                })?,
-            ),
-        };
+        let mode = self
+            .mode
+            .as_deref()
+            .map(rolecall_engine::browser::ConsoleMode::from_name)
+            .transpose()
+            .map_err(rolecall_core::CoreError::Invalid)?;
         Ok(rolecall_core::console::ConsoleAsk {
             mode,
             service: self.service.clone().filter(|s| !s.trim().is_empty()),

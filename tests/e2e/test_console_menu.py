@@ -7,6 +7,8 @@
 - a rolecall:// link opened while the app runs (a second launch with the link as its argument,
   as the desktop file's %u does) asks first for a role not used lately, then opens that
   role's console at that page; a role used lately opens at once.
+
+axe-core checks the menu and the link's question (zero violations).
 """
 
 import subprocess
@@ -16,6 +18,7 @@ import urllib.parse
 from selenium.webdriver.common.keys import Keys
 
 from conftest import APP
+from test_accessibility import clean
 from test_selection import ROWS, console_page, selected, signed_in
 
 
@@ -70,6 +73,7 @@ def test_the_console_menu_opens_pages_remembers_them_and_sets_the_mode(start_sim
     config = tomllib.loads((app.home / "config" / "config.toml").read_text())
     assert config["console"]["accounts"][account_id] == {"mode": "multi-session"}, config
     assert menu.get_attribute("role") == "menu"
+    clean(app, "the console menu")
 
     app.screenshot("console-menu")
     app.css(".console-menu .copy-link")[0].click()
@@ -91,6 +95,7 @@ def test_a_rolecall_link_asks_first_then_opens_that_role_at_that_page(start_sim,
     text = banner.get_attribute("textContent")
     assert "DeveloperAccess" in text and "checkout-dev" in text and "/lambda/home#/functions" in text, text
     assert opened(app) == before, "nothing opened before the answer"
+    clean(app, "the link's question")
     app.css("#pending-link button.open-link")[0].click()
     page = console_page(app, before)
     assert '<dd id="role">DeveloperAccess</dd>' in page and "checkout-dev" in page

@@ -441,7 +441,7 @@ async fn session_command(cmd: SessionCommand) -> Result<(), CoreError> {
                 .or_else(|| aws_config::default_path(|k| std::env::var(k).ok()))
                 .ok_or_else(|| CoreError::Invalid("cannot find ~/.aws/config".into()))?;
             let found = aws_config::read_sso_sessions(&path).map_err(CoreError::Invalid)?;
-            let existing = core.config().sessions;
+            let existing = &core.config().sessions;
             let mut added = Vec::new();
             for f in found {
                 match f {

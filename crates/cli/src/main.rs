@@ -349,9 +349,7 @@ fn main() -> ExitCode {
 pub struct Mode(pub rolecall_engine::browser::ConsoleMode);
 
 fn parse_mode(s: &str) -> Result<Mode, String> {
-    rolecall_engine::browser::ConsoleMode::parse(s)
-        .map(Mode)
-        .ok_or_else(|| "one of multi-session, container, profile, switch".to_owned())
+    rolecall_engine::browser::ConsoleMode::from_name(s).map(Mode)
 }
 
 /// The role a command acts on: an account (name, id or alias) and a role in it.

@@ -11,7 +11,7 @@ use rolecall_engine::catalog::{AccountRoles, Catalog, SweepEvent, SweepOptions, 
 use rolecall_engine::catalog_cache::CatalogCache;
 use rolecall_engine::clock::Clock;
 use rolecall_engine::config::{Config, ConfigError, ConfigFile, RoleChain};
-use rolecall_engine::console::{ConsoleRequest, console_url};
+use rolecall_engine::console::{ConsoleRequest, Destination, console_url};
 use rolecall_engine::files::Dirs;
 use rolecall_engine::partition::Region;
 use rolecall_engine::search::{ChainedRole, RoleEntry, SearchIndex};
@@ -63,7 +63,9 @@ pub const STREAM_EVERY: std::time::Duration = std::time::Duration::from_millis(2
 pub struct Rolecall {
     parts: Parts,
     config_file: ConfigFile,
-    config: RwLock<Config>,
+    /// The config as last read: a shared snapshot, replaced whole on every change (readers
+    /// never copy it).
+    config: RwLock<Arc<Config>>,
     /// What is wrong with the config file now, if anything: until it is fixed, the config in
     /// memory stays as it was and no write touches the file.
     config_problem: RwLock<Option<ConfigError>>,
@@ -143,7 +145,7 @@ impl Rolecall {
         Self {
             parts,
             config_file,
-            config: RwLock::new(config),
+            config: RwLock::new(Arc::new(config)),
             config_problem: RwLock::new(config_problem),
             config_stamp: Mutex::new(None),
             signin,
@@ -169,11 +171,15 @@ impl Rolecall {
         &self.parts.clock
     }
 
-    pub fn config(&self) -> Config {
-        self.config
-            .read()
-            .unwrap_or_else(std::sync::PoisonError::into_inner)
-            .clone()
+    /// The config as last read (a shared snapshot: cheap, and it never changes under the
+    /// caller).
+    pub fn config(&self) -> Arc<Config> {
+        Arc::clone(
+            &self
+                .config
+                .read()
+                .unwrap_or_else(std::sync::PoisonError::into_inner),
+        )
     }
 
     pub fn config_path(&self) -> &std::path::Path {
@@ -258,7 +264,7 @@ impl Rolecall {
                 .filter(|old| next.session(&old.name) != Some(*old))
                 .map(|old| old.name.clone())
                 .collect();
-            *config = next;
+            *config = Arc::new(next);
             self.config_generation
                 .fetch_add(1, std::sync::atomic::Ordering::SeqCst);
             stale
@@ -305,8 +311,8 @@ impl Rolecall {
     pub fn sessions(&self) -> Vec<SsoSession> {
         self.config()
             .sessions
-            .into_iter()
-            .map(|s| self.with_env(s))
+            .iter()
+            .map(|s| self.with_env(s.clone()))
             .collect()
     }
 
@@ -852,9 +858,12 @@ impl Rolecall {
         match (&ask.path, &ask.service) {
             (Some(path), _) => request.path = Some(path.clone()),
             (None, Some(service)) => request.service = Some(service.clone()),
-            (None, None) => match defaults.and_then(|d| d.destination.as_deref()) {
-                Some(d) if d.starts_with('/') => request.path = Some(d.to_owned()),
-                Some(d) => request.service = Some(d.to_owned()),
+            (None, None) => match defaults
+                .and_then(|d| d.destination.as_deref())
+                .map(Destination::parse)
+            {
+                Some(Destination::Path(p)) => request.path = Some(p),
+                Some(Destination::Service(s)) => request.service = Some(s),
                 None => {}
             },
         }
@@ -1052,21 +1061,7 @@ mod tests {
     #[test]
     fn search_sees_every_catalogue_a_sweep_publishes() {
         let home = tempfile::tempdir().expect("tempdir");
-        let core = Rolecall::open(Parts {
-            dirs: Dirs::under(home.path()),
-            store: Arc::new(rolecall_engine::token_store::MemoryStore::default()),
-            connector: Arc::new(rolecall_aws::SdkConnector::new()),
-            clock: Arc::new(rolecall_engine::clock::SystemClock),
-            env: HashMap::new(),
-        });
-        let session = SsoSession {
-            name: "s".into(),
-            start_url: "https://d-1234567890.awsapps.com/start".into(),
-            region: "eu-west-1".parse().expect("region"),
-            endpoints: Default::default(),
-        };
-        core.update_config(|c| c.upsert_session(session.clone()))
-            .expect("session");
+        let (core, session) = core_with_session(home.path());
         let mut accounts = Vec::new();
         for i in 0..200 {
             accounts.push(account(
@@ -1092,6 +1087,21 @@ mod tests {
             clock: Arc::new(rolecall_engine::clock::SystemClock),
             env: HashMap::new(),
         })
+    }
+
+    /// A core with one session `s` in its config (no network behind it: for tests that
+    /// publish catalogues themselves).
+    fn core_with_session(home: &std::path::Path) -> (Rolecall, SsoSession) {
+        let core = core_in(home);
+        let session = SsoSession {
+            name: "s".into(),
+            start_url: "https://d-1234567890.awsapps.com/start".into(),
+            region: "eu-west-1".parse().expect("region"),
+            endpoints: Default::default(),
+        };
+        core.update_config(|c| c.upsert_session(session.clone()))
+            .expect("session");
+        (core, session)
     }
 
     /// A core signed in to a simulator of `org` (portal throttled at 20 requests/s).
@@ -1224,15 +1234,7 @@ mod tests {
     #[test]
     fn accounts_streamed_in_never_drop_the_rest_of_the_catalogue() {
         let home = tempfile::tempdir().expect("tempdir");
-        let core = core_in(home.path());
-        let session = SsoSession {
-            name: "s".into(),
-            start_url: "https://d-1234567890.awsapps.com/start".into(),
-            region: "eu-west-1".parse().expect("region"),
-            endpoints: Default::default(),
-        };
-        core.update_config(|c| c.upsert_session(session.clone()))
-            .expect("session");
+        let (core, session) = core_with_session(home.path());
         let whole: Vec<AccountRoles> = (0..34)
             .map(|i| {
                 account(

@@ -49,6 +49,18 @@ impl ConsoleMode {
         Self::ALL.into_iter().find(|m| m.as_str() == s)
     }
 
+    /// A mode by its name, or the sentence that says which names there are (the CLI, the
+    /// app's menu and Settings all answer a wrong name with it).
+    pub fn from_name(s: &str) -> Result<Self, String> {
+        Self::parse(s).ok_or_else(|| {
+            format!(
+                "unknown console mode {:?}: one of {}",
+                crate::text::printable(s),
+                Self::ALL.map(Self::as_str).join(", ")
+            )
+        })
+    }
+
     /// Whether the browser is signed out of the console before the new identity signs in.
     /// Multi-session must not be: a sign-out ends every identity of the browser. Elsewhere a
     /// second identity without a sign-out is refused by the console.

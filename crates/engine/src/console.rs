@@ -20,6 +20,34 @@ pub fn federation_url(region: &Region) -> Result<Url, ApiError> {
         .map_err(|e| ApiError::InvalidRequest(format!("federation URL for {region}: {e}")))
 }
 
+/// A console destination as a person writes it (config `destination`, the tray's recent
+/// pages, "Other page…"): a path when it starts with `/`, else a service name. The one place
+/// that rule lives.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Destination {
+    Path(String),
+    Service(String),
+}
+
+impl Destination {
+    pub fn parse(written: &str) -> Self {
+        if written.starts_with('/') {
+            Self::Path(written.to_owned())
+        } else {
+            Self::Service(written.to_owned())
+        }
+    }
+
+    /// The console URL in `region` (checked: a path stays on the console host, a service is
+    /// a console service name).
+    pub fn url(&self, region: &Region) -> Result<Url, ApiError> {
+        match self {
+            Self::Path(p) => destination_path(region, p),
+            Self::Service(s) => destination(region, Some(s)),
+        }
+    }
+}
+
 /// Where the console opens: a service (`ec2`, `s3`, ...) or the console home, in a region.
 /// A service that is not a console service name is refused.
 pub fn destination(region: &Region, service: Option<&str>) -> Result<Url, ApiError> {
@@ -307,5 +335,24 @@ mod tests {
             ff.expose()
                 .starts_with("ext+container:name=prod+admin&url=https%3A%2F%2F")
         );
+    }
+
+    #[test]
+    fn a_destination_is_a_path_when_it_starts_with_a_slash_else_a_service() {
+        let region = r("eu-west-1");
+        let path = Destination::parse("/ec2/home#Instances:");
+        assert_eq!(path, Destination::Path("/ec2/home#Instances:".into()));
+        assert_eq!(
+            path.url(&region).expect("path").as_str(),
+            "https://eu-west-1.console.aws.amazon.com/ec2/home?region=eu-west-1#Instances:"
+        );
+        let service = Destination::parse("s3");
+        assert_eq!(service, Destination::Service("s3".into()));
+        assert_eq!(
+            service.url(&region).expect("service").as_str(),
+            "https://eu-west-1.console.aws.amazon.com/s3/home?region=eu-west-1"
+        );
+        assert!(Destination::parse("//evil.example").url(&region).is_err());
+        assert!(Destination::parse("ec2 x").url(&region).is_err());
     }
 }

@@ -271,6 +271,12 @@ export AWS_REGION='eu-west-1'\nexport AWS_DEFAULT_REGION='eu-west-1'\n"
         assert_eq!(quote_sh("it's"), r"'it'\''s'");
         assert_eq!(quote_fish(r"a\b'c"), r"'a\\b\'c'");
         assert_eq!(quote_pwsh("it’s 'x'"), "'it’’s ''x'''");
+    }
+
+    /// A dotenv file is sourced by shells (`set -a; . .env`): backticks, `$(...)` and `$x`
+    /// in a value stay text, and what no quoting can keep text is refused.
+    #[test]
+    fn a_sourced_dotenv_file_runs_nothing_from_a_value() {
         assert_eq!(
             render_vars(ShellFormat::Dotenv, &[("X", "plain $x `id` $(id)")])
                 .expect("dotenv")

@@ -117,12 +117,10 @@ pub struct RoleDefaults {
 /// A destination as written: a path when it starts with `/`, else a service name.
 pub fn check_destination(destination: &str) -> Result<(), String> {
     let region = Region::parse("us-east-1").map_err(|e| e.to_string())?;
-    let checked = if destination.starts_with('/') {
-        crate::console::destination_path(&region, destination)
-    } else {
-        crate::console::destination(&region, Some(destination))
-    };
-    checked.map(drop).map_err(|e| e.to_string())
+    crate::console::Destination::parse(destination)
+        .url(&region)
+        .map(drop)
+        .map_err(|e| e.to_string())
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
