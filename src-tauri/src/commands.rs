@@ -21,17 +21,41 @@ pub fn app_state(d: Ds<'_>) -> AppView {
     d.view()
 }
 
+/// The most roles one search answers with (the list says how many more match).
+const MAX_ROWS: usize = 300;
+
 /// Runs off the main thread (which draws the window and takes the next key).
+///
+/// `limit`: the rows to send (at most and by default 300). `grouped`: the rows in the list's
+/// order (roles under their account, accounts by their best match) before they are cut, so a
+/// short answer is exactly the top of the long one: the list asks for the rows that fit on
+/// screen while the person types (the answer's size is most of the command's time) and for
+/// the rest once typing pauses, and the rows shown never move when the rest comes.
 #[tauri::command]
-pub async fn search_roles(d: Ds<'_>, query: String) -> Res<SearchView> {
+pub async fn search_roles(
+    d: Ds<'_>,
+    query: String,
+    limit: Option<u32>,
+    grouped: Option<bool>,
+) -> Res<SearchView> {
     let d = d.inner().clone();
-    let (roles, total) =
-        tauri::async_runtime::spawn_blocking(move || d.search_counted(&query, 300))
-            .await
-            .map_err(|e| ErrorView {
-                code: "internal".into(),
-                message: format!("the search failed: {e}"),
-            })?;
+    let limit = limit.map_or(MAX_ROWS, |n| (n as usize).clamp(1, MAX_ROWS));
+    let grouped = grouped.unwrap_or(false);
+    let (roles, total) = tauri::async_runtime::spawn_blocking(move || {
+        if grouped {
+            let (roles, total) = d.search_counted(&query, MAX_ROWS);
+            let mut roles = crate::view::grouped_by_account(roles);
+            roles.truncate(limit);
+            (roles, total)
+        } else {
+            d.search_counted(&query, limit)
+        }
+    })
+    .await
+    .map_err(|e| ErrorView {
+        code: "internal".into(),
+        message: format!("the search failed: {e}"),
+    })?;
     Ok(SearchView {
         roles,
         total: u32::try_from(total).unwrap_or(u32::MAX),

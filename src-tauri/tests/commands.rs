@@ -404,3 +404,69 @@ fn settings_save_what_config_toml_holds() {
         "https://d-999.awsapps.com/start"
     );
 }
+
+/// The window asks for the rows that fit on screen while the person types, then for the rest:
+/// in the list's order, the short answer is exactly the top of the long one, so the rows shown
+/// never move when the rest comes.
+#[test]
+fn a_short_search_answer_is_the_top_of_the_long_one() {
+    use rolecall_engine::api::AccountInfo;
+    use rolecall_engine::catalog::{AccountRoles, Catalog};
+
+    let home = tempfile::tempdir().expect("tempdir");
+    let accounts = (0..6)
+        .map(|i| AccountRoles {
+            account: AccountInfo {
+                account_id: format!("{:012}", 100_000_000_000u64 + i),
+                account_name: format!("team-{i}"),
+                email: format!("team-{i}@example.com"),
+            },
+            roles: vec![
+                "Admin".into(),
+                "ReadOnly".into(),
+                format!("Team{i}Deployer"),
+            ],
+        })
+        .collect();
+    rolecall_engine::catalog_cache::CatalogCache::new(&home.path().join("cache"))
+        .save(&Catalog {
+            session: "corp".into(),
+            start_url: "https://d-1234567890.awsapps.com/start".into(),
+            accounts,
+            refreshed_at: std::time::SystemTime::now(),
+        })
+        .expect("catalogue cached");
+    let (_app, window) = app(home.path());
+    invoke(&window, "add_session", json!({ "name": "corp", "startUrl": "https://d-1234567890.awsapps.com/start", "region": "eu-west-1" }))
+        .expect("added");
+    let rows = |args: serde_json::Value| -> Vec<(String, String)> {
+        let answer = invoke(&window, "search_roles", args).expect("search");
+        answer["roles"]
+            .as_array()
+            .expect("roles")
+            .iter()
+            .map(|r| {
+                (
+                    r["account_id"].as_str().expect("id").to_owned(),
+                    r["role"].as_str().expect("role").to_owned(),
+                )
+            })
+            .collect()
+    };
+    assert_eq!(rows(json!({ "query": "", "grouped": true })).len(), 18);
+    for query in ["", "a", "team de"] {
+        let long = rows(json!({ "query": query, "grouped": true }));
+        let short = rows(json!({ "query": query, "limit": 5, "grouped": true }));
+        assert_eq!(short, long[..short.len()], "query {query:?}");
+        // Each account's rows together.
+        let mut seen = Vec::new();
+        for (account, _) in &long {
+            if seen.last() != Some(account) {
+                assert!(!seen.contains(account), "{account} split in {long:?}");
+                seen.push(account.clone());
+            }
+        }
+    }
+    // Ungrouped, as the picker asks: the best matches, at most `limit` of them.
+    assert_eq!(rows(json!({ "query": "admin", "limit": 3 })).len(), 3);
+}

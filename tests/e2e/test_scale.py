@@ -4,6 +4,8 @@ timing the search benchmark reads runs from the key it times."""
 
 import time
 
+from selenium.webdriver.common.keys import Keys
+
 ROWS = "#role-list [role=option]"
 
 
@@ -42,3 +44,52 @@ def test_a_keystroke_is_timed_from_its_own_input_event(start_sim, desktop):
     search.send_keys("a")
     app.wait(lambda: len(timed()) == 2, what="the second key timed")
     assert timed()[-1] < 1000, f"timed from the key before: {timed()}"
+
+
+def team_org(n):
+    """n accounts team-NN with the roles Admin, ReadOnly and TeamNNDeployer: for the query "a",
+    every Admin ranks above any other role, so the best matches interleave the accounts."""
+    accounts = "".join(
+        f'[[accounts]]\nid = "{100000000000 + i:012}"\nname = "team-{i:02}"\nemail = "team-{i:02}@example.com"\n'
+        f'roles = ["Admin", "ReadOnly", "Team{i:02}Deployer"]\n'
+        for i in range(n)
+    )
+    return f'name = "teams"\n[user]\nname = "Ada"\nusername = "ada@example.com"\n{accounts}'
+
+
+def test_rows_shown_never_move_when_the_rest_of_the_answer_comes(start_sim, desktop, tmp_path):
+    """A typed query draws the rows of its first frame, and the rest of its answer comes once
+    typing pauses, a chunk a frame: every list drawn on the way is the top of the final one,
+    so a row under the pointer never turns into another role."""
+    org = tmp_path / "org.toml"
+    org.write_text(team_org(60))
+    sim = start_sim("--org", str(org), "--auto-approve-after", "0")
+    app = desktop(sim)
+    app.wait(lambda: app.css("button.sign-in-code"), what="the sign-in button")[0].click()
+    app.wait(lambda: len(app.css(ROWS)) == 180, timeout=60, what="the 180 roles")
+    before = [r.get_attribute("id") for r in app.css(ROWS)]
+    # Every list drawn from here on is recorded, in order, with the query in the box.
+    app.web.execute_script(
+        """
+        window.rolecallDrawn = [];
+        const ids = () => [...document.querySelectorAll('#role-list [role=option]')].map((r) => r.id);
+        new MutationObserver(() => window.rolecallDrawn.push({
+          query: document.querySelector('#search').value, ids: ids(),
+        })).observe(document.querySelector('.role-scroller'), { childList: true, subtree: true });
+        """
+    )
+    search = app.css("#search")[0]
+    search.click()
+    search.send_keys("a")
+    app.wait(lambda: len(app.css(ROWS)) == 180 and app.css(ROWS)[0].get_attribute("data-role") == "Admin", what="the 180 matches of a")
+    time.sleep(0.5)
+    final = [r.get_attribute("id") for r in app.css(ROWS)]
+    # The lists drawn for "a" (the empty query's may show a moment longer, until the answer).
+    drawn = [
+        d["ids"]
+        for d in app.web.execute_script("return window.rolecallDrawn")
+        if d["query"] == "a" and d["ids"] != before
+    ]
+    assert drawn and len(drawn[0]) < 180, "the first frame draws only the rows that fit"
+    for d in drawn:
+        assert d == final[: len(d)], f"rows moved: {d[:6]} then {final[:6]}"

@@ -36,7 +36,10 @@ export function asError(e: unknown): ErrorView {
 
 export const api = {
   appState: () => invoke<AppView>("app_state"),
-  searchRoles: (query: string) => invoke<SearchView>("search_roles", { query }),
+  /** The best `limit` matches (at most 300, the default) and how many match in all;
+   *  `grouped`: in the list's order (under their accounts) before they are cut. */
+  searchRoles: (query: string, limit?: number, grouped?: boolean) =>
+    invoke<SearchView>("search_roles", { query, limit, grouped }),
   addSession: (name: string, startUrl: string, region: string) =>
     invoke<void>("add_session", { name, startUrl, region }),
   removeSession: (name: string) => invoke<void>("remove_session", { name }),

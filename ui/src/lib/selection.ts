@@ -66,13 +66,13 @@ export function moveKey<T extends RoleLike>(key: string, selected: string | null
  *  the results to show, or `null` when a newer query was asked meanwhile. One search runs at a
  *  time: keys typed while it runs ask one more search when it ends, for the newest query only,
  *  so a fast typist never queues a search per key. */
-export class LatestSearch<R> {
+export class LatestSearch<R, Q = string> {
   private seq = 0;
   private running: Promise<unknown> | null = null;
 
-  constructor(private readonly search: (query: string) => Promise<R>) {}
+  constructor(private readonly search: (query: Q) => Promise<R>) {}
 
-  async run(query: string): Promise<R | null> {
+  async run(query: Q): Promise<R | null> {
     const mine = ++this.seq;
     while (this.running) {
       try {
