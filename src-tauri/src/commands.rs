@@ -6,7 +6,7 @@ use std::sync::Arc;
 use tauri::{AppHandle, Runtime, State};
 use tauri_plugin_clipboard_manager::ClipboardExt;
 
-use crate::desktop::Desktop;
+use crate::desktop::{Desktop, SEARCH_ROWS};
 use crate::view::{
     AppView, ChainView, ConsoleMenuView, ConsoleTarget, ErrorView, ImportView, PreferencesView,
     RoleRef, SearchView, SettingsView,
@@ -20,9 +20,6 @@ type Ds<'a> = State<'a, Arc<Desktop>>;
 pub fn app_state(d: Ds<'_>) -> AppView {
     d.view()
 }
-
-/// The most roles one search answers with (the list says how many more match).
-const MAX_ROWS: usize = 300;
 
 /// Runs off the main thread (which draws the window and takes the next key).
 ///
@@ -39,23 +36,15 @@ pub async fn search_roles(
     grouped: Option<bool>,
 ) -> Res<SearchView> {
     let d = d.inner().clone();
-    let limit = limit.map_or(MAX_ROWS, |n| (n as usize).clamp(1, MAX_ROWS));
+    let limit = limit.map_or(SEARCH_ROWS, |n| (n as usize).clamp(1, SEARCH_ROWS));
     let grouped = grouped.unwrap_or(false);
-    let (roles, total) = tauri::async_runtime::spawn_blocking(move || {
-        if grouped {
-            let (roles, total) = d.search_counted(&query, MAX_ROWS);
-            let mut roles = crate::view::grouped_by_account(roles);
-            roles.truncate(limit);
-            (roles, total)
-        } else {
-            d.search_counted(&query, limit)
-        }
-    })
-    .await
-    .map_err(|e| ErrorView {
-        code: "internal".into(),
-        message: format!("the search failed: {e}"),
-    })?;
+    let (roles, total) =
+        tauri::async_runtime::spawn_blocking(move || d.search_counted(&query, limit, grouped))
+            .await
+            .map_err(|e| ErrorView {
+                code: "internal".into(),
+                message: format!("the search failed: {e}"),
+            })?;
     Ok(SearchView {
         roles,
         total: u32::try_from(total).unwrap_or(u32::MAX),

@@ -388,11 +388,18 @@ impl Desktop {
     }
 
     pub fn search(&self, query: &str, limit: usize) -> Vec<RoleView> {
-        self.search_counted(query, limit).0
+        self.search_counted(query, limit, false).0
     }
 
-    /// The best `limit` roles for `query`, and how many matched in all.
-    pub fn search_counted(&self, query: &str, limit: usize) -> (Vec<RoleView>, usize) {
+    /// The best `limit` roles for `query`, and how many matched in all. `grouped`: the best
+    /// [`SEARCH_ROWS`] put in the list's order first ([`grouped_by_account`]) and then cut, so
+    /// a short answer is exactly the top of the long one; only the rows sent become views.
+    pub fn search_counted(
+        &self,
+        query: &str,
+        limit: usize,
+        grouped: bool,
+    ) -> (Vec<RoleView>, usize) {
         // A change to the file (the CLI, the person) shows in the next search.
         self.core.reload_config_if_changed();
         let recents = self.recents();
@@ -404,7 +411,15 @@ impl Desktop {
             .map(|a| (a.key, ms(a.expires_at)))
             .collect();
         let config = self.core.config();
-        let (found, total) = self.core.search_counted(query, &recents, limit);
+        let (found, total) = if grouped {
+            let (found, total) = self.core.search_counted(query, &recents, SEARCH_ROWS);
+            let mut found =
+                grouped_by_account(found, |e| (e.session.clone(), e.account_id.clone()));
+            found.truncate(limit);
+            (found, total)
+        } else {
+            self.core.search_counted(query, &recents, limit)
+        };
         let roles = found
             .into_iter()
             .map(|e| {
@@ -1175,5 +1190,54 @@ impl Desktop {
     pub fn clipboard_clear_after(&self) -> Option<Duration> {
         let secs = self.core.config().preferences.clipboard_clear_seconds;
         (secs > 0).then(|| Duration::from_secs(secs))
+    }
+}
+
+/// The most roles one search answers with (the window says how many more match).
+pub const SEARCH_ROWS: usize = 300;
+
+/// Search hits in the window list's order: each under its account, accounts in the order of
+/// their best-ranked hit, hits in their own order within an account (what the window's
+/// `groupByAccount` draws, so it draws them in this order).
+pub fn grouped_by_account<T>(hits: Vec<T>, account: impl Fn(&T) -> (String, String)) -> Vec<T> {
+    let mut first_seen: HashMap<(String, String), usize> = HashMap::new();
+    let mut ranked: Vec<(usize, T)> = hits
+        .into_iter()
+        .map(|h| {
+            let next = first_seen.len();
+            (*first_seen.entry(account(&h)).or_insert(next), h)
+        })
+        .collect();
+    // Stable: hits keep their own order within an account.
+    ranked.sort_by_key(|(rank, _)| *rank);
+    ranked.into_iter().map(|(_, h)| h).collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The window draws a short answer and then the rest below it: a short answer must be the
+    /// top of the long one in the order drawn, or rows would move under the person.
+    #[test]
+    fn roles_come_under_their_account_in_the_order_of_its_best_match() {
+        let ranked = vec![
+            ("111111111111", "Admin"),
+            ("222222222222", "Admin"),
+            ("111111111111", "ReadOnly"),
+            ("333333333333", "Admin"),
+            ("222222222222", "ReadOnly"),
+        ];
+        let want = vec![
+            ("111111111111", "Admin"),
+            ("111111111111", "ReadOnly"),
+            ("222222222222", "Admin"),
+            ("222222222222", "ReadOnly"),
+            ("333333333333", "Admin"),
+        ];
+        assert_eq!(
+            grouped_by_account(ranked, |(account, _)| ("corp".into(), (*account).into())),
+            want
+        );
     }
 }

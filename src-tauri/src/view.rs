@@ -343,29 +343,6 @@ pub struct ImportView {
     pub skipped: Vec<String>,
 }
 
-/// Roles in the list's order: each under its account, accounts in the order of their
-/// best-ranked role, roles in their own order within an account (what the window's
-/// `groupByAccount` draws, so it draws these rows in this order).
-pub fn grouped_by_account(roles: Vec<RoleView>) -> Vec<RoleView> {
-    let mut order: Vec<(String, String)> = Vec::new();
-    let mut groups: std::collections::HashMap<(String, String), Vec<RoleView>> =
-        std::collections::HashMap::new();
-    for r in roles {
-        let key = (r.session.clone(), r.account_id.clone());
-        groups
-            .entry(key.clone())
-            .or_insert_with(|| {
-                order.push(key);
-                Vec::new()
-            })
-            .push(r);
-    }
-    order
-        .into_iter()
-        .flat_map(|k| groups.remove(&k).unwrap_or_default())
-        .collect()
-}
-
 /// The roles a query found: the best few hundred, and how many matched in all (the window says
 /// when it shows fewer: nothing is cut off silently).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, TS)]
@@ -373,55 +350,4 @@ pub fn grouped_by_account(roles: Vec<RoleView>) -> Vec<RoleView> {
 pub struct SearchView {
     pub roles: Vec<RoleView>,
     pub total: u32,
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    fn role(account: &str, name: &str) -> RoleView {
-        RoleView {
-            session: "corp".into(),
-            account_id: account.into(),
-            account_name: format!("account-{account}"),
-            email: String::new(),
-            role: name.into(),
-            alias: None,
-            colour: None,
-            environment: None,
-            favourite: false,
-            recent: false,
-            expires_at_ms: None,
-            chain: None,
-            chain_arn: None,
-        }
-    }
-
-    /// The window draws a short answer and then the rest below it: a short answer must be the
-    /// top of the long one in the order drawn, or rows would move under the person.
-    #[test]
-    fn roles_come_under_their_account_in_the_order_of_its_best_match() {
-        let ranked = vec![
-            role("111111111111", "Admin"),
-            role("222222222222", "Admin"),
-            role("111111111111", "ReadOnly"),
-            role("333333333333", "Admin"),
-            role("222222222222", "ReadOnly"),
-        ];
-        let order: Vec<(String, String)> = grouped_by_account(ranked)
-            .into_iter()
-            .map(|r| (r.account_id, r.role))
-            .collect();
-        let want = [
-            ("111111111111", "Admin"),
-            ("111111111111", "ReadOnly"),
-            ("222222222222", "Admin"),
-            ("222222222222", "ReadOnly"),
-            ("333333333333", "Admin"),
-        ];
-        assert_eq!(
-            order,
-            want.map(|(a, r)| (a.to_owned(), r.to_owned())).to_vec()
-        );
-    }
 }
