@@ -10,7 +10,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
-use rolecall_aws::SdkConnector;
+use rolecall_aws::HttpsConnector;
 use rolecall_core::agent::{AgentServer, socket_path};
 use rolecall_core::endpoint::CredentialEndpoint;
 use rolecall_core::handoff::Handoff;
@@ -187,7 +187,7 @@ impl Desktop {
         let core = Arc::new(Rolecall::open(Parts {
             dirs: dirs(&launch),
             store,
-            connector: Arc::new(SdkConnector::new()),
+            connector: Arc::new(HttpsConnector::new()),
             clock: Arc::new(SystemClock),
             env,
         }));

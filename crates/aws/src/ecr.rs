@@ -1,13 +1,17 @@
-//! ECR's `GetAuthorizationToken` through aws-sdk-ecr: the Docker password of a registry, for
-//! `docker-credential-rolecall`, signed with a role's credentials.
+//! ECR's `GetAuthorizationToken` (JSON 1.1, SigV4-signed with a role's credentials): the Docker
+//! password of a registry, for `docker-credential-rolecall`.
 
-use std::time::SystemTime;
+use std::time::{Duration, SystemTime};
 
-use aws_credential_types::Credentials;
-use aws_sdk_ecr::config::{BehaviorVersion, Region};
 use base64::Engine;
-use rolecall_engine::api::RoleCredentials;
+use rolecall_engine::api::{ApiError, RoleCredentials};
 use rolecall_engine::secret::Secret;
+use serde::Deserialize;
+
+use crate::wire::{self, Http};
+
+const ATTEMPTS: usize = 3;
+const TARGET: &str = "AmazonEC2ContainerRegistry_V20150921.GetAuthorizationToken";
 
 /// A registry's Docker login: the user name (always `AWS`) and the password.
 #[derive(Debug)]
@@ -17,6 +21,30 @@ pub struct DockerLogin {
     pub expires_at: Option<SystemTime>,
 }
 
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct TokenAnswer {
+    #[serde(default)]
+    authorization_data: Vec<AuthorizationData>,
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct AuthorizationData {
+    authorization_token: Option<String>,
+    /// Epoch seconds, with a fraction.
+    expires_at: Option<f64>,
+}
+
+/// ECR's own endpoint in `region`: `https://api.ecr.{region}.{dnsSuffix}`.
+fn default_endpoint(region: &str) -> Result<String, String> {
+    let parsed = rolecall_engine::partition::Region::parse(region)?;
+    Ok(format!(
+        "https://api.ecr.{region}.{}",
+        parsed.partition().dns_suffix()
+    ))
+}
+
 /// Asks ECR in `region` (at `endpoint`, `AWS_ENDPOINT_URL_ECR` or a config's override, else
 /// ECR's own) for the caller's registry password.
 pub async fn docker_login(
@@ -24,41 +52,45 @@ pub async fn docker_login(
     region: &str,
     endpoint: Option<&str>,
 ) -> Result<DockerLogin, String> {
-    let mut config = aws_sdk_ecr::Config::builder()
-        .http_client(crate::https_client())
-        .behavior_version(BehaviorVersion::latest())
-        .region(Region::new(region.to_owned()))
-        .timeout_config(crate::timeouts())
-        .credentials_provider(Credentials::new(
-            creds.access_key_id.clone(),
-            creds.secret_access_key.expose(),
-            Some(creds.session_token.expose().to_owned()),
-            Some(creds.expiration),
-            "rolecall",
-        ));
-    if let Some(url) = endpoint {
-        config = config.endpoint_url(url);
-    }
-    let client = aws_sdk_ecr::Client::from_conf(config.build());
-    let out = client.get_authorization_token().send().await.map_err(|e| {
-        use aws_sdk_ecr::error::ProvideErrorMetadata;
-        match (e.code(), e.message()) {
-            (Some(code), Some(message)) => format!("ECR refused: {code}: {message}"),
-            _ => format!(
-                "ECR did not answer: {}",
-                aws_smithy_types::error::display::DisplayErrorContext(&e)
-            ),
+    let endpoint = match endpoint {
+        Some(url) => url.to_owned(),
+        None => default_endpoint(region)?,
+    };
+    let http = Http::default();
+    let url = wire::url(&endpoint, "/").map_err(|e| e.to_string())?;
+    let answer = wire::with_retries(ATTEMPTS, || async {
+        let request = http
+            .client()?
+            .post(url.clone())
+            .header("content-type", "application/x-amz-json-1.1")
+            .header("x-amz-target", TARGET)
+            .body("{}");
+        let request = wire::sign(request, creds, "ecr", region, b"{}")?;
+        let answer = wire::send(request).await?;
+        if answer.status.is_success() {
+            Ok(answer)
+        } else {
+            Err(wire::json_error(&answer))
         }
+    })
+    .await
+    .map_err(|e| match e {
+        ApiError::Network(why) => format!("ECR did not answer: {why}"),
+        ApiError::Other { code, message } => format!("ECR refused: {code}: {message}"),
+        other => format!("ECR refused: {other}"),
     })?;
+    let out: TokenAnswer = answer.json().map_err(|_| "ECR's answer is unreadable")?;
     let data = out
-        .authorization_data()
-        .first()
+        .authorization_data
+        .into_iter()
+        .next()
         .ok_or("ECR gave no authorization data")?;
-    let token = data
-        .authorization_token()
-        .ok_or("ECR gave no authorization token")?;
+    let token = Secret::new(
+        data.authorization_token
+            .ok_or("ECR gave no authorization token")?,
+    );
     let decoded = base64::engine::general_purpose::STANDARD
-        .decode(token)
+        .decode(token.expose())
         .map_err(|_| "ECR's authorization token is not base64")?;
     let decoded = Secret::new(String::from_utf8(decoded).map_err(|_| "ECR's token is not UTF-8")?);
     let (user, password) = decoded
@@ -69,7 +101,27 @@ pub async fn docker_login(
         username: user.to_owned(),
         password: Secret::new(password),
         expires_at: data
-            .expires_at()
-            .and_then(|t| SystemTime::try_from(*t).ok()),
+            .expires_at
+            .filter(|s| s.is_finite() && *s >= 0.0)
+            .and_then(|s| Duration::try_from_secs_f64(s).ok())
+            .map(|d| SystemTime::UNIX_EPOCH + d),
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn ecr_is_found_in_the_regions_partition_and_a_bad_region_is_refused() {
+        assert_eq!(
+            default_endpoint("eu-west-1").as_deref(),
+            Ok("https://api.ecr.eu-west-1.amazonaws.com")
+        );
+        assert_eq!(
+            default_endpoint("cn-north-1").as_deref(),
+            Ok("https://api.ecr.cn-north-1.amazonaws.com.cn")
+        );
+        assert!(default_endpoint("evil.example/#").is_err());
+    }
 }

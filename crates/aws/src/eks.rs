@@ -6,12 +6,10 @@
 
 use std::time::{Duration, SystemTime};
 
-use aws_credential_types::Credentials;
 use aws_sigv4::http_request::{
     SignableBody, SignableRequest, SignatureLocation, SigningSettings, sign,
 };
 use aws_sigv4::sign::v4;
-use aws_smithy_runtime_api::client::identity::Identity;
 use base64::Engine;
 use rolecall_engine::api::RoleCredentials;
 use rolecall_engine::secret::Secret;
@@ -55,14 +53,7 @@ pub fn token(
         "{}://{host}{path}?Action=GetCallerIdentity&Version=2011-06-15",
         url.scheme()
     );
-    let identity: Identity = Credentials::new(
-        creds.access_key_id.clone(),
-        creds.secret_access_key.expose().to_owned(),
-        Some(creds.session_token.expose().to_owned()),
-        Some(creds.expiration),
-        "rolecall",
-    )
-    .into();
+    let identity = crate::identity(creds);
     let mut settings = SigningSettings::default();
     settings.signature_location = SignatureLocation::QueryParams;
     settings.expires_in = Some(URL_EXPIRES);

@@ -6,19 +6,15 @@ use async_trait::async_trait;
 use rolecall_engine::api::{ApiError, FederationApi, RoleCredentials};
 use rolecall_engine::secret::Secret;
 
-#[derive(Debug, Clone)]
+use crate::wire::{self, Http};
+
+#[derive(Debug, Clone, Default)]
 pub struct HttpFederation {
-    http: reqwest::Client,
+    http: Http,
 }
 
-impl Default for HttpFederation {
-    fn default() -> Self {
-        let http = reqwest::Client::builder()
-            .connect_timeout(Duration::from_secs(5))
-            .timeout(Duration::from_secs(20))
-            .user_agent(concat!("rolecall/", env!("CARGO_PKG_VERSION")))
-            .build()
-            .unwrap_or_default();
+impl HttpFederation {
+    pub fn new(http: Http) -> Self {
         Self { http }
     }
 }
@@ -49,14 +45,15 @@ impl FederationApi for HttpFederation {
             }
             q.append_pair("Session", session.expose());
         }
-        let response = self.http.get(url).send().await.map_err(|e| {
-            ApiError::Network(if e.is_timeout() {
-                "the federation endpoint timed out".into()
-            } else {
-                "cannot reach the federation endpoint".into()
-            })
-        })?;
-        let status = response.status();
+        let answer = wire::send(self.http.client()?.get(url))
+            .await
+            .map_err(|e| match e {
+                ApiError::Network(why) => {
+                    ApiError::Network(format!("cannot reach the federation endpoint: {why}"))
+                }
+                other => other,
+            })?;
+        let status = answer.status;
         if status.is_server_error() {
             return Err(ApiError::Server(format!(
                 "federation endpoint answered HTTP {}",
@@ -64,13 +61,13 @@ impl FederationApi for HttpFederation {
             )));
         }
         if !status.is_success() {
-            let body = response.text().await.unwrap_or_default();
+            let body = String::from_utf8_lossy(&answer.body);
             let reason: String = body.trim().chars().take(200).collect();
             return Err(ApiError::Forbidden(format!(
                 "the federation endpoint refused the credentials: {reason}"
             )));
         }
-        let body: serde_json::Value = response.json().await.map_err(|_| {
+        let body: serde_json::Value = answer.json().map_err(|_| {
             ApiError::Server("the federation endpoint answered something else than JSON".into())
         })?;
         body.get("SigninToken")

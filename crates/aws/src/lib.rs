@@ -1,92 +1,98 @@
-//! The engine's network seams, implemented for real: SSO OIDC, the portal and STS through the
-//! AWS SDK for Rust, the console federation endpoint through reqwest (rustls).
+//! The engine's network seams, implemented for real over one HTTPS client (reqwest on rustls
+//! with ring and the OS's roots): SSO OIDC and the portal (REST-JSON), STS (the query protocol,
+//! SigV4), ECR (JSON 1.1, SigV4), EKS tokens (presigned STS) and the console federation
+//! endpoint. Each speaks only the few calls Rolecall makes, as the service models define them
+//! (`../shared/reference/aws-identity-center-protocol.md`); the AWS SDK for Rust is the
+//! simulator's test client (`idc-sim/tests/rust_sdk.rs`), no longer in what ships, which it made
+//! some 2 MiB larger. Signing is the SDK's own `aws-sigv4`.
 //!
-//! Portal clients have the SDK's own retries turned off: the role catalogue paces and retries
-//! every portal call itself, so that no retry slips past its rate limiter. Nothing here logs a
-//! secret or writes a file.
+//! Portal calls are never retried here: the role catalogue paces and retries every portal call
+//! itself, so that no retry slips past its rate limiter. Nothing here logs a secret or writes a
+//! file.
 
 mod errors;
 mod federation;
 mod oidc;
 mod portal;
 mod sts;
+mod wire;
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
-use std::time::Duration;
 
-use aws_sdk_sts::config::{BehaviorVersion, Region};
-use aws_smithy_http_client::tls;
-use aws_smithy_runtime_api::client::http::SharedHttpClient;
-use aws_smithy_types::retry::RetryConfig;
-use aws_smithy_types::timeout::TimeoutConfig;
-use rolecall_engine::api::{AwsConnector, FederationApi, OidcApi, PortalApi, StsApi};
+use aws_credential_types::Credentials;
+use aws_smithy_runtime_api::client::identity::Identity;
+use rolecall_engine::api::{
+    AwsConnector, FederationApi, OidcApi, PortalApi, RoleCredentials, StsApi,
+};
 use rolecall_engine::session::SsoSession;
 
 pub mod ecr;
 pub mod eks;
 
 pub use federation::HttpFederation;
-pub use oidc::SdkOidc;
-pub use portal::SdkPortal;
-pub use sts::SdkSts;
+pub use oidc::HttpOidc;
+pub use portal::HttpPortal;
+pub use sts::HttpSts;
+pub use wire::Http;
 
-pub(crate) fn timeouts() -> TimeoutConfig {
-    TimeoutConfig::builder()
-        .connect_timeout(Duration::from_secs(5))
-        .operation_attempt_timeout(Duration::from_secs(20))
-        .build()
+/// A role's credentials as a SigV4 signing identity.
+pub(crate) fn identity(creds: &RoleCredentials) -> Identity {
+    Credentials::new(
+        creds.access_key_id.clone(),
+        creds.secret_access_key.expose().to_owned(),
+        Some(creds.session_token.expose().to_owned()),
+        Some(creds.expiration),
+        "rolecall",
+    )
+    .into()
 }
 
-/// The SDK's HTTPS client: rustls on ring, as reqwest uses it (one crypto library in the
-/// binary, not ring beside aws-lc), with the OS's root certificates. One for every SDK client,
-/// so connections are pooled across them.
-pub fn https_client() -> SharedHttpClient {
-    aws_smithy_http_client::Builder::new()
-        .tls_provider(tls::Provider::Rustls(
-            tls::rustls_provider::CryptoMode::Ring,
-        ))
-        .build_https()
-}
-
-/// Builds (and reuses) the SDK clients of each session.
+/// Builds (and reuses) the clients of each session, all over one connection pool.
 #[derive(Debug)]
-pub struct SdkConnector {
+pub struct HttpsConnector {
     cache: Mutex<HashMap<String, Clients>>,
     federation: Arc<HttpFederation>,
-    http: SharedHttpClient,
-}
-
-impl Default for SdkConnector {
-    fn default() -> Self {
-        Self {
-            cache: Mutex::default(),
-            federation: Arc::default(),
-            http: https_client(),
-        }
-    }
+    http: Http,
 }
 
 #[derive(Debug, Clone)]
 struct Clients {
-    oidc: Arc<SdkOidc>,
-    portal: Arc<SdkPortal>,
-    sts: Arc<SdkSts>,
+    oidc: Arc<HttpOidc>,
+    portal: Arc<HttpPortal>,
+    sts: Arc<HttpSts>,
 }
 
-impl SdkConnector {
+impl Default for HttpsConnector {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl HttpsConnector {
     pub fn new() -> Self {
-        Self::default()
+        let http = Http::default();
+        Self {
+            cache: Mutex::default(),
+            federation: Arc::new(HttpFederation::new(http.clone())),
+            http,
+        }
     }
 
     fn clients(&self, session: &SsoSession) -> Clients {
+        let sts_url = session.sts_url().unwrap_or_else(|| {
+            format!(
+                "https://sts.{}.{}",
+                session.region,
+                session.region.partition().dns_suffix()
+            )
+        });
         let key = format!(
-            "{}|{}|{}|{}|{:?}",
+            "{}|{}|{}|{}|{sts_url}",
             session.name,
             session.region,
             session.oidc_url(),
             session.portal_url(),
-            session.sts_url()
         );
         let mut cache = self
             .cache
@@ -94,44 +100,20 @@ impl SdkConnector {
             .unwrap_or_else(std::sync::PoisonError::into_inner);
         cache
             .entry(key)
-            .or_insert_with(|| {
-                let region = Region::new(session.region.to_string());
-                let oidc = aws_sdk_ssooidc::Config::builder()
-                    .http_client(self.http.clone())
-                    .behavior_version(BehaviorVersion::latest())
-                    .region(region.clone())
-                    .endpoint_url(session.oidc_url())
-                    .timeout_config(timeouts())
-                    .retry_config(RetryConfig::standard().with_max_attempts(2))
-                    .build();
-                let portal = aws_sdk_sso::Config::builder()
-                    .http_client(self.http.clone())
-                    .behavior_version(BehaviorVersion::latest())
-                    .region(region.clone())
-                    .endpoint_url(session.portal_url())
-                    .timeout_config(timeouts())
-                    .retry_config(RetryConfig::disabled())
-                    .build();
-                let mut sts = aws_sdk_sts::Config::builder()
-                    .http_client(self.http.clone())
-                    .behavior_version(BehaviorVersion::latest())
-                    .region(region)
-                    .timeout_config(timeouts())
-                    .retry_config(RetryConfig::standard());
-                if let Some(url) = session.sts_url() {
-                    sts = sts.endpoint_url(url);
-                }
-                Clients {
-                    oidc: Arc::new(SdkOidc::new(aws_sdk_ssooidc::Client::from_conf(oidc))),
-                    portal: Arc::new(SdkPortal::new(aws_sdk_sso::Client::from_conf(portal))),
-                    sts: Arc::new(SdkSts::new(aws_sdk_sts::Client::from_conf(sts.build()))),
-                }
+            .or_insert_with(|| Clients {
+                oidc: Arc::new(HttpOidc::new(self.http.clone(), session.oidc_url())),
+                portal: Arc::new(HttpPortal::new(self.http.clone(), session.portal_url())),
+                sts: Arc::new(HttpSts::new(
+                    self.http.clone(),
+                    sts_url,
+                    session.region.as_str(),
+                )),
             })
             .clone()
     }
 }
 
-impl AwsConnector for SdkConnector {
+impl AwsConnector for HttpsConnector {
     fn oidc(&self, session: &SsoSession) -> Arc<dyn OidcApi> {
         self.clients(session).oidc
     }

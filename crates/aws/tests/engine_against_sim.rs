@@ -7,7 +7,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use idc_sim::{Organisation, SimOptions, Simulator};
-use rolecall_aws::SdkConnector;
+use rolecall_aws::HttpsConnector;
 use rolecall_engine::api::AwsConnector;
 use rolecall_engine::catalog::{SweepError, SweepEvent, SweepOptions, sweep};
 use rolecall_engine::clock::{Clock, FakeClock, SystemClock};
@@ -20,7 +20,7 @@ use rolecall_engine::vault::{CredentialVault, RoleKey, VaultEvent, VaultOptions}
 struct Rig {
     sim: Simulator,
     session: SsoSession,
-    connector: Arc<SdkConnector>,
+    connector: Arc<HttpsConnector>,
     store: Arc<MemoryStore>,
     signin: Arc<SignIn>,
 }
@@ -41,7 +41,7 @@ async fn rig(org: Organisation, tweak: impl FnOnce(&mut SimOptions)) -> Rig {
             federation: Some(e.federation.clone()),
         },
     };
-    let connector = Arc::new(SdkConnector::new());
+    let connector = Arc::new(HttpsConnector::new());
     let store = Arc::new(MemoryStore::default());
     let signin = Arc::new(SignIn::new(
         connector.clone(),
@@ -456,7 +456,7 @@ async fn credentials_warn_expire_and_renew_on_a_fake_clock() {
             federation: Some(e.federation.clone()),
         },
     };
-    let connector = Arc::new(SdkConnector::new());
+    let connector = Arc::new(HttpsConnector::new());
     let signin = Arc::new(SignIn::new(
         connector.clone(),
         Arc::new(MemoryStore::default()),

@@ -141,7 +141,7 @@ fn main() {
         let core = Rolecall::open(Parts {
             dirs,
             store: Arc::new(MemoryStore::default()),
-            connector: Arc::new(rolecall_aws::SdkConnector::new()),
+            connector: Arc::new(rolecall_aws::HttpsConnector::new()),
             clock: Arc::new(SystemClock),
             env: HashMap::new(),
         });

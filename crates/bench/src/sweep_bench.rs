@@ -18,7 +18,7 @@ use std::time::{Duration, SystemTime};
 
 use clap::Parser;
 use idc_sim::{Organisation, SimOptions, Simulator};
-use rolecall_aws::SdkConnector;
+use rolecall_aws::HttpsConnector;
 use rolecall_engine::api::AwsConnector;
 use rolecall_engine::catalog::{SweepOptions, sweep};
 use rolecall_engine::clock::SystemClock;
@@ -86,7 +86,7 @@ async fn main() -> ExitCode {
             federation: Some(e.federation.clone()),
         },
     };
-    let connector = Arc::new(SdkConnector::new());
+    let connector = Arc::new(HttpsConnector::new());
     let signin = SignIn::new(
         connector.clone(),
         Arc::new(MemoryStore::default()),

@@ -3,7 +3,7 @@
 use std::collections::HashMap;
 use std::sync::Arc;
 
-use rolecall_aws::SdkConnector;
+use rolecall_aws::HttpsConnector;
 use rolecall_core::agent::protocol::{ActiveOnWire, RoleOnWire, SessionInfo};
 use rolecall_core::agent::{
     AgentClient, Answer, Request, SignInStep, role_on_wire, session_infos, socket_path,
@@ -38,7 +38,7 @@ pub fn open_core() -> Result<Arc<Rolecall>, CoreError> {
     let core = Rolecall::open(Parts {
         dirs: dirs(),
         store,
-        connector: Arc::new(SdkConnector::new()),
+        connector: Arc::new(HttpsConnector::new()),
         clock: Arc::new(SystemClock),
         env,
     });

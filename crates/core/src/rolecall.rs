@@ -1083,7 +1083,7 @@ mod tests {
         Rolecall::open(Parts {
             dirs: Dirs::under(home),
             store: Arc::new(rolecall_engine::token_store::MemoryStore::default()),
-            connector: Arc::new(rolecall_aws::SdkConnector::new()),
+            connector: Arc::new(rolecall_aws::HttpsConnector::new()),
             clock: Arc::new(rolecall_engine::clock::SystemClock),
             env: HashMap::new(),
         })

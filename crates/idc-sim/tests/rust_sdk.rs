@@ -9,12 +9,22 @@ use aws_sdk_ssooidc::error::ProvideErrorMetadata;
 use aws_sdk_sts::config::{BehaviorVersion, Region};
 use idc_sim::{Organisation, SimOptions, Simulator};
 
+/// The SDK's HTTPS client on rustls with ring (its default would bring aws-lc).
+fn https_client() -> aws_smithy_runtime_api::client::http::SharedHttpClient {
+    use aws_smithy_http_client::tls;
+    aws_smithy_http_client::Builder::new()
+        .tls_provider(tls::Provider::Rustls(
+            tls::rustls_provider::CryptoMode::Ring,
+        ))
+        .build_https()
+}
+
 const DEVICE_GRANT: &str = "urn:ietf:params:oauth:grant-type:device_code";
 
 fn oidc(sim: &Simulator) -> aws_sdk_ssooidc::Client {
     aws_sdk_ssooidc::Client::from_conf(
         aws_sdk_ssooidc::Config::builder()
-            .http_client(rolecall_aws::https_client())
+            .http_client(https_client())
             .behavior_version(BehaviorVersion::latest())
             .region(Region::new("eu-west-1"))
             .endpoint_url(&sim.endpoints().oidc)
@@ -30,7 +40,7 @@ fn portal(sim: &Simulator, retries: bool) -> aws_sdk_sso::Client {
     };
     aws_sdk_sso::Client::from_conf(
         aws_sdk_sso::Config::builder()
-            .http_client(rolecall_aws::https_client())
+            .http_client(https_client())
             .behavior_version(BehaviorVersion::latest())
             .region(Region::new("eu-west-1"))
             .endpoint_url(&sim.endpoints().portal)
@@ -42,7 +52,7 @@ fn portal(sim: &Simulator, retries: bool) -> aws_sdk_sso::Client {
 fn sts(sim: &Simulator, creds: Credentials) -> aws_sdk_sts::Client {
     aws_sdk_sts::Client::from_conf(
         aws_sdk_sts::Config::builder()
-            .http_client(rolecall_aws::https_client())
+            .http_client(https_client())
             .behavior_version(BehaviorVersion::latest())
             .region(Region::new("eu-west-1"))
             .endpoint_url(&sim.endpoints().sts)

@@ -1,0 +1,350 @@
+//! One HTTPS client for every AWS call, and what the three wire protocols Rolecall speaks share:
+//! REST-JSON (SSO OIDC and the portal), the query protocol (STS) and JSON 1.1 (ECR).
+//!
+//! The client follows no redirect: an AWS API never answers with one, and a redirect would carry
+//! the portal's bearer token header (which reqwest does not know to strip) to another host.
+//! Answers are read up to [`MAX_ANSWER`] bytes, then refused; what is read is zeroized once
+//! parsed, as it may hold a token or a key.
+
+use std::future::Future;
+use std::time::Duration;
+
+use backon::{ExponentialBuilder, Retryable};
+use reqwest::StatusCode;
+use reqwest::header::HeaderMap;
+use rolecall_engine::api::{ApiError, RoleCredentials};
+use zeroize::Zeroizing;
+
+use crate::errors::from_code;
+
+/// The largest answer read. A page of 100 accounts is about 15 KB.
+pub(crate) const MAX_ANSWER: usize = 1 << 20;
+const CONNECT_TIMEOUT: Duration = Duration::from_secs(5);
+const ATTEMPT_TIMEOUT: Duration = Duration::from_secs(20);
+
+/// The HTTPS client (rustls on ring, the OS's roots) every adapter shares, or why there is none.
+#[derive(Debug, Clone)]
+pub struct Http {
+    client: Result<reqwest::Client, String>,
+}
+
+impl Default for Http {
+    fn default() -> Self {
+        let client = reqwest::Client::builder()
+            .connect_timeout(CONNECT_TIMEOUT)
+            .timeout(ATTEMPT_TIMEOUT)
+            .redirect(reqwest::redirect::Policy::none())
+            .user_agent(concat!("rolecall/", env!("CARGO_PKG_VERSION")))
+            .build()
+            .map_err(|e| {
+                tracing::warn!("no HTTPS client: {e}");
+                format!("HTTPS cannot be set up on this machine: {e}")
+            });
+        Self { client }
+    }
+}
+
+impl Http {
+    pub(crate) fn client(&self) -> Result<&reqwest::Client, ApiError> {
+        self.client
+            .as_ref()
+            .map_err(|why| ApiError::Network(why.clone()))
+    }
+}
+
+/// An answer read whole: its status, its headers and its body (zeroized when dropped).
+#[derive(Debug)]
+pub(crate) struct Answer {
+    pub status: StatusCode,
+    pub headers: HeaderMap,
+    pub body: Zeroizing<Vec<u8>>,
+}
+
+impl Answer {
+    /// The body as JSON of type `T`, or an "unreadable answer".
+    pub fn json<T: serde::de::DeserializeOwned>(&self) -> Result<T, ApiError> {
+        serde_json::from_slice(&self.body).map_err(|_| self.unreadable())
+    }
+
+    pub fn text(&self) -> Result<&str, ApiError> {
+        std::str::from_utf8(&self.body).map_err(|_| self.unreadable())
+    }
+
+    pub fn unreadable(&self) -> ApiError {
+        ApiError::Network(format!("unreadable answer (HTTP {})", self.status.as_u16()))
+    }
+}
+
+/// Sends a request and reads its answer, whatever its status.
+pub(crate) async fn send(request: reqwest::RequestBuilder) -> Result<Answer, ApiError> {
+    let mut response = request.send().await.map_err(|e| network(&e))?;
+    let status = response.status();
+    let headers = std::mem::take(response.headers_mut());
+    let mut body = Zeroizing::new(Vec::new());
+    while let Some(chunk) = response.chunk().await.map_err(|e| network(&e))? {
+        if body.len() + chunk.len() > MAX_ANSWER {
+            return Err(ApiError::Server(format!(
+                "the answer is larger than {} KiB (HTTP {})",
+                MAX_ANSWER / 1024,
+                status.as_u16()
+            )));
+        }
+        body.extend_from_slice(&chunk);
+    }
+    Ok(Answer {
+        status,
+        headers,
+        body,
+    })
+}
+
+/// What a request that got no answer tells the person. Never the URL: a federation request
+/// carries credentials in its query.
+fn network(e: &reqwest::Error) -> ApiError {
+    if e.is_timeout() {
+        return ApiError::Network("the request timed out".into());
+    }
+    let mut chain = String::new();
+    let mut source: Option<&dyn std::error::Error> = Some(e);
+    while let Some(s) = source {
+        chain.push_str(&s.to_string());
+        chain.push(' ');
+        source = s.source();
+    }
+    let chain = chain.to_ascii_lowercase();
+    ApiError::Network(
+        if chain.contains("connection refused") {
+            "connection refused"
+        } else if chain.contains("dns") || chain.contains("failed to lookup") {
+            "the host name could not be resolved"
+        } else if chain.contains("certificate") || chain.contains("tls") {
+            "the secure connection failed (certificate)"
+        } else if chain.contains("timed out") {
+            "the connection timed out"
+        } else {
+            "the connection failed"
+        }
+        .into(),
+    )
+}
+
+/// Whether an error may pass if the call is made again: throttling, a server fault or no answer.
+pub(crate) fn is_transient(e: &ApiError) -> bool {
+    matches!(
+        e,
+        ApiError::Throttled | ApiError::Server(_) | ApiError::Network(_)
+    )
+}
+
+/// Makes a call up to `attempts` times while it fails with a transient error, with exponential
+/// backoff and jitter (as the SDK's standard retry mode does).
+pub(crate) async fn with_retries<T, F, Fut>(attempts: usize, call: F) -> Result<T, ApiError>
+where
+    F: FnMut() -> Fut,
+    Fut: Future<Output = Result<T, ApiError>>,
+{
+    call.retry(
+        ExponentialBuilder::default()
+            .with_min_delay(Duration::from_millis(200))
+            .with_max_delay(Duration::from_secs(5))
+            .with_max_times(attempts.saturating_sub(1))
+            .with_jitter(),
+    )
+    .when(is_transient)
+    .await
+}
+
+/// `endpoint` + `path`, the endpoint's own path kept (an endpoint may sit under a prefix).
+pub(crate) fn url(endpoint: &str, path: &str) -> Result<url::Url, ApiError> {
+    let joined = format!("{}{path}", endpoint.trim_end_matches('/'));
+    url::Url::parse(&joined)
+        .map_err(|e| ApiError::InvalidRequest(format!("bad endpoint {endpoint:?}: {e}")))
+}
+
+/// A REST-JSON or JSON 1.1 error: the code from `x-amzn-ErrorType` (else the body's `__type`,
+/// `code` or OIDC's `error`), the text from `message`, `Message` or `error_description`.
+pub(crate) fn json_error(answer: &Answer) -> ApiError {
+    let status = answer.status.as_u16();
+    let body: Option<serde_json::Value> = serde_json::from_slice(&answer.body).ok();
+    let field = |key: &str| {
+        body.as_ref()
+            .and_then(|b| b.get(key))
+            .and_then(serde_json::Value::as_str)
+            .filter(|s| !s.is_empty())
+    };
+    let code = answer
+        .headers
+        .get("x-amzn-errortype")
+        .and_then(|v| v.to_str().ok())
+        .or_else(|| field("__type"))
+        .or_else(|| field("code"))
+        .map(error_code)
+        .or_else(|| field("error").map(oauth_exception))
+        .unwrap_or_default();
+    let message = ["message", "Message", "error_description"]
+        .into_iter()
+        .find_map(field)
+        .map_or_else(|| format!("HTTP {status}"), str::to_owned);
+    from_code(status, &code, message)
+}
+
+/// `aws.protocoltests#ValidationException:http://internal.amazon.com/` -> `ValidationException`.
+fn error_code(raw: &str) -> String {
+    let name = raw.split(':').next().unwrap_or(raw);
+    name.rsplit('#').next().unwrap_or(name).trim().to_owned()
+}
+
+/// OAuth's `authorization_pending` -> `AuthorizationPendingException`, the name SSO OIDC gives
+/// it in `x-amzn-ErrorType`.
+fn oauth_exception(error: &str) -> String {
+    let mut name: String = error
+        .split('_')
+        .map(|part| {
+            let mut chars = part.chars();
+            chars.next().map_or_else(String::new, |c| {
+                c.to_ascii_uppercase().to_string() + chars.as_str()
+            })
+        })
+        .collect();
+    name.push_str("Exception");
+    name
+}
+
+/// Signs a request with SigV4 in its headers, for `service` in `region`, with `creds`.
+pub(crate) fn sign(
+    request: reqwest::RequestBuilder,
+    creds: &RoleCredentials,
+    service: &str,
+    region: &str,
+    body: &[u8],
+) -> Result<reqwest::RequestBuilder, ApiError> {
+    use aws_sigv4::http_request::{SignableBody, SignableRequest, SigningSettings};
+    use aws_sigv4::sign::v4;
+
+    let built = request
+        .try_clone()
+        .and_then(|r| r.build().ok())
+        .ok_or_else(|| ApiError::InvalidRequest("the request could not be built".into()))?;
+    let cannot = |e: &dyn std::fmt::Display| ApiError::InvalidRequest(format!("cannot sign: {e}"));
+    let url = built.url();
+    let host = match (url.host_str(), url.port()) {
+        (Some(h), Some(p)) => format!("{h}:{p}"),
+        (Some(h), None) => h.to_owned(),
+        _ => return Err(cannot(&"no host")),
+    };
+    let identity = crate::identity(creds);
+    let params = v4::SigningParams::builder()
+        .identity(&identity)
+        .region(region)
+        .name(service)
+        .time(std::time::SystemTime::now())
+        .settings(SigningSettings::default())
+        .build()
+        .map_err(|e| cannot(&e))?
+        .into();
+    let mut headers: Vec<(&str, &str)> = vec![("host", host.as_str())];
+    for (name, value) in built.headers() {
+        if let Ok(value) = value.to_str() {
+            headers.push((name.as_str(), value));
+        }
+    }
+    let signable = SignableRequest::new(
+        built.method().as_str(),
+        url.as_str(),
+        headers.into_iter(),
+        SignableBody::Bytes(body),
+    )
+    .map_err(|e| cannot(&e))?;
+    let (instructions, _) = aws_sigv4::http_request::sign(signable, &params)
+        .map_err(|e| cannot(&e))?
+        .into_parts();
+    let mut request = request;
+    for (name, value) in instructions.headers() {
+        request = request.header(name, value);
+    }
+    Ok(request)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn answer(status: u16, headers: &[(&'static str, &str)], body: &str) -> Answer {
+        let mut map = HeaderMap::new();
+        for (k, v) in headers {
+            map.insert(*k, v.parse().expect("header"));
+        }
+        Answer {
+            status: StatusCode::from_u16(status).expect("status"),
+            headers: map,
+            body: Zeroizing::new(body.as_bytes().to_vec()),
+        }
+    }
+
+    #[test]
+    fn errors_are_read_from_the_header_the_type_or_the_oauth_error() {
+        let pending = answer(
+            400,
+            &[("x-amzn-errortype", "AuthorizationPendingException")],
+            r#"{"error":"authorization_pending","error_description":"Authorization is pending"}"#,
+        );
+        assert!(matches!(
+            json_error(&pending),
+            ApiError::AuthorizationPending
+        ));
+        let no_header = answer(400, &[], r#"{"error":"slow_down"}"#);
+        assert!(matches!(json_error(&no_header), ApiError::SlowDown));
+        let typed = answer(
+            400,
+            &[],
+            r#"{"__type":"com.amazonaws.ecr#InvalidParameterException","message":"bad"}"#,
+        );
+        match json_error(&typed) {
+            ApiError::Other { code, message } => {
+                assert_eq!(
+                    (code.as_str(), message.as_str()),
+                    ("InvalidParameterException", "bad")
+                );
+            }
+            other => panic!("{other:?}"),
+        }
+        let suffixed = answer(
+            401,
+            &[(
+                "x-amzn-errortype",
+                "UnauthorizedException:http://internal.amazon.com/",
+            )],
+            r#"{"message":"Session token not found or invalid"}"#,
+        );
+        match json_error(&suffixed) {
+            ApiError::Unauthorized(m) => assert_eq!(m, "Session token not found or invalid"),
+            other => panic!("{other:?}"),
+        }
+    }
+
+    #[test]
+    fn an_answer_that_is_not_json_still_says_what_happened() {
+        assert!(matches!(
+            json_error(&answer(429, &[], "<html>slow down</html>")),
+            ApiError::Throttled
+        ));
+        assert!(matches!(
+            json_error(&answer(503, &[], "")),
+            ApiError::Server(m) if m == "HTTP 503"
+        ));
+        assert!(matches!(
+            json_error(&answer(401, &[], "")),
+            ApiError::Unauthorized(_)
+        ));
+    }
+
+    #[test]
+    fn endpoints_keep_their_path_and_bad_ones_are_refused() {
+        let u = url("https://example.test/prefix/", "/token").expect("url");
+        assert_eq!(u.as_str(), "https://example.test/prefix/token");
+        assert!(matches!(
+            url("not a url", "/token"),
+            Err(ApiError::InvalidRequest(_))
+        ));
+    }
+}
