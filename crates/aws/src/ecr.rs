@@ -60,7 +60,7 @@ pub async fn docker_login(
     let url = wire::url(&endpoint, "/").map_err(|e| e.to_string())?;
     let answer = wire::with_retries(ATTEMPTS, || async {
         let request = http
-            .client()?
+            .client(&url)?
             .post(url.clone())
             .header("content-type", "application/x-amz-json-1.1")
             .header("x-amz-target", TARGET)

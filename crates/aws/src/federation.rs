@@ -45,7 +45,7 @@ impl FederationApi for HttpFederation {
             }
             q.append_pair("Session", session.expose());
         }
-        let answer = wire::send(self.http.client()?.get(url))
+        let answer = wire::send(self.http.client(&url)?.get(url.clone()))
             .await
             .map_err(|e| match e {
                 ApiError::Network(why) => {

@@ -42,7 +42,7 @@ impl HttpOidc {
             serde_json::to_vec(body)
                 .map_err(|_| ApiError::InvalidRequest("the request could not be built".into()))?,
         );
-        let client = self.http.client()?;
+        let client = self.http.client(&url)?;
         wire::with_retries(ATTEMPTS, || async {
             let answer = wire::send(
                 client

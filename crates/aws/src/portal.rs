@@ -42,8 +42,8 @@ impl HttpPortal {
         }
         let answer = wire::send(
             self.http
-                .client()?
-                .request(method, url)
+                .client(&url)?
+                .request(method, url.clone())
                 .header(BEARER, access_token.expose()),
         )
         .await?;

@@ -50,7 +50,7 @@ impl HttpSts {
             .append_pair("Version", VERSION)
             .extend_pairs(params)
             .finish();
-        let client = self.http.client()?;
+        let client = self.http.client(&url)?;
         let answer = wire::with_retries(ATTEMPTS, || async {
             let request = client
                 .post(url.clone())

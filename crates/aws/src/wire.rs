@@ -23,30 +23,58 @@ const CONNECT_TIMEOUT: Duration = Duration::from_secs(5);
 const ATTEMPT_TIMEOUT: Duration = Duration::from_secs(20);
 
 /// The HTTPS client (rustls on ring, the OS's roots) every adapter shares, or why there is none.
+///
+/// Calls to AWS go through the proxy the environment names (`HTTPS_PROXY`, `NO_PROXY`), as the
+/// AWS CLI's do. Calls to a loopback endpoint (the simulator, a local test double) never do:
+/// a proxy cannot reach this machine's loopback, and a plain-http request would show it the
+/// portal's bearer token.
 #[derive(Debug, Clone)]
 pub struct Http {
-    client: Result<reqwest::Client, String>,
+    proxied: Result<reqwest::Client, String>,
+    direct: Result<reqwest::Client, String>,
 }
 
 impl Default for Http {
     fn default() -> Self {
-        let client = reqwest::Client::builder()
-            .connect_timeout(CONNECT_TIMEOUT)
-            .timeout(ATTEMPT_TIMEOUT)
-            .redirect(reqwest::redirect::Policy::none())
-            .user_agent(concat!("rolecall/", env!("CARGO_PKG_VERSION")))
-            .build()
-            .map_err(|e| {
-                tracing::warn!("no HTTPS client: {e}");
-                format!("HTTPS cannot be set up on this machine: {e}")
-            });
-        Self { client }
+        Self {
+            proxied: client(reqwest::Client::builder()),
+            direct: client(reqwest::Client::builder().no_proxy()),
+        }
+    }
+}
+
+fn client(builder: reqwest::ClientBuilder) -> Result<reqwest::Client, String> {
+    builder
+        .connect_timeout(CONNECT_TIMEOUT)
+        .timeout(ATTEMPT_TIMEOUT)
+        .redirect(reqwest::redirect::Policy::none())
+        .user_agent(concat!("rolecall/", env!("CARGO_PKG_VERSION")))
+        .build()
+        .map_err(|e| {
+            tracing::warn!("no HTTPS client: {e}");
+            format!("HTTPS cannot be set up on this machine: {e}")
+        })
+}
+
+/// Whether `url` names this machine: `localhost` or a loopback address.
+fn is_loopback(url: &url::Url) -> bool {
+    match url.host() {
+        Some(url::Host::Domain(d)) => d.eq_ignore_ascii_case("localhost"),
+        Some(url::Host::Ipv4(ip)) => ip.is_loopback(),
+        Some(url::Host::Ipv6(ip)) => ip.is_loopback(),
+        None => false,
     }
 }
 
 impl Http {
-    pub(crate) fn client(&self) -> Result<&reqwest::Client, ApiError> {
-        self.client
+    /// The client for a request to `url`.
+    pub(crate) fn client(&self, url: &url::Url) -> Result<&reqwest::Client, ApiError> {
+        let chosen = if is_loopback(url) {
+            &self.direct
+        } else {
+            &self.proxied
+        };
+        chosen
             .as_ref()
             .map_err(|why| ApiError::Network(why.clone()))
     }
@@ -336,6 +364,30 @@ mod tests {
             json_error(&answer(401, &[], "")),
             ApiError::Unauthorized(_)
         ));
+    }
+
+    #[test]
+    fn only_this_machines_addresses_bypass_the_proxy() {
+        for local in [
+            "http://127.0.0.1:8080/",
+            "http://[::1]/",
+            "http://LOCALHOST:1/x",
+        ] {
+            assert!(
+                is_loopback(&url::Url::parse(local).expect("url")),
+                "{local}"
+            );
+        }
+        for remote in [
+            "https://portal.sso.eu-west-1.amazonaws.com/",
+            "https://localhost.example.com/",
+            "https://10.0.0.1/",
+        ] {
+            assert!(
+                !is_loopback(&url::Url::parse(remote).expect("url")),
+                "{remote}"
+            );
+        }
     }
 
     #[test]

@@ -489,3 +489,42 @@ async fn the_agent_signs_in_the_way_the_config_prefers() {
     );
     agent.stop().await;
 }
+
+/// A proxy in the environment (as behind a corporate proxy) is for AWS: calls to a loopback
+/// endpoint (here the simulator, over plain http) never go through it, so it never sees the
+/// portal's bearer token, credentials in a federation query, or a signed STS request.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_proxy_in_the_environment_never_sees_a_loopback_call() {
+    let proxy = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
+    proxy.set_nonblocking(true).expect("nonblocking");
+    let address = format!("http://{}", proxy.local_addr().expect("addr"));
+    let env = [
+        ("HTTP_PROXY", address.as_str()),
+        ("HTTPS_PROXY", address.as_str()),
+        ("ALL_PROXY", address.as_str()),
+        ("http_proxy", address.as_str()),
+        ("https_proxy", address.as_str()),
+        ("NO_PROXY", ""),
+        ("no_proxy", ""),
+    ];
+    let m = Machine::new(Organisation::demo(), "behind-a-proxy").await;
+    m.signed_in(&env).await;
+    for args in [
+        vec!["--no-agent", "ls", "--refresh"],
+        vec!["--no-agent", "env", "payments-prod", "ReadOnlyAccess"],
+        vec!["--no-agent", "whoami", "payments-prod", "ReadOnlyAccess"],
+        vec![
+            "--no-agent",
+            "console",
+            "payments-prod",
+            "ReadOnlyAccess",
+            "--print",
+        ],
+    ] {
+        m.ok(&args, &env).await;
+    }
+    assert!(
+        proxy.accept().is_err(),
+        "a loopback call went through the proxy"
+    );
+}
