@@ -7,6 +7,7 @@
 //! parsed, as it may hold a token or a key.
 
 use std::future::Future;
+use std::sync::{Arc, OnceLock};
 use std::time::Duration;
 
 use backon::{ExponentialBuilder, Retryable};
@@ -28,19 +29,17 @@ const ATTEMPT_TIMEOUT: Duration = Duration::from_secs(20);
 /// AWS CLI's do. Calls to a loopback endpoint (the simulator, a local test double) never do:
 /// a proxy cannot reach this machine's loopback, and a plain-http request would show it the
 /// portal's bearer token.
-#[derive(Debug, Clone)]
-pub struct Http {
-    proxied: Result<reqwest::Client, String>,
-    direct: Result<reqwest::Client, String>,
-}
+///
+/// Each client is built on first use (it reads and parses the OS's root certificates, which a
+/// command served from the cache, or the app's start, need not wait for); clones share them,
+/// and so their connection pools.
+#[derive(Debug, Clone, Default)]
+pub struct Http(Arc<Clients>);
 
-impl Default for Http {
-    fn default() -> Self {
-        Self {
-            proxied: client(reqwest::Client::builder()),
-            direct: client(reqwest::Client::builder().no_proxy()),
-        }
-    }
+#[derive(Debug, Default)]
+struct Clients {
+    proxied: OnceLock<Result<reqwest::Client, String>>,
+    direct: OnceLock<Result<reqwest::Client, String>>,
 }
 
 fn client(builder: reqwest::ClientBuilder) -> Result<reqwest::Client, String> {
@@ -70,9 +69,13 @@ impl Http {
     /// The client for a request to `url`.
     pub(crate) fn client(&self, url: &url::Url) -> Result<&reqwest::Client, ApiError> {
         let chosen = if is_loopback(url) {
-            &self.direct
+            self.0
+                .direct
+                .get_or_init(|| client(reqwest::Client::builder().no_proxy()))
         } else {
-            &self.proxied
+            self.0
+                .proxied
+                .get_or_init(|| client(reqwest::Client::builder()))
         };
         chosen
             .as_ref()
