@@ -65,13 +65,11 @@ pub async fn docker_login(
             .header("content-type", "application/x-amz-json-1.1")
             .header("x-amz-target", TARGET)
             .body("{}");
-        let request = wire::sign(request, creds, "ecr", region, b"{}")?;
-        let answer = wire::send(request).await?;
-        if answer.status.is_success() {
-            Ok(answer)
-        } else {
-            Err(wire::json_error(&answer))
-        }
+        wire::exchange(
+            wire::sign(request, creds, "ecr", region, b"{}")?,
+            wire::json_error,
+        )
+        .await
     })
     .await
     .map_err(|e| match e {

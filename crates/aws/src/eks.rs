@@ -21,15 +21,6 @@ const URL_EXPIRES: Duration = Duration::from_secs(60);
 /// was signed; the AWS CLI says 14 to leave a margin, and so do we.
 pub const TOKEN_LIFETIME: Duration = Duration::from_secs(14 * 60);
 
-/// The STS endpoint a token is presigned for: `sts_override` (the session's endpoint, or
-/// `AWS_ENDPOINT_URL_STS`), else the regional endpoint of the region's partition.
-pub fn sts_endpoint(sts_override: Option<&str>, region: &str, dns_suffix: &str) -> String {
-    match sts_override {
-        Some(url) => url.trim_end_matches('/').to_owned(),
-        None => format!("https://sts.{region}.{dns_suffix}"),
-    }
-}
-
 /// A token for `cluster`, signed at `now`, and when it stops being good.
 pub fn token(
     creds: &RoleCredentials,
@@ -153,21 +144,5 @@ mod tests {
         let v: serde_json::Value = serde_json::from_str(json.expose()).expect("json");
         assert_eq!(v["status"]["token"], token.expose());
         assert_eq!(v["apiVersion"], "client.authentication.k8s.io/v1beta1");
-    }
-
-    #[test]
-    fn the_sts_endpoint_is_the_override_or_the_partitions() {
-        assert_eq!(
-            sts_endpoint(None, "cn-north-1", "amazonaws.com.cn"),
-            "https://sts.cn-north-1.amazonaws.com.cn"
-        );
-        assert_eq!(
-            sts_endpoint(
-                Some("http://127.0.0.1:9/sts/"),
-                "us-east-1",
-                "amazonaws.com"
-            ),
-            "http://127.0.0.1:9/sts"
-        );
     }
 }

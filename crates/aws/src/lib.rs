@@ -17,8 +17,7 @@ mod portal;
 mod sts;
 mod wire;
 
-use std::collections::HashMap;
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 
 use aws_credential_types::Credentials;
 use aws_smithy_runtime_api::client::identity::Identity;
@@ -33,7 +32,7 @@ pub mod eks;
 pub use federation::HttpFederation;
 pub use oidc::HttpOidc;
 pub use portal::HttpPortal;
-pub use sts::HttpSts;
+pub use sts::{HttpSts, sts_endpoint};
 pub use wire::Http;
 
 /// A role's credentials as a SigV4 signing identity.
@@ -48,19 +47,12 @@ pub(crate) fn identity(creds: &RoleCredentials) -> Identity {
     .into()
 }
 
-/// Builds (and reuses) the clients of each session, all over one connection pool.
+/// The clients of each session, all over one HTTPS client and so one connection pool. A
+/// client is two strings and that shared handle: made for each call, never cached.
 #[derive(Debug)]
 pub struct HttpsConnector {
-    cache: Mutex<HashMap<String, Clients>>,
-    federation: Arc<HttpFederation>,
     http: Http,
-}
-
-#[derive(Debug, Clone)]
-struct Clients {
-    oidc: Arc<HttpOidc>,
-    portal: Arc<HttpPortal>,
-    sts: Arc<HttpSts>,
+    federation: Arc<HttpFederation>,
 }
 
 impl Default for HttpsConnector {
@@ -73,55 +65,27 @@ impl HttpsConnector {
     pub fn new() -> Self {
         let http = Http::default();
         Self {
-            cache: Mutex::default(),
             federation: Arc::new(HttpFederation::new(http.clone())),
             http,
         }
-    }
-
-    fn clients(&self, session: &SsoSession) -> Clients {
-        let sts_url = session.sts_url().unwrap_or_else(|| {
-            format!(
-                "https://sts.{}.{}",
-                session.region,
-                session.region.partition().dns_suffix()
-            )
-        });
-        let key = format!(
-            "{}|{}|{}|{}|{sts_url}",
-            session.name,
-            session.region,
-            session.oidc_url(),
-            session.portal_url(),
-        );
-        let mut cache = self
-            .cache
-            .lock()
-            .unwrap_or_else(std::sync::PoisonError::into_inner);
-        cache
-            .entry(key)
-            .or_insert_with(|| Clients {
-                oidc: Arc::new(HttpOidc::new(self.http.clone(), session.oidc_url())),
-                portal: Arc::new(HttpPortal::new(self.http.clone(), session.portal_url())),
-                sts: Arc::new(HttpSts::new(
-                    self.http.clone(),
-                    sts_url,
-                    session.region.as_str(),
-                )),
-            })
-            .clone()
     }
 }
 
 impl AwsConnector for HttpsConnector {
     fn oidc(&self, session: &SsoSession) -> Arc<dyn OidcApi> {
-        self.clients(session).oidc
+        Arc::new(HttpOidc::new(self.http.clone(), session.oidc_url()))
     }
     fn portal(&self, session: &SsoSession) -> Arc<dyn PortalApi> {
-        self.clients(session).portal
+        Arc::new(HttpPortal::new(self.http.clone(), session.portal_url()))
     }
     fn sts(&self, session: &SsoSession) -> Arc<dyn StsApi> {
-        self.clients(session).sts
+        let region = &session.region;
+        let endpoint = sts_endpoint(
+            session.sts_url().as_deref(),
+            region.as_str(),
+            region.partition().dns_suffix(),
+        );
+        Arc::new(HttpSts::new(self.http.clone(), endpoint, region.as_str()))
     }
     fn federation(&self) -> Arc<dyn FederationApi> {
         self.federation.clone()

@@ -44,18 +44,15 @@ impl HttpOidc {
         );
         let client = self.http.client(&url)?;
         wire::with_retries(ATTEMPTS, || async {
-            let answer = wire::send(
+            wire::exchange(
                 client
                     .post(url.clone())
                     .header("content-type", "application/json")
                     .body(json.to_vec()),
+                wire::json_error,
             )
-            .await?;
-            if answer.status.is_success() {
-                answer.json()
-            } else {
-                Err(wire::json_error(&answer))
-            }
+            .await?
+            .json()
         })
         .await
     }

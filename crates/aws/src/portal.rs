@@ -40,18 +40,14 @@ impl HttpPortal {
         if !query.is_empty() {
             url.query_pairs_mut().extend_pairs(query);
         }
-        let answer = wire::send(
+        wire::exchange(
             self.http
                 .client(&url)?
                 .request(method, url.clone())
                 .header(BEARER, access_token.expose()),
+            wire::json_error,
         )
-        .await?;
-        if answer.status.is_success() {
-            Ok(answer)
-        } else {
-            Err(wire::json_error(&answer))
-        }
+        .await
     }
 }
 

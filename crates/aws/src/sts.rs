@@ -16,6 +16,15 @@ use crate::wire::{self, Answer, Http};
 const ATTEMPTS: usize = 3;
 const VERSION: &str = "2011-06-15";
 
+/// The STS endpoint of a call or of a presigned token: `sts_override` (the session's endpoint,
+/// or `AWS_ENDPOINT_URL_STS`), else the regional endpoint of the region's partition.
+pub fn sts_endpoint(sts_override: Option<&str>, region: &str, dns_suffix: &str) -> String {
+    match sts_override {
+        Some(url) => url.trim_end_matches('/').to_owned(),
+        None => format!("https://sts.{region}.{dns_suffix}"),
+    }
+}
+
 #[derive(Debug, Clone)]
 pub struct HttpSts {
     http: Http,
@@ -59,13 +68,11 @@ impl HttpSts {
                     "application/x-www-form-urlencoded; charset=utf-8",
                 )
                 .body(body.clone());
-            let request = wire::sign(request, creds, "sts", &self.region, body.as_bytes())?;
-            let answer = wire::send(request).await?;
-            if answer.status.is_success() {
-                Ok(answer)
-            } else {
-                Err(query_error(&answer))
-            }
+            wire::exchange(
+                wire::sign(request, creds, "sts", &self.region, body.as_bytes())?,
+                query_error,
+            )
+            .await
         })
         .await?;
         let result = format!("{action}Result");
@@ -278,5 +285,21 @@ mod tests {
             )),
             ApiError::Throttled
         ));
+    }
+
+    #[test]
+    fn the_sts_endpoint_is_the_override_or_the_partitions() {
+        assert_eq!(
+            sts_endpoint(None, "cn-north-1", "amazonaws.com.cn"),
+            "https://sts.cn-north-1.amazonaws.com.cn"
+        );
+        assert_eq!(
+            sts_endpoint(
+                Some("http://127.0.0.1:9/sts/"),
+                "us-east-1",
+                "amazonaws.com"
+            ),
+            "http://127.0.0.1:9/sts"
+        );
     }
 }

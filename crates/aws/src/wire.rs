@@ -129,6 +129,20 @@ pub(crate) async fn send(request: reqwest::RequestBuilder) -> Result<Answer, Api
     })
 }
 
+/// Sends a request and reads its answer: the answer when its status says success, else the error
+/// `error_of` reads from it (the protocol's error shape).
+pub(crate) async fn exchange(
+    request: reqwest::RequestBuilder,
+    error_of: fn(&Answer) -> ApiError,
+) -> Result<Answer, ApiError> {
+    let answer = send(request).await?;
+    if answer.status.is_success() {
+        Ok(answer)
+    } else {
+        Err(error_of(&answer))
+    }
+}
+
 /// What a request that got no answer tells the person. Never the URL: a federation request
 /// carries credentials in its query.
 fn network(e: &reqwest::Error) -> ApiError {
@@ -159,15 +173,8 @@ fn network(e: &reqwest::Error) -> ApiError {
     )
 }
 
-/// Whether an error may pass if the call is made again: throttling, a server fault or no answer.
-pub(crate) fn is_transient(e: &ApiError) -> bool {
-    matches!(
-        e,
-        ApiError::Throttled | ApiError::Server(_) | ApiError::Network(_)
-    )
-}
-
-/// Makes a call up to `attempts` times while it fails with a transient error, with exponential
+/// Makes a call up to `attempts` times while it fails with a transient error
+/// ([`ApiError::is_transient`]), with exponential
 /// backoff and jitter (as the SDK's standard retry mode does).
 pub(crate) async fn with_retries<T, F, Fut>(attempts: usize, call: F) -> Result<T, ApiError>
 where
@@ -181,7 +188,7 @@ where
             .with_max_times(attempts.saturating_sub(1))
             .with_jitter(),
     )
-    .when(is_transient)
+    .when(ApiError::is_transient)
     .await
 }
 

@@ -75,7 +75,7 @@ pub async fn token(
             s.endpoints = s.endpoints.with_env(|k| std::env::var(k).ok());
             s.sts_url()
         });
-    let sts = eks::sts_endpoint(
+    let sts = rolecall_aws::sts_endpoint(
         sts_override.as_deref(),
         region.as_str(),
         region.partition().dns_suffix(),

@@ -140,7 +140,7 @@ impl SsoSession {
         }
     }
 
-    /// `None`: let the SDK resolve STS for the region.
+    /// `None`: the regional endpoint of the region in use (`rolecall_aws::sts_endpoint`).
     pub fn sts_url(&self) -> Option<String> {
         self.endpoints.sts.clone()
     }
