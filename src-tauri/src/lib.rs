@@ -5,6 +5,8 @@
 //! It must never hand a secret to the webview: views carry names and times, copying happens
 //! here, and URLs that sign in to the console are opened from here.
 
+#[cfg(target_os = "linux")]
+pub mod bus;
 mod commands;
 pub mod desktop;
 pub mod tray;
@@ -18,7 +20,6 @@ use rolecall_engine::text::printable;
 use rolecall_engine::vault::VaultEvent;
 use tauri::{AppHandle, Emitter, Manager, Runtime, WindowEvent};
 use tauri_plugin_clipboard_manager::ClipboardExt;
-use tauri_plugin_notification::NotificationExt;
 
 use desktop::{Desktop, Launch, open_url};
 use tray::{TRAY_ID, TrayAction};
@@ -199,6 +200,15 @@ pub fn dismiss<R: Runtime>(window: &tauri::Window<R>) {
     }
 }
 
+/// A later launch of Rolecall handed its arguments over: the window comes up, and a
+/// `rolecall://` link among them is acted on as any link is.
+fn later_launch<R: Runtime>(app: &AppHandle<R>, args: &[String]) {
+    show_main(app);
+    for link in args.iter().filter(|a| is_link(a)) {
+        link_arrived(app, link.clone());
+    }
+}
+
 fn show_main<R: Runtime>(app: &AppHandle<R>) {
     if let Some(w) = ensure_window(app, "main") {
         let _ = w.show();
@@ -301,11 +311,25 @@ async fn tray_console<R: Runtime>(
 /// Failures of tray actions have no window to show them: a notification says what happened.
 fn report<R: Runtime>(app: &AppHandle<R>, result: Result<(), ErrorView>) {
     if let Err(e) = result {
+        notify(app, &e.message);
+    }
+}
+
+/// A desktop notification from Rolecall (on Linux over the session bus: [`bus::notify`]).
+fn notify<R: Runtime>(app: &AppHandle<R>, text: &str) {
+    #[cfg(target_os = "linux")]
+    {
+        let _ = app;
+        bus::notify("Rolecall", &notification_text(text));
+    }
+    #[cfg(not(target_os = "linux"))]
+    {
+        use tauri_plugin_notification::NotificationExt;
         let _ = app
             .notification()
             .builder()
             .title("Rolecall")
-            .body(notification_text(&e.message))
+            .body(notification_text(text))
             .show();
     }
 }
@@ -336,12 +360,7 @@ fn notify_vault<R: Runtime>(app: &AppHandle<R>, desktop: &Desktop, event: &Vault
         }
         _ => return,
     };
-    let _ = app
-        .notification()
-        .builder()
-        .title("Rolecall")
-        .body(notification_text(&body))
-        .show();
+    notify(app, &body);
 }
 
 /// A notification body as the notification server must be given it: hidden characters made
@@ -545,7 +564,12 @@ pub fn run() {
         );
         std::process::exit(1);
     }
-    let args: Vec<String> = std::env::args().collect();
+    // Read lossily: `std::env::args` panics on an argument that is not UTF-8, and anyone
+    // can start Rolecall with one (a crafted link in a browser); such a link is then simply
+    // not understood, and said so.
+    let args: Vec<String> = std::env::args_os()
+        .map(|a| a.to_string_lossy().into_owned())
+        .collect();
     let hidden = args.iter().any(|a| a == "--hidden");
     let links: Vec<String> = args.iter().filter(|a| is_link(a)).cloned().collect();
     let launch = Launch {
@@ -553,16 +577,30 @@ pub fn run() {
         no_agent: args.iter().any(|a| a == "--no-agent"),
         home: None,
     };
-    let builder = tauri::Builder::default()
+    // One Rolecall per login: a later launch hands its arguments (a `rolecall://` link) to
+    // the running one and exits, before it opens anything.
+    #[cfg(target_os = "linux")]
+    let owner = match bus::claim(&args) {
+        Ok(bus::Claim::First(owner)) => Some(owner),
+        Ok(bus::Claim::HandedOver) => std::process::exit(0),
+        Ok(bus::Claim::Alone(why)) => {
+            tracing::warn!("{why}: a second launch will start a second Rolecall");
+            None
+        }
+        Err(message) => {
+            eprintln!("rolecall: {message}");
+            std::process::exit(1);
+        }
+    };
+    let builder = tauri::Builder::default();
+    #[cfg(not(target_os = "linux"))]
+    let builder = builder
         .plugin(tauri_plugin_single_instance::init(|app, args, _cwd| {
-            show_main(app);
-            // A rolecall:// link opened while Rolecall runs comes here from the second launch.
-            for link in args.iter().filter(|a| is_link(a)) {
-                link_arrived(app, link.clone());
-            }
+            later_launch(app, &args)
         }))
+        .plugin(tauri_plugin_notification::init());
+    let builder = builder
         .plugin(tauri_plugin_clipboard_manager::init())
-        .plugin(tauri_plugin_notification::init())
         // Started at login, Rolecall waits in the tray.
         .plugin(tauri_plugin_autostart::init(
             tauri_plugin_autostart::MacosLauncher::LaunchAgent,
@@ -599,6 +637,11 @@ pub fn run() {
                 .name("rolecall-open".into())
                 .spawn(move || tauri::async_runtime::block_on(Desktop::open(launch)))?;
             let handle = app.handle().clone();
+            #[cfg(target_os = "linux")]
+            if let Some(owner) = owner {
+                let app = handle.clone();
+                owner.serve(move |args| later_launch(&app, &args));
+            }
             if !hidden {
                 show_main(&handle);
             }

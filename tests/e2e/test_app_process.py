@@ -82,6 +82,24 @@ def test_single_instance(start_sim, tmp_path):
         first.wait(timeout=10)
 
 
+def test_a_link_that_is_not_utf8_hands_over_without_a_panic(start_sim, tmp_path):
+    """A browser can start Rolecall with any bytes as its link: the second launch must still
+    hand over and exit (it panicked reading its arguments), and the first must stay up and
+    say the link is not one it understands."""
+    sim = start_sim("--org", "demo")
+    first, log = launch(tmp_path, sim, "--hidden", "--no-agent")
+    try:
+        wait(lambda: "credential endpoint listening" in pathlib.Path(log).read_text(), 30, "the first instance")
+        second, second_log = launch(tmp_path, sim, "--no-agent", b"rolecall://open?account=\xff\xfe")
+        assert second.wait(timeout=30) == 0, pathlib.Path(second_log).read_text()
+        assert "panicked" not in pathlib.Path(second_log).read_text()
+        wait(lambda: visible_window("Rolecall"), 20, "the first instance's window, brought up")
+        assert first.poll() is None
+    finally:
+        first.terminate()
+        first.wait(timeout=10)
+
+
 def test_start_at_login_follows_the_preference(start_sim, tmp_path, monkeypatch):
     """`autostart = true` writes an XDG autostart entry that starts Rolecall hidden in the
     tray; that entry's command line starts it so; `autostart = false` removes the entry."""
