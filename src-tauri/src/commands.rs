@@ -260,7 +260,7 @@ pub fn report_visible<R: Runtime>(
     app: AppHandle<R>,
     window: tauri::Window<R>,
     roles: u32,
-    page: Option<Vec<f64>>,
+    page: Option<Vec<(String, f64)>>,
 ) {
     if window.label() == "picker" {
         tracing::info!("picker: roles visible ({roles} roles)");
@@ -271,15 +271,26 @@ pub fn report_visible<R: Runtime>(
     let now = crate::desktop::ms(std::time::SystemTime::now()) as f64;
     let frame = page
         .as_ref()
-        .and_then(|p| p.last().copied())
+        .and_then(|p| p.last().map(|(_, t)| *t))
         .filter(|t| (now - 60_000.0..=now).contains(t))
         .unwrap_or(now);
     if let Some(p) = page {
         let at = |epoch_ms: f64| epoch_ms - crate::started_epoch_ms();
-        let p: Vec<String> = p.iter().map(|t| format!("{:.0}", at(*t))).collect();
+        // Names are the page's own (a few fixed words); shown printable, cut short.
+        let p: Vec<String> = p
+            .iter()
+            .take(16)
+            .map(|(name, t)| {
+                let name: String = rolecall_engine::text::printable(name)
+                    .chars()
+                    .take(24)
+                    .collect();
+                format!("{name} {:.0}", at(*t))
+            })
+            .collect();
         tracing::debug!(
-            "startup: page navigation/response/script/state/results/frame at {} ms",
-            p.join("/")
+            "startup: page milestones (ms after start): {}",
+            p.join(", ")
         );
     }
     tracing::info!(

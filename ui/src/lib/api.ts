@@ -89,15 +89,15 @@ export function roleRef(r: { session: string; account_id: string; role: string; 
 const scriptStart = performance.now();
 
 /** When the page's milestones happened, in ms since the Unix epoch (for the start-up log):
- * navigation, response, script, the marks the components set, now. */
-function pageMarks(): number[] {
+ * navigation, response, script, the marks the components set, now; each with its name. */
+function pageMarks(): [string, number][] {
   const origin = performance.timeOrigin;
   const nav = performance.getEntriesByType("navigation")[0] as PerformanceNavigationTiming | undefined;
   return [
-    origin,
-    origin + (nav?.responseEnd ?? 0),
-    origin + scriptStart,
-    ...performance.getEntriesByType("mark").map((m) => origin + m.startTime),
-    origin + performance.now(),
+    ["navigation", origin],
+    ["response", origin + (nav?.responseEnd ?? 0)],
+    ["script", origin + scriptStart],
+    ...performance.getEntriesByType("mark").map((m): [string, number] => [m.name, origin + m.startTime]),
+    ["frame", origin + performance.now()],
   ];
 }

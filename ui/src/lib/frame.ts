@@ -5,3 +5,10 @@ import { tick } from "svelte";
 export function nextFrame(): Promise<void> {
   return tick().then(() => new Promise((resolve) => requestAnimationFrame(() => resolve())));
 }
+
+/** Rows that can be on screen at once: a role row is at least 24 px high, so this many fill
+ * the window's height even with the list at its top. A first frame (start-up, a typed query)
+ * draws and asks for no more: what is below the fold comes after it. */
+export function rowsOnScreen(): number {
+  return Math.min(40, Math.max(12, Math.ceil(window.innerHeight / 24)));
+}
