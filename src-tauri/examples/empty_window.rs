@@ -2,11 +2,17 @@
 //! does nothing else. `scripts/bench-desktop` starts it beside Rolecall and reports both, so
 //! what WebKitGTK costs on the machine is not counted as Rolecall's.
 //!
-//! It prints `empty window: page loaded at <ns since the Unix epoch>` when the page has loaded,
-//! then stays open until it is killed.
+//! It prints `empty window: page loaded at <ns since the Unix epoch>` when the page has loaded
+//! and `empty window: first frame at epoch_ms <ms>` when the first frame after that starts to
+//! be drawn, then stays open until it is killed.
 
 use tauri::webview::PageLoadEvent;
 use tauri::{WebviewUrl, WebviewWindowBuilder};
+
+/// One paragraph, and a script that reports the first frame after the load event.
+const PAGE: &[u8] = b"<!doctype html><title>Empty</title><p>Empty</p><script>\
+addEventListener('load', () => requestAnimationFrame(() => \
+fetch('/frame?' + Math.round(performance.timeOrigin + performance.now()))));</script>";
 
 fn main() {
     // Served by the app itself, as Tauri serves Rolecall's page (`tauri://`).
@@ -18,10 +24,18 @@ fn main() {
         }
     };
     let result = tauri::Builder::default()
-        .register_uri_scheme_protocol("empty", |_, _| {
+        .register_uri_scheme_protocol("empty", |_, request| {
+            // The page says when its first frame after the load event starts to be drawn
+            // (its own clock, ms since the Unix epoch), as Rolecall's page reports its first
+            // frame with roles.
+            if request.uri().path() == "/frame" {
+                let at = request.uri().query().unwrap_or_default();
+                println!("empty window: first frame at epoch_ms {at}");
+                return tauri::http::Response::builder().body(Vec::new()).unwrap_or_default();
+            }
             tauri::http::Response::builder()
                 .header("Content-Type", "text/html")
-                .body(b"<!doctype html><title>Empty</title><p>Empty</p>".to_vec())
+                .body(PAGE.to_vec())
                 .unwrap_or_default()
         })
         .setup(move |app| {
