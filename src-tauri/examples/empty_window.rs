@@ -31,7 +31,9 @@ fn main() {
             if request.uri().path() == "/frame" {
                 let at = request.uri().query().unwrap_or_default();
                 println!("empty window: first frame at epoch_ms {at}");
-                return tauri::http::Response::builder().body(Vec::new()).unwrap_or_default();
+                return tauri::http::Response::builder()
+                    .body(Vec::new())
+                    .unwrap_or_default();
             }
             tauri::http::Response::builder()
                 .header("Content-Type", "text/html")
