@@ -209,11 +209,48 @@ fn later_launch<R: Runtime>(app: &AppHandle<R>, args: &[String]) {
     }
 }
 
+/// Shows the main window. One made here is shown once its page has loaded, not before: WebKit
+/// (without GPU compositing) can hold the app's main thread for up to 500 ms waiting for a
+/// window shown while its page loads to be drawn, and that thread serves the page its own
+/// files (README, Benchmarks). Loaded first, the page is drawn at once, with its roles.
 fn show_main<R: Runtime>(app: &AppHandle<R>) {
-    if let Some(w) = ensure_window(app, "main") {
+    let present = |w: &tauri::WebviewWindow<R>| {
         let _ = w.show();
         let _ = w.unminimize();
         let _ = w.set_focus();
+    };
+    if let Some(w) = app.get_webview_window("main") {
+        present(&w);
+        return;
+    }
+    let Some(mut config) = app
+        .config()
+        .app
+        .windows
+        .iter()
+        .find(|w| w.label == "main")
+        .cloned()
+    else {
+        return;
+    };
+    config.visible = false;
+    let shown = std::sync::atomic::AtomicBool::new(false);
+    let built = tauri::WebviewWindowBuilder::from_config(app, &config)
+        .map(|b| {
+            b.on_page_load(move |w, page| {
+                if page.event() == tauri::webview::PageLoadEvent::Finished
+                    && !shown.swap(true, std::sync::atomic::Ordering::SeqCst)
+                {
+                    tracing::debug!("startup: main page loaded at {} ms", since_start_ms());
+                    // Not from inside WebKit's page-load signal: from a task, as any other
+                    // window call.
+                    tauri::async_runtime::spawn(async move { present(&w) });
+                }
+            })
+        })
+        .and_then(|b| b.build());
+    if let Err(e) = built {
+        tracing::error!("cannot open the main window: {e}");
     }
 }
 

@@ -8,7 +8,9 @@ export function nextFrame(): Promise<void> {
 
 /** Rows that can be on screen at once: a role row is at least 24 px high, so this many fill
  * the window's height even with the list at its top. A first frame (start-up, a typed query)
- * draws and asks for no more: what is below the fold comes after it. */
+ * draws and asks for no more: what is below the fold comes after it. A window still hidden
+ * (the main window loads its page before it is shown) has no height yet: 40 then. */
 export function rowsOnScreen(): number {
-  return Math.min(40, Math.max(12, Math.ceil(window.innerHeight / 24)));
+  if (window.innerHeight < 240) return 40;
+  return Math.min(40, Math.ceil(window.innerHeight / 24));
 }
