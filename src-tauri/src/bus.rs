@@ -223,6 +223,13 @@ mod tests {
         owner
     }
 
+    /// Owns `name` and serves it: each later launch's arguments arrive on the receiver.
+    fn serving(name: &str) -> mpsc::Receiver<Vec<String>> {
+        let (tx, rx) = mpsc::channel();
+        owner(name).serve(move |a| tx.send(a).expect("the test listens"));
+        rx
+    }
+
     fn args(a: &[&str]) -> Vec<String> {
         a.iter().map(|s| (*s).to_owned()).collect()
     }
@@ -230,9 +237,7 @@ mod tests {
     #[test]
     fn a_second_launch_hands_its_link_to_the_first_and_exits() {
         let name = "dev.rolecall.test.HandOver";
-        let first = owner(name);
-        let (tx, rx) = mpsc::channel();
-        first.serve(move |a| tx.send(a).expect("the test listens"));
+        let rx = serving(name);
         let link = args(&[
             "rolecall-desktop",
             "rolecall://open?account=123456789012&role=Admin",
@@ -276,9 +281,7 @@ mod tests {
     #[test]
     fn a_launch_hands_over_only_a_bounded_list_of_arguments() {
         let name = "dev.rolecall.test.Bounded";
-        let first = owner(name);
-        let (tx, rx) = mpsc::channel();
-        first.serve(move |a| tx.send(a).expect("the test listens"));
+        let rx = serving(name);
         let mut many: Vec<String> = (0..40).map(|i| format!("arg{i}")).collect();
         many.insert(1, "x".repeat(MAX_ARG_LEN + 1));
         assert!(matches!(
@@ -301,9 +304,7 @@ mod tests {
     #[test]
     fn only_a_well_formed_activate_call_is_acted_on() {
         let name = "dev.rolecall.test.WellFormed";
-        let first = owner(name);
-        let (tx, rx) = mpsc::channel();
-        first.serve(move |a| tx.send(a).expect("the test listens"));
+        let rx = serving(name);
         let caller = Connection::new_session().expect("a session bus");
         let proxy = caller.with_proxy(name, PATH, CALL_TIMEOUT);
         let too_many: Vec<String> = (0..=MAX_ARGS).map(|i| i.to_string()).collect();

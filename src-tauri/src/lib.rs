@@ -169,14 +169,7 @@ fn ensure_window<R: Runtime>(app: &AppHandle<R>, label: &str) -> Option<tauri::W
     if let Some(w) = app.get_webview_window(label) {
         return Some(w);
     }
-
-    let config = app
-        .config()
-        .app
-        .windows
-        .iter()
-        .find(|w| w.label == label)?
-        .clone();
+    let config = window_config(app, label)?;
     match tauri::WebviewWindowBuilder::from_config(app, &config).and_then(|b| b.build()) {
         Ok(w) => Some(w),
         Err(e) => {
@@ -184,6 +177,26 @@ fn ensure_window<R: Runtime>(app: &AppHandle<R>, label: &str) -> Option<tauri::W
             None
         }
     }
+}
+
+/// The window `label` as `tauri.conf.json` declares it.
+fn window_config<R: Runtime>(
+    app: &AppHandle<R>,
+    label: &str,
+) -> Option<tauri::utils::config::WindowConfig> {
+    app.config()
+        .app
+        .windows
+        .iter()
+        .find(|w| w.label == label)
+        .cloned()
+}
+
+/// Brings a window up, in front, with the focus.
+fn present<R: Runtime>(w: &tauri::WebviewWindow<R>) {
+    let _ = w.show();
+    let _ = w.unminimize();
+    let _ = w.set_focus();
 }
 
 fn keep_loaded<R: Runtime>(app: &AppHandle<R>) -> bool {
@@ -214,23 +227,11 @@ fn later_launch<R: Runtime>(app: &AppHandle<R>, args: &[String]) {
 /// window shown while its page loads to be drawn, and that thread serves the page its own
 /// files (README, Benchmarks). Loaded first, the page is drawn at once, with its roles.
 fn show_main<R: Runtime>(app: &AppHandle<R>) {
-    let present = |w: &tauri::WebviewWindow<R>| {
-        let _ = w.show();
-        let _ = w.unminimize();
-        let _ = w.set_focus();
-    };
     if let Some(w) = app.get_webview_window("main") {
         present(&w);
         return;
     }
-    let Some(mut config) = app
-        .config()
-        .app
-        .windows
-        .iter()
-        .find(|w| w.label == "main")
-        .cloned()
-    else {
+    let Some(mut config) = window_config(app, "main") else {
         return;
     };
     config.visible = false;
@@ -256,9 +257,7 @@ fn show_main<R: Runtime>(app: &AppHandle<R>) {
 
 pub(crate) fn show_settings<R: Runtime>(app: &AppHandle<R>) {
     if let Some(w) = ensure_window(app, "settings") {
-        let _ = w.show();
-        let _ = w.unminimize();
-        let _ = w.set_focus();
+        present(&w);
     }
 }
 
