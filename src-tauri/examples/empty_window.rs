@@ -4,7 +4,8 @@
 //!
 //! It prints `empty window: page loaded at <ns since the Unix epoch>` when the page has loaded
 //! and `empty window: first frame at epoch_ms <ms>` when the first frame after that starts to
-//! be drawn, then stays open until it is killed.
+//! be drawn (with when its navigation began: WebKit's own start, before any page), then stays
+//! open until it is killed.
 
 use tauri::webview::PageLoadEvent;
 use tauri::{WebviewUrl, WebviewWindowBuilder};
@@ -12,7 +13,8 @@ use tauri::{WebviewUrl, WebviewWindowBuilder};
 /// One paragraph, and a script that reports the first frame after the load event.
 const PAGE: &[u8] = b"<!doctype html><title>Empty</title><p>Empty</p><script>\
 addEventListener('load', () => requestAnimationFrame(() => \
-fetch('/frame?' + Math.round(performance.timeOrigin + performance.now()))));</script>";
+fetch('/frame?' + Math.round(performance.timeOrigin + performance.now()) + '&' + \
+Math.round(performance.timeOrigin))));</script>";
 
 fn main() {
     // Served by the app itself, as Tauri serves Rolecall's page (`tauri://`).
@@ -29,8 +31,12 @@ fn main() {
             // (its own clock, ms since the Unix epoch), as Rolecall's page reports its first
             // frame with roles.
             if request.uri().path() == "/frame" {
-                let at = request.uri().query().unwrap_or_default();
-                println!("empty window: first frame at epoch_ms {at}");
+                // `<frame>&<navigation>`: both ms since the Unix epoch.
+                let query = request.uri().query().unwrap_or_default();
+                let (at, navigation) = query.split_once('&').unwrap_or((query, ""));
+                println!(
+                    "empty window: first frame at epoch_ms {at} navigation at epoch_ms {navigation}"
+                );
                 return tauri::http::Response::builder()
                     .body(Vec::new())
                     .unwrap_or_default();
