@@ -40,4 +40,6 @@ def test_the_window_is_shown_only_once_its_first_view_is_in_place(start_sim, des
     app.wait(lambda: len(app.css(ROWS)) == 92, timeout=60, what="the 92 roles")
     marks = app.wait(lambda: "shown" in first_view(app)["marks"] and first_view(app)["marks"], what="the window shown")
     assert "state" in marks and "ready" in marks, marks
-    assert marks["state"] <= marks["ready"] <= marks["shown"], f"shown before its first view was in place: {marks}"
+    # (The page says it is ready as its state and roles come in, in the task that builds them
+    # into the page: it draws nothing before that task is over.)
+    assert max(marks["state"], marks["ready"]) <= marks["shown"], f"shown before its first view was in place: {marks}"
