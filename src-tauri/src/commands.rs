@@ -253,8 +253,9 @@ pub fn hide_window<R: Runtime>(window: tauri::Window<R>) {
     crate::dismiss(&window);
 }
 
-/// The main window's page has its first view in place (its state and first roles): a main
-/// window still hidden since it was made is shown now (its page has loaded).
+/// The main window's page has its state and first roles, and is building them into its first
+/// view: a main window still hidden since it was made is shown now, if its page has loaded
+/// (`reveal.rs`).
 #[tauri::command]
 pub fn page_ready<R: Runtime>(app: AppHandle<R>, window: tauri::WebviewWindow<R>) {
     tracing::debug!("startup: page ready at {} ms", crate::since_start_ms());

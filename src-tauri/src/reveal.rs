@@ -1,6 +1,6 @@
-//! When a new main window is shown. It is made hidden; its page loads, asks for its state and
-//! first roles and puts them in place, then says so (`page_ready`); the window is shown then,
-//! and its first frame is drawn once, whole. Never before the page has loaded: WebKit (without
+//! When a new main window is shown. It is made hidden; its page loads and asks for its state
+//! and first roles, and says so (`page_ready`) once both are in, in the task that builds them
+//! into its first view; the window is shown then, and its first frame is drawn once, whole. Never before the page has loaded: WebKit (without
 //! GPU compositing) can hold the main thread for up to 500 ms waiting for a window shown while
 //! its page loads to be drawn. A page that never says it is ready is shown `PAGE_GRACE` after
 //! its load all the same.
