@@ -1,9 +1,9 @@
 //! When a new main window is shown. It is made hidden; its page loads and asks for its state
-//! and first roles, and says so (`page_ready`) once both are in, in the task that builds them
-//! into its first view; the window is shown then, and its first frame is drawn once, whole. Never before the page has loaded: WebKit (without
-//! GPU compositing) can hold the main thread for up to 500 ms waiting for a window shown while
-//! its page loads to be drawn. A page that never says it is ready is shown `PAGE_GRACE` after
-//! its load all the same.
+//! and first roles. Once both are in, the page says so (`page_ready`) in the task that builds
+//! them into its first view, and the window is shown: its first frame is drawn once, whole.
+//! Never before the page has loaded: WebKit (without GPU compositing) can hold the main thread
+//! for up to 500 ms waiting for a window shown while its page loads to be drawn. A page that
+//! never says it is ready is shown `PAGE_GRACE` after its load all the same.
 
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 use std::time::Duration;
