@@ -22,7 +22,6 @@ fn main() {
             "guess_region",
             "hide_window",
             "report_visible",
-            "page_ready",
             "open_sign_in_page",
             "settings_state",
             "save_preferences",

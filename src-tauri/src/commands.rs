@@ -3,7 +3,7 @@
 
 use std::sync::Arc;
 
-use tauri::{AppHandle, Manager, Runtime, State};
+use tauri::{AppHandle, Runtime, State};
 use tauri_plugin_clipboard_manager::ClipboardExt;
 
 use crate::desktop::{Desktop, SEARCH_ROWS};
@@ -251,19 +251,6 @@ pub fn guess_region(start_url: String) -> Option<String> {
 #[tauri::command]
 pub fn hide_window<R: Runtime>(window: tauri::Window<R>) {
     crate::dismiss(&window);
-}
-
-/// The main window's page has its state and first roles, and is building them into its first
-/// view: a main window still hidden since it was made is shown now, if its page has loaded
-/// (`reveal.rs`).
-#[tauri::command]
-pub fn page_ready<R: Runtime>(app: AppHandle<R>, window: tauri::WebviewWindow<R>) {
-    tracing::debug!("startup: page ready at {} ms", crate::since_start_ms());
-    if window.label() == "main" && app.state::<crate::reveal::Reveal>().ready() {
-        // From a task, not from inside WebKit's message to the app (a window shown from there
-        // leaves the next window made, the quick picker, never drawn).
-        tauri::async_runtime::spawn(async move { crate::present(&window) });
-    }
 }
 
 /// A window drew its first roles: the benchmark reads these lines. The main window's first

@@ -9,7 +9,6 @@
 pub mod bus;
 mod commands;
 pub mod desktop;
-mod reveal;
 pub mod tray;
 pub mod view;
 
@@ -23,7 +22,6 @@ use tauri::{AppHandle, Emitter, Manager, Runtime, WindowEvent};
 use tauri_plugin_clipboard_manager::ClipboardExt;
 
 use desktop::{Desktop, Launch, open_url};
-use reveal::Reveal;
 use tray::{TRAY_ID, TrayAction};
 use view::{ErrorView, RoleRef};
 
@@ -195,7 +193,7 @@ fn window_config<R: Runtime>(
 }
 
 /// Brings a window up, in front, with the focus.
-pub(crate) fn present<R: Runtime>(w: &tauri::WebviewWindow<R>) {
+fn present<R: Runtime>(w: &tauri::WebviewWindow<R>) {
     let _ = w.show();
     let _ = w.unminimize();
     let _ = w.set_focus();
@@ -224,15 +222,10 @@ fn later_launch<R: Runtime>(app: &AppHandle<R>, args: &[String]) {
     }
 }
 
-/// Shows the main window. One made here is shown once its page has loaded and has put its
-/// first view in place (`page_ready`), or a second after the load if the page never says so.
-/// - Not before the load: WebKit (without GPU compositing) can hold the app's main thread for
-///   up to 500 ms waiting for a window shown while its page loads to be drawn, and that thread
-///   serves the page its own files.
-/// - Not at the load either: showing a window holds the main thread, which also answers the
-///   page's first calls (its state and roles), and the first frame would then be drawn twice
-///   (empty, then with the roles). Hidden until ready, the page asks and builds its view
-///   first; shown, it is drawn once, with its roles (README, Benchmarks).
+/// Shows the main window. One made here is shown once its page has loaded, not before: WebKit
+/// (without GPU compositing) can hold the app's main thread for up to 500 ms waiting for a
+/// window shown while its page loads to be drawn, and that thread serves the page its own
+/// files (README, Benchmarks). Loaded first, the page is drawn at once, with its roles.
 fn show_main<R: Runtime>(app: &AppHandle<R>) {
     if let Some(w) = app.get_webview_window("main") {
         present(&w);
@@ -242,53 +235,23 @@ fn show_main<R: Runtime>(app: &AppHandle<R>) {
         return;
     };
     config.visible = false;
-    // The height it opens at, for the page's first frame (a hidden window has none yet).
-    if let tauri::WebviewUrl::App(path) = &mut config.url {
-        let url = format!("{}?height={:.0}", path.display(), config.height);
-        *path = url.into();
-    }
-    let reveal = app.state::<Reveal>().inner().clone();
-    let window = reveal.begin();
+    let shown = std::sync::atomic::AtomicBool::new(false);
     let built = tauri::WebviewWindowBuilder::from_config(app, &config)
         .map(|b| {
             b.on_page_load(move |w, page| {
-                if page.event() == tauri::webview::PageLoadEvent::Finished {
+                if page.event() == tauri::webview::PageLoadEvent::Finished
+                    && !shown.swap(true, std::sync::atomic::Ordering::SeqCst)
+                {
                     tracing::debug!("startup: main page loaded at {} ms", since_start_ms());
-                    let reveal = reveal.clone();
-                    // Not from inside WebKit's page-load signal: from tasks, as any other
+                    // Not from inside WebKit's page-load signal: from a task, as any other
                     // window call.
-                    let now = reveal.loaded(window);
-                    tauri::async_runtime::spawn(async move {
-                        if now {
-                            present(&w);
-                            return;
-                        }
-                        tokio::time::sleep(Reveal::PAGE_GRACE).await;
-                        if reveal.give_up(window) {
-                            tracing::warn!("the main window's page did not say it was ready");
-                            present(&w);
-                        }
-                    });
+                    tauri::async_runtime::spawn(async move { present(&w) });
                 }
             })
         })
         .and_then(|b| b.build());
-    match built {
-        Err(e) => tracing::error!("cannot open the main window: {e}"),
-        // GTK gives a hidden window's web view no size: its page would lay out its first view
-        // at 0 x 0 (every name wrapped a letter a line), then again, whole, once shown. Given
-        // the size it opens at, the page lays out once, at that size, before it is shown.
-        #[cfg(target_os = "linux")]
-        Ok(w) => {
-            let (width, height) = (config.width as i32, config.height as i32);
-            let _ = w.with_webview(move |v| {
-                use gtk::prelude::WidgetExt;
-                v.inner()
-                    .size_allocate(&gtk::Allocation::new(0, 0, width, height));
-            });
-        }
-        #[cfg(not(target_os = "linux"))]
-        Ok(_) => {}
+    if let Err(e) = built {
+        tracing::error!("cannot open the main window: {e}");
     }
 }
 
@@ -611,7 +574,6 @@ pub fn handler<R: Runtime>() -> impl Fn(tauri::ipc::Invoke<R>) -> bool + Send + 
         commands::guess_region,
         commands::hide_window,
         commands::report_visible,
-        commands::page_ready,
         commands::open_sign_in_page,
         commands::settings_state,
         commands::save_preferences,
@@ -666,7 +628,7 @@ pub fn run() {
             std::process::exit(1);
         }
     };
-    let builder = tauri::Builder::default().manage(Reveal::default());
+    let builder = tauri::Builder::default();
     #[cfg(not(target_os = "linux"))]
     let builder = builder
         .plugin(tauri_plugin_single_instance::init(|app, args, _cwd| {

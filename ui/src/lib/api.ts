@@ -76,8 +76,6 @@ export const api = {
     invoke<void>("edit_session", { name, startUrl, region }),
   importSessions: () => invoke<ImportView>("import_sessions"),
   reportVisible: (roles: number) => invoke<void>("report_visible", { roles, page: pageMarks() }),
-  /** The main window's first view is in place: a window made hidden is shown now. */
-  pageReady: () => invoke<void>("page_ready"),
   onStateChanged: (f: () => void): Promise<UnlistenFn> => listen("state-changed", () => f()),
   onPickerShown: (f: () => void): Promise<UnlistenFn> => listen("picker-shown", () => f()),
 };
