@@ -3,6 +3,11 @@
 //!
 //! Prints, per size: `search: roles=<n> queries=<n> p50_ms=<x> p99_ms=<x>`. Goal: p99 under
 //! 2 ms at 10,000 roles, the fuzzy matcher's own cost included.
+//!
+//! Then, per size, `search_typed:` for what scripts/bench-search-window types in the window:
+//! each prefix of its queries (a query as it grows key by key), over the simulator's generated
+//! organisation (`account-00042`, `Role03`: every role matches most prefixes, the matcher's
+//! worst case).
 
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -78,6 +83,37 @@ const QUERIES: &[&str] = &[
     "maps dev",
 ];
 
+/// What scripts/bench-search-window types, key by key.
+const TYPED: &[&str] = &[
+    "account-01",
+    "role03",
+    "acc 19 r2",
+    "1000000015",
+    "zz",
+    "account-00042 Role04",
+];
+
+/// The simulator's generated organisation (`idc-sim --org <n>x5`), as a catalogue.
+fn simulated(roles: usize) -> Catalog {
+    let org = idc_sim::Organisation::generated(roles / 5, 5);
+    Catalog {
+        session: "bench".into(),
+        start_url: "https://bench.awsapps.com/start".into(),
+        accounts: org
+            .accounts()
+            .map(|a| AccountRoles {
+                account: AccountInfo {
+                    account_id: a.id.clone(),
+                    account_name: a.name.clone(),
+                    email: a.email.clone(),
+                },
+                roles: a.roles.clone(),
+            })
+            .collect(),
+        refreshed_at: SystemTime::now(),
+    }
+}
+
 fn catalog(roles: usize) -> Catalog {
     let accounts = roles / ROLES.len();
     Catalog {
@@ -110,6 +146,86 @@ fn percentile(sorted: &[Duration], p: f64) -> f64 {
     sorted[i].as_secs_f64() * 1000.0
 }
 
+/// The core over one catalogue, as the app opens it (a favourite and a recent role given).
+fn core_over(
+    catalog: &Catalog,
+    favourite: &str,
+    recent: &str,
+) -> (Rolecall, Vec<RoleKey>, tempfile::TempDir) {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let dirs = Dirs::under(dir.path());
+    let role = catalog.accounts[0].roles[1].clone();
+    ConfigFile::in_dir(&dirs.config)
+        .update(|c| {
+            c.upsert_session(SsoSession {
+                name: "bench".into(),
+                start_url: "https://bench.awsapps.com/start".into(),
+                region: "us-east-1".parse().expect("region"),
+                endpoints: Default::default(),
+            });
+            c.favourites.push(rolecall_engine::config::Favourite {
+                session: "bench".into(),
+                account_id: favourite.to_owned(),
+                role: role.clone(),
+            });
+        })
+        .expect("config");
+    CatalogCache::new(&dirs.cache).save(catalog).expect("cache");
+    let core = Rolecall::open(Parts {
+        dirs,
+        store: Arc::new(MemoryStore::default()),
+        connector: Arc::new(rolecall_aws::HttpsConnector::new()),
+        clock: Arc::new(SystemClock),
+        env: HashMap::new(),
+    });
+    let recents = vec![RoleKey::new("bench", recent, &catalog.accounts[0].roles[0])];
+    let roles: usize = catalog.accounts.iter().map(|a| a.roles.len()).sum();
+    assert_eq!(
+        core.search("", &recents, usize::MAX).len(),
+        roles,
+        "the catalogue is loaded"
+    );
+    (core, recents, dir)
+}
+
+/// Each query's time (`runs` queries, taken in turn from `queries`), sorted; and the mean
+/// number of results.
+fn timed(
+    core: &Rolecall,
+    recents: &[RoleKey],
+    queries: &[String],
+    runs: usize,
+) -> (Vec<Duration>, usize) {
+    for q in queries.iter().take(5) {
+        let _ = core.search(q, recents, 300);
+    }
+    let mut times = Vec::with_capacity(runs);
+    let mut shown = 0usize;
+    for i in 0..runs {
+        let query = &queries[i % queries.len()];
+        let started = Instant::now();
+        let found = core.search(query, recents, 300);
+        times.push(started.elapsed());
+        shown += found.len();
+    }
+    if std::env::var_os("SEARCH_BENCH_PER_QUERY").is_some() {
+        for (q, chunk) in queries.iter().zip(0..) {
+            let mut t: Vec<Duration> = times
+                .iter()
+                .skip(chunk)
+                .step_by(queries.len())
+                .copied()
+                .collect();
+            t.sort();
+            if let Some(m) = t.get(t.len() / 2) {
+                eprintln!("  {q:?}: {:.3} ms", m.as_secs_f64() * 1000.0);
+            }
+        }
+    }
+    times.sort();
+    (times, shown / runs.max(1))
+}
+
 fn main() {
     let args = Args::parse();
     let runtime = tokio::runtime::Builder::new_current_thread()
@@ -117,78 +233,34 @@ fn main() {
         .build()
         .expect("runtime");
     let _guard = runtime.enter();
+    let id = |i: u64| format!("{:012}", 100_000_000_000u64 + i);
     for &size in &args.roles {
-        let dir = tempfile::tempdir().expect("tempdir");
-        let dirs = Dirs::under(dir.path());
-        ConfigFile::in_dir(&dirs.config)
-            .update(|c| {
-                c.upsert_session(SsoSession {
-                    name: "bench".into(),
-                    start_url: "https://bench.awsapps.com/start".into(),
-                    region: "us-east-1".parse().expect("region"),
-                    endpoints: Default::default(),
-                });
-                c.favourites.push(rolecall_engine::config::Favourite {
-                    session: "bench".into(),
-                    account_id: format!("{:012}", 100_000_000_000u64 + 7919 * 3),
-                    role: "ReadOnlyAccess".into(),
-                });
-            })
-            .expect("config");
-        CatalogCache::new(&dirs.cache)
-            .save(&catalog(size))
-            .expect("cache");
-        let core = Rolecall::open(Parts {
-            dirs,
-            store: Arc::new(MemoryStore::default()),
-            connector: Arc::new(rolecall_aws::HttpsConnector::new()),
-            clock: Arc::new(SystemClock),
-            env: HashMap::new(),
-        });
-        let recents = vec![RoleKey::new(
-            "bench",
-            &format!("{:012}", 100_000_000_000u64 + 7919 * 11),
-            "AdministratorAccess",
-        )];
-        let total = core.search("", &recents, usize::MAX).len();
-        assert_eq!(
-            total,
-            size / ROLES.len() * ROLES.len(),
-            "the catalogue is loaded"
-        );
-        for q in QUERIES.iter().take(5) {
-            let _ = core.search(q, &recents, 300);
-        }
-        let mut times = Vec::with_capacity(args.queries);
-        let mut shown = 0usize;
-        for i in 0..args.queries {
-            let query = QUERIES[i % QUERIES.len()];
-            let started = Instant::now();
-            let found = core.search(query, &recents, 300);
-            times.push(started.elapsed());
-            shown += found.len();
-        }
-        if std::env::var_os("SEARCH_BENCH_PER_QUERY").is_some() {
-            for (q, chunk) in QUERIES.iter().zip(0..) {
-                let mut t: Vec<Duration> = times
-                    .iter()
-                    .skip(chunk)
-                    .step_by(QUERIES.len())
-                    .copied()
-                    .collect();
-                t.sort();
-                if let Some(m) = t.get(t.len() / 2) {
-                    eprintln!("  {q:?}: {:.3} ms", m.as_secs_f64() * 1000.0);
-                }
-            }
-        }
-        times.sort();
+        let (core, recents, _dir) = core_over(&catalog(size), &id(7919 * 3), &id(7919 * 11));
+        let queries: Vec<String> = QUERIES.iter().map(|q| (*q).to_owned()).collect();
+        let (times, shown) = timed(&core, &recents, &queries, args.queries);
         println!(
-            "search: roles={size} queries={} p50_ms={:.3} p99_ms={:.3} (mean results {})",
+            "search: roles={size} queries={} p50_ms={:.3} p99_ms={:.3} (mean results {shown})",
             args.queries,
             percentile(&times, 0.5),
             percentile(&times, 0.99),
-            shown / args.queries
+        );
+    }
+    for &size in &args.roles {
+        let (core, recents, _dir) = core_over(&simulated(size), &id(3), &id(11));
+        // Each query as typed: every prefix, the whole query last.
+        let typed: Vec<String> = TYPED
+            .iter()
+            .flat_map(|q| {
+                q.char_indices()
+                    .map(|(i, c)| q[..i + c.len_utf8()].to_owned())
+            })
+            .collect();
+        let (times, shown) = timed(&core, &recents, &typed, args.queries.max(typed.len()));
+        println!(
+            "search_typed: roles={size} keystrokes={} p50_ms={:.3} p99_ms={:.3} (mean results {shown})",
+            args.queries.max(typed.len()),
+            percentile(&times, 0.5),
+            percentile(&times, 0.99),
         );
     }
 }

@@ -1,0 +1,118 @@
+// A key typed in the search box is held until the answer to the query it makes is in, then
+// applied with that answer, so one frame draws the letter and its rows.
+//
+// Why: WebKit draws the letter typed about 1 ms after the key, then draws at most one frame
+// each 16.7 ms. A search answered 3 ms after the key had its rows drawn some 17 ms after it,
+// in the frame after the letter's (scripts/bench-search-window). Held, the letter waits those
+// 3 ms and comes with its rows.
+//
+// Only plain typing is held: text typed and Backspace or Delete, with no composition under
+// way (an input method shows its own text as it goes). Anything else (a paste, a word deleted,
+// a key that moves the caret, a click) applies what is held first, then goes its own way. A
+// held key is applied when the answer to the newest held query comes, or after `waitMs` from
+// the first key held, whichever is first, so a slow answer never holds a letter longer.
+// Pure, tested with Vitest: the page gives it how to ask and how to apply.
+
+/** An edit that can be held: text typed, or the text before or after the caret deleted. */
+export type Held = { kind: "insert"; text: string } | { kind: "backward" } | { kind: "forward" };
+
+/** A text box's text and selection (`start` to `end`, UTF-16 offsets as the DOM gives them). */
+export interface TextState {
+  value: string;
+  start: number;
+  end: number;
+}
+
+/** The edit an `InputEvent` of this type makes, when it is one that can be held. */
+export function heldEdit(inputType: string, data: string | null): Held | null {
+  if (inputType === "insertText" && data) return { kind: "insert", text: data };
+  if (inputType === "deleteContentBackward") return { kind: "backward" };
+  if (inputType === "deleteContentForward") return { kind: "forward" };
+  return null;
+}
+
+const graphemes = new Intl.Segmenter(undefined, { granularity: "grapheme" });
+
+/** Where the character (a grapheme: a letter with its accents, an emoji) before or after `at`
+ *  begins and ends. */
+function graphemeAround(value: string, at: number, before: boolean): [number, number] {
+  let previous: [number, number] = [at, at];
+  for (const { index, segment } of graphemes.segment(value)) {
+    const end = index + segment.length;
+    if (before && end >= at) return end === at ? [index, end] : previous;
+    if (!before && index >= at) return [index, end];
+    previous = [index, end];
+  }
+  return before ? previous : [at, at];
+}
+
+/** The text box after an edit, as the browser makes it: the selection replaced or deleted;
+ *  with none, one character before or after the caret deleted. */
+export function applyEdit(s: TextState, e: Held): TextState {
+  const { value, start, end } = s;
+  if (e.kind === "insert") {
+    const at = start + e.text.length;
+    return { value: value.slice(0, start) + e.text + value.slice(end), start: at, end: at };
+  }
+  let [from, to] = [start, end];
+  if (from === to) [from, to] = graphemeAround(value, start, e.kind === "backward");
+  return { value: value.slice(0, from) + value.slice(to), start: from, end: from };
+}
+
+export interface HeldTypingOptions {
+  /** Asks for the answer to the query the held keys make; the keys are applied when it settles. */
+  ask: (value: string) => Promise<unknown>;
+  /** Applies the held edits, in order; `expected` is the text they make. */
+  apply: (edits: Held[], expected: TextState) => void;
+  /** The longest a key is held (from the first key held), whatever the answer. */
+  waitMs: number;
+}
+
+/** The keys held, and when to apply them. */
+export class HeldTyping {
+  private held: Held[] = [];
+  private model: TextState | null = null;
+  private timer: ReturnType<typeof setTimeout> | undefined;
+  private seq = 0;
+
+  constructor(private readonly options: HeldTypingOptions) {}
+
+  /** Whether keys are held now. */
+  get holding(): boolean {
+    return this.held.length > 0;
+  }
+
+  /** A key about to edit the box (its `beforeinput`). True when it is held: the caller then
+   *  prevents its default. False: what was held is applied first, and the key goes its way. */
+  hold(inputType: string, data: string | null, composing: boolean, current: TextState): boolean {
+    const edit = composing ? null : heldEdit(inputType, data);
+    if (!edit) {
+      this.apply();
+      return false;
+    }
+    const before = this.model ?? current;
+    const after = applyEdit(before, edit);
+    // A key that changes nothing (Backspace at the start) has nothing to wait for.
+    if (!this.held.length && after.value === before.value) return false;
+    this.model = after;
+    this.held.push(edit);
+    if (this.held.length === 1) this.timer = setTimeout(() => this.apply(), this.options.waitMs);
+    const mine = ++this.seq;
+    const settled = () => {
+      if (mine === this.seq) this.apply();
+    };
+    this.options.ask(this.model.value).then(settled, settled);
+    return true;
+  }
+
+  /** Applies what is held now (a key that is not held, a click, the box losing focus). */
+  apply(): void {
+    clearTimeout(this.timer);
+    if (!this.held.length || !this.model) return;
+    const [edits, expected] = [this.held, this.model];
+    this.held = [];
+    this.model = null;
+    this.seq++;
+    this.options.apply(edits, expected);
+  }
+}
