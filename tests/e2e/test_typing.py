@@ -3,8 +3,10 @@
 change what typing does: the text is what was typed, where the caret was, Backspace and Delete
 take what they always take, and the list follows the text shown."""
 
+import subprocess
 import time
 
+from selenium.webdriver.common.by import By
 from selenium.webdriver.common.keys import Keys
 
 from test_selection import ROWS, rows, signed_in
@@ -51,3 +53,28 @@ def test_held_keys_edit_the_text_where_the_caret_is(start_sim, desktop):
     settled(app, "payments prod read", "fast typing")
     assert rows(app) and all("payments" in li.get_attribute("data-account") for li in app.css(ROWS))
 
+
+
+def test_the_quick_picker_holds_keys_the_same_way(start_sim, desktop):
+    _, app = signed_in(start_sim, desktop)
+    main = app.web.current_window_handle
+
+    def picker():
+        handles = [h for h in app.web.window_handles if h != main]
+        if not handles:
+            subprocess.run(["xdotool", "key", "ctrl+shift+k"], check=True, timeout=10)
+        return handles
+
+    app.web.switch_to.window(app.wait(picker, what="the picker")[0])
+    box = app.wait(lambda: app.css("#picker-search"), what="the picker's search box")[0]
+    app.wait(lambda: app.css("#picker-list [role=option][aria-selected=true]"), what="the picker's first roles")
+    text = lambda: app.web.execute_script("return document.querySelector('#picker-search').value")  # noqa: E731
+    box.send_keys("paymnts")
+    app.wait(lambda: text() == "paymnts", what="the text typed")
+    box.send_keys(Keys.ARROW_LEFT, Keys.ARROW_LEFT, Keys.ARROW_LEFT, "e")
+    app.wait(lambda: text() == "payments", what="the letter put in")
+    time.sleep(0.3)
+    names = [o.find_element(By.CSS_SELECTOR, ".account-name").get_attribute("textContent") for o in app.css("#picker-list [role=option]")]
+    assert names and all("payments" in n for n in names), names
+    box.send_keys(Keys.BACKSPACE, Keys.BACKSPACE)
+    app.wait(lambda: text() == "paynts", what="Backspace twice")

@@ -1,5 +1,5 @@
 import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
-import { HeldTyping, applyEdit, heldEdit, type Held, type TextState } from "./typing";
+import { HeldTyping, applyEdit, heldEdit, typesText, type Held, type TextState } from "./typing";
 
 const at = (value: string, start = value.length, end = start): TextState => ({ value, start, end });
 
@@ -130,5 +130,27 @@ describe("a key that changes nothing", () => {
     const keys = new HeldTyping({ waitMs: 32, ask: () => Promise.resolve(), apply: () => undefined });
     expect(keys.hold("deleteContentBackward", null, false, at("prod", 0))).toBe(false);
     expect(keys.holding).toBe(false);
+  });
+});
+
+describe("which keys wait for held ones", () => {
+  const key = (k: string, mods: Partial<{ ctrlKey: boolean; metaKey: boolean; altKey: boolean }> = {}) => ({
+    key: k,
+    ctrlKey: false,
+    metaKey: false,
+    altKey: false,
+    ...mods,
+  });
+
+  it("a letter, Backspace or Delete types: the keys held before it wait on", () => {
+    for (const k of ["a", "Z", "-", " ", "é", "\u{1F600}", "Backspace", "Delete"]) expect(typesText(key(k))).toBe(true);
+  });
+
+  it("Enter, an arrow, Home or a shortcut applies them first, so it acts on the text typed", () => {
+    for (const k of ["Enter", "ArrowLeft", "ArrowDown", "Home", "End", "Escape", "Tab", "Control", "F1"])
+      expect(typesText(key(k))).toBe(false);
+    expect(typesText(key("c", { ctrlKey: true }))).toBe(false);
+    expect(typesText(key("s", { metaKey: true }))).toBe(false);
+    expect(typesText(key("x", { altKey: true }))).toBe(false);
   });
 });

@@ -116,3 +116,111 @@ export class HeldTyping {
     this.options.apply(edits, expected);
   }
 }
+
+/** The longest a key is held: two frames. */
+export const HOLD_MS = 32;
+
+/** Whether a key only types (or deletes) text: keys held wait for it. Any other key applies
+ *  them first (Enter acts on the text typed, an arrow moves the caret in it). */
+export function typesText(e: { key: string; ctrlKey: boolean; metaKey: boolean; altKey: boolean }): boolean {
+  if (e.ctrlKey || e.metaKey || e.altKey) return false;
+  return [...e.key].length === 1 || e.key === "Backspace" || e.key === "Delete";
+}
+
+/** A search box whose keys are held for their answer: it asks for the query held keys make,
+ *  applies them in the box (with `execCommand`, so the box edits and undoes as it would have),
+ *  and hands that answer, once, to the search of the text they made, so it is not asked twice.
+ *  `A` is how an answer was asked (the rows it holds): the search takes it only if that fits.
+ *  The page wires it to its box: `beforeinput`, `keydown`, and `apply()` on a click, the input
+ *  method starting, the box losing focus. */
+export class HeldSearch<R, A = undefined> {
+  private ahead: { q: string; how: A; answer: Promise<R>; applied: boolean } | null = null;
+  private applyingNow = false;
+  private readonly keys: HeldTyping;
+
+  constructor(
+    private readonly box: () => HTMLInputElement | undefined,
+    ask: (value: string) => { answer: Promise<R>; how: A },
+    waitMs = HOLD_MS,
+  ) {
+    this.keys = new HeldTyping({
+      waitMs,
+      ask: (value) => {
+        const { answer, how } = ask(value);
+        this.ahead = { q: value, how, answer, applied: false };
+        return answer;
+      },
+      apply: (edits, expected) => this.applyInBox(edits, expected),
+    });
+  }
+
+  /** True while held keys are applied (their own events are not keys typed). */
+  get applying(): boolean {
+    return this.applyingNow;
+  }
+
+  get holding(): boolean {
+    return this.keys.holding;
+  }
+
+  /** The box's `beforeinput`; `enabled` false lets every key through (before the first
+   *  answer, say). */
+  beforeinput(e: InputEvent, enabled = true): void {
+    const box = this.box();
+    if (this.applyingNow || !box || !enabled || !e.cancelable) {
+      if (!this.applyingNow) this.keys.apply();
+      return;
+    }
+    const at = { value: box.value, start: box.selectionStart ?? 0, end: box.selectionEnd ?? 0 };
+    if (this.keys.hold(e.inputType, e.data, e.isComposing, at)) e.preventDefault();
+  }
+
+  /** The box's `keydown`, first thing: a key that does more than type applies what is held. */
+  keydown(e: KeyboardEvent): void {
+    if (this.keys.holding && !typesText(e)) this.keys.apply();
+  }
+
+  /** Applies what is held now. */
+  apply(): void {
+    this.keys.apply();
+  }
+
+  /** The answer asked for the text just applied, for the search of `q` (once, and only if it
+   *  was asked as that search would ask: `fits`). */
+  take(q: string, fits: (how: A) => boolean = () => true): Promise<R> | null {
+    const ahead = this.ahead;
+    this.ahead = null;
+    return ahead?.applied && ahead.q === q && fits(ahead.how) ? ahead.answer : null;
+  }
+
+  /** A search for another reason than keys typed: an answer asked for keys already applied
+   *  serves no later search. */
+  forgetApplied(): void {
+    if (this.ahead?.applied) this.ahead = null;
+  }
+
+  private applyInBox(edits: Held[], expected: TextState): void {
+    const box = this.box();
+    if (!box) return;
+    this.applyingNow = true;
+    let done = document.activeElement === box;
+    try {
+      for (const e of edits) {
+        if (!done) break;
+        done =
+          e.kind === "insert"
+            ? document.execCommand("insertText", false, e.text)
+            : document.execCommand(e.kind === "backward" ? "delete" : "forwardDelete");
+      }
+    } finally {
+      this.applyingNow = false;
+    }
+    if (!done) {
+      // The box lost the focus meanwhile: the text the keys made, set as it is.
+      box.value = expected.value;
+      box.setSelectionRange(expected.start, expected.end);
+      box.dispatchEvent(new Event("input", { bubbles: true }));
+    }
+    if (this.ahead) this.ahead.applied = this.ahead.q === box.value;
+  }
+}
