@@ -157,6 +157,20 @@ class Desktop:
                 what = f"(the page changed while it was read: {e})"
         raise AssertionError(f"timed out waiting for {what} ({last})")
 
+    def open_picker(self):
+        """Brings up the quick picker with its global shortcut (registered once the list is on
+        screen) and switches WebDriver to it; returns its search box."""
+        main = self.web.current_window_handle
+
+        def picker():
+            handles = [h for h in self.web.window_handles if h != main]
+            if not handles:
+                subprocess.run(["xdotool", "key", "ctrl+shift+k"], check=True, timeout=10)
+            return handles
+
+        self.web.switch_to.window(self.wait(picker, what="the picker")[0])
+        return self.wait(lambda: self.css("#picker-search"), what="the picker's search box")[0]
+
     def css(self, selector):
         from selenium.webdriver.common.by import By
 

@@ -7,7 +7,6 @@ window, nothing cut off at 480 px.
 
 import json
 import pathlib
-import subprocess
 
 import pytest
 from selenium.webdriver.common.keys import Keys
@@ -125,17 +124,7 @@ def test_the_signed_in_screens_are_accessible_and_keyboard_first(start_sim, desk
     clean(app, "480 px wide")
 
     # The quick picker (its shortcut is registered once the list is on screen).
-    main = app.web.current_window_handle
-
-    def picker_window():
-        handles = [h for h in app.web.window_handles if h != main]
-        if not handles:
-            subprocess.run(["xdotool", "key", "ctrl+shift+k"], check=True, timeout=10)
-        return handles
-
-    picker = app.wait(picker_window, what="the picker")[0]
-    app.web.switch_to.window(picker)
-    box = app.wait(lambda: app.css("#picker-search"), what="the picker's search box")[0]
+    box = app.open_picker()
     box.send_keys("prod")
     app.wait(lambda: app.css("#picker-list [role=option][aria-selected=true]"), what="picker results")
     clean(app, "quick picker")

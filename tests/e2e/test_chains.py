@@ -4,7 +4,6 @@ opens as the chained role. The chain is added to config.toml while the app runs,
 (or the CLI) would: the app takes it without a restart.
 """
 
-import subprocess
 import urllib.request
 
 from selenium.webdriver.common.keys import Keys
@@ -42,16 +41,7 @@ def test_a_chain_is_listed_under_its_account_and_opens_its_console(start_sim, de
     assert "deploy" in chip.get_attribute("textContent")
 
     # The quick picker lists the chain too, by its name.
-    main = app.web.current_window_handle
-
-    def picker():
-        handles = [h for h in app.web.window_handles if h != main]
-        if not handles:
-            subprocess.run(["xdotool", "key", "ctrl+shift+k"], check=True, timeout=10)
-        return handles
-
-    app.web.switch_to.window(app.wait(picker, what="the picker")[0])
-    box = app.wait(lambda: app.css("#picker-search"), what="the picker's search box")[0]
+    box = app.open_picker()
     box.send_keys("deploy")
     option = app.wait(lambda: app.css("#picker-list [role=option]"), what="picker results")[0]
     assert "deploy" in option.get_attribute("textContent") and "1 h" in option.get_attribute("textContent")

@@ -4,7 +4,6 @@ it (the name is isolated), a long name ends in an ellipsis with the full name on
 "R&D".
 """
 
-import subprocess
 
 ROWS = "#role-list [role=option]"
 
@@ -59,16 +58,7 @@ def test_names_are_shown_as_they_are(start_sim, desktop, tmp_path):
     row = names["444444444444"]
     assert row.size["height"] < 40, "a long name does not make a tall row"
 
-    main = app.web.current_window_handle
-
-    def picker():
-        handles = [h for h in app.web.window_handles if h != main]
-        if not handles:
-            subprocess.run(["xdotool", "key", "ctrl+shift+k"], check=True, timeout=10)
-        return handles
-
-    app.web.switch_to.window(app.wait(picker, what="the picker")[0])
-    box = app.wait(lambda: app.css("#picker-search"), what="the picker's search box")[0]
+    box = app.open_picker()
     box.send_keys("stnemyap")
     option = app.wait(lambda: app.css("#picker-list [role=option]"), what="picker results")[0]
     assert "⟨U+202E⟩" in option.get_attribute("textContent")

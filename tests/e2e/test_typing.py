@@ -3,7 +3,6 @@
 change what typing does: the text is what was typed, where the caret was, Backspace and Delete
 take what they always take, and the list follows the text shown."""
 
-import subprocess
 import time
 
 from selenium.webdriver.common.by import By
@@ -57,16 +56,7 @@ def test_held_keys_edit_the_text_where_the_caret_is(start_sim, desktop):
 
 def test_the_quick_picker_holds_keys_the_same_way(start_sim, desktop):
     _, app = signed_in(start_sim, desktop)
-    main = app.web.current_window_handle
-
-    def picker():
-        handles = [h for h in app.web.window_handles if h != main]
-        if not handles:
-            subprocess.run(["xdotool", "key", "ctrl+shift+k"], check=True, timeout=10)
-        return handles
-
-    app.web.switch_to.window(app.wait(picker, what="the picker")[0])
-    box = app.wait(lambda: app.css("#picker-search"), what="the picker's search box")[0]
+    box = app.open_picker()
     app.wait(lambda: app.css("#picker-list [role=option][aria-selected=true]"), what="the picker's first roles")
     text = lambda: app.web.execute_script("return document.querySelector('#picker-search').value")  # noqa: E731
     box.send_keys("paymnts")
