@@ -188,12 +188,12 @@ fn in_parts<T: Send>(n: usize, score: impl Fn(Range<usize>) -> Vec<T> + Sync) ->
     let part = n.div_ceil(threads);
     let score = &score;
     std::thread::scope(|s| {
-        let mut parts: Vec<_> = (1..threads)
+        let parts: Vec<_> = (1..threads)
             .map(|t| s.spawn(move || score(t * part..n.min((t + 1) * part))))
             .collect();
         // The first part on this thread, the others meanwhile.
         let mut all = score(0..part.min(n));
-        for p in parts.drain(..) {
+        for p in parts {
             all.extend(p.join().unwrap_or_else(|e| std::panic::resume_unwind(e)));
         }
         all

@@ -131,18 +131,14 @@ export function typesText(e: { key: string; ctrlKey: boolean; metaKey: boolean; 
  *  applies them in the box (with `execCommand`, so the box edits and undoes as it would have),
  *  and hands that answer, once, to the search of the text they made, so it is not asked twice.
  *  `A` is how an answer was asked (the rows it holds): the search takes it only if that fits.
- *  The page wires it to its box: `beforeinput`, `keydown`, and `apply()` on a click, the input
- *  method starting, the box losing focus. */
+ *  The page attaches it to its box (`attach`, for Svelte's `{@attach}`). */
 export class HeldSearch<R, A = undefined> {
   private ahead: { q: string; how: A; answer: Promise<R>; applied: boolean } | null = null;
   private applyingNow = false;
+  private box: HTMLInputElement | undefined;
   private readonly keys: HeldTyping;
 
-  constructor(
-    private readonly box: () => HTMLInputElement | undefined,
-    ask: (value: string) => { answer: Promise<R>; how: A },
-    waitMs = HOLD_MS,
-  ) {
+  constructor(ask: (value: string) => { answer: Promise<R>; how: A }, waitMs = HOLD_MS) {
     this.keys = new HeldTyping({
       waitMs,
       ask: (value) => {
@@ -163,21 +159,37 @@ export class HeldSearch<R, A = undefined> {
     return this.keys.holding;
   }
 
-  /** The box's `beforeinput`; `enabled` false lets every key through (before the first
-   *  answer, say). */
-  beforeinput(e: InputEvent, enabled = true): void {
-    const box = this.box();
-    if (this.applyingNow || !box || !enabled || !e.cancelable) {
-      if (!this.applyingNow) this.keys.apply();
-      return;
-    }
-    const at = { value: box.value, start: box.selectionStart ?? 0, end: box.selectionEnd ?? 0 };
-    if (this.keys.hold(e.inputType, e.data, e.isComposing, at)) e.preventDefault();
-  }
-
-  /** The box's `keydown`, first thing: a key that does more than type applies what is held. */
-  keydown(e: KeyboardEvent): void {
-    if (this.keys.holding && !typesText(e)) this.keys.apply();
+  /** Holds the keys typed in `box` while `enabled()` (false lets every key through: before
+   *  the first answer, say). What is held is applied first on any key that does more than
+   *  type (the box's own `keydown` listener runs before the page's handlers, so Enter acts on
+   *  the text typed), on an input method starting, the box losing focus, and a click anywhere
+   *  in the window. Returns what undoes it, applying what is held. */
+  attach(box: HTMLInputElement, enabled: () => boolean): () => void {
+    this.box = box;
+    const apply = () => this.keys.apply();
+    const beforeinput = (e: InputEvent) => {
+      if (this.applyingNow) return;
+      if (!enabled() || !e.cancelable) return apply();
+      const at = { value: box.value, start: box.selectionStart ?? 0, end: box.selectionEnd ?? 0 };
+      if (this.keys.hold(e.inputType, e.data, e.isComposing, at)) e.preventDefault();
+    };
+    const keydown = (e: KeyboardEvent) => {
+      if (this.keys.holding && !typesText(e)) apply();
+    };
+    box.addEventListener("beforeinput", beforeinput);
+    box.addEventListener("keydown", keydown);
+    box.addEventListener("compositionstart", apply);
+    box.addEventListener("blur", apply);
+    window.addEventListener("pointerdown", apply, { capture: true });
+    return () => {
+      box.removeEventListener("beforeinput", beforeinput);
+      box.removeEventListener("keydown", keydown);
+      box.removeEventListener("compositionstart", apply);
+      box.removeEventListener("blur", apply);
+      window.removeEventListener("pointerdown", apply, { capture: true });
+      apply();
+      this.box = undefined;
+    };
   }
 
   /** Applies what is held now. */
@@ -200,7 +212,7 @@ export class HeldSearch<R, A = undefined> {
   }
 
   private applyInBox(edits: Held[], expected: TextState): void {
-    const box = this.box();
+    const box = this.box;
     if (!box) return;
     this.applyingNow = true;
     let done = document.activeElement === box;
