@@ -1,6 +1,7 @@
-"""Nothing is cut off silently: an organisation with more roles than the list draws says how
-many there are and that typing narrows them (400 roles here, 300 drawn). And the keystroke
-timing the search benchmark reads runs from the key it times."""
+"""Nothing is cut off silently: an organisation with more roles than the list holds says how
+many there are and that typing narrows them (400 roles here, 300 in the list). The list draws
+a few screens of rows and the rest as it is scrolled toward them. And the keystroke timing the
+search benchmark reads runs from the key it times."""
 
 import time
 
@@ -16,11 +17,76 @@ def test_the_list_says_when_it_shows_fewer_roles_than_match(start_sim, desktop):
     # Accounts stream in as the sweep lists them: the note follows, and ends at all 400.
     expected = "Showing the first 300 of 400 roles: type to narrow."
     app.wait(lambda: app.css("#more-roles") and app.css("#more-roles")[0].text == expected, timeout=60, what="the note")
-    assert len(app.css(ROWS)) == 300
+    assert setsize(app) == 300, "every row says it is one of 300"
+    assert drawn(app) < 300, "a few screens of rows drawn, not all 300"
+    # End reaches the last of them: drawn, selected, on screen.
     search = app.css("#search")[0]
     search.click()
+    search.send_keys(Keys.END)
+    app.wait(lambda: drawn(app) == 300 and selected(app) == "300" and last_on_screen(app), what=lambda: f"the 300th row selected (row {selected(app)} of {drawn(app)} drawn)")
+    assert [r.get_attribute("aria-posinset") for r in app.css(ROWS)] == [str(i) for i in range(1, 301)]
     search.send_keys("Role03")
     app.wait(lambda: not app.css("#more-roles") and len(app.css(ROWS)) == 80, what="narrowed to 80, no note")
+
+
+def setsize(app):
+    """How many rows the list holds, drawn or not, as its rows tell assistive technology."""
+    rows = app.css(ROWS)
+    return int(rows[0].get_attribute("aria-setsize")) if rows else 0
+
+
+def drawn(app):
+    return len(app.css(ROWS))
+
+
+def selected(app):
+    """The selected row's place in the list (aria-posinset), if one is selected."""
+    rows = app.css(ROWS + "[aria-selected=true]")
+    return rows[0].get_attribute("aria-posinset") if rows else None
+
+
+def last_on_screen(app):
+    """Whether the last row drawn is wholly inside the list's box."""
+    return app.web.execute_script(
+        """
+        const box = document.querySelector('.role-scroller').getBoundingClientRect();
+        const rows = document.querySelectorAll('#role-list [role=option]');
+        const last = rows[rows.length - 1].getBoundingClientRect();
+        return last.top >= box.top && last.bottom <= box.bottom;
+        """
+    )
+
+
+def scroll_to_the_end(app):
+    """Scrolls the list to its end, as a person dragging its scrollbar down, until every row
+    it holds is drawn and the last one is on screen."""
+
+    def at_the_end():
+        app.web.execute_script("const s = document.querySelector('.role-scroller'); s.scrollTop = s.scrollHeight;")
+        return drawn(app) == setsize(app) and last_on_screen(app)
+
+    app.wait(at_the_end, what=lambda: f"every row drawn ({drawn(app)} of {setsize(app)}) and the last on screen")
+
+
+def test_the_list_draws_a_few_screens_and_the_rest_as_it_scrolls(start_sim, desktop):
+    """Rows below the first screens are drawn only as the list is scrolled toward them (or keys
+    move there): the next key takes down every row drawn, so the whole answer is never drawn
+    on its own. The scrollbar is as long as the whole list all the same."""
+    sim = start_sim("--org", "80x5", "--auto-approve-after", "0")
+    app = desktop(sim)
+    app.wait(lambda: app.css("button.sign-in-code"), what="the sign-in button")[0].click()
+    app.wait(lambda: setsize(app) == 300, timeout=60, what="the list of 300")
+    time.sleep(0.5)  # every chunk of rows it would draw on its own
+    assert 27 <= drawn(app) < 300, f"{drawn(app)} rows drawn at once"
+    full = app.web.execute_script("return document.querySelector('.role-scroller').scrollHeight")
+    # A little scroll draws nothing more; scrolling toward the end does.
+    before = drawn(app)
+    app.web.execute_script("document.querySelector('.role-scroller').scrollTop = 20")
+    time.sleep(0.3)
+    assert drawn(app) == before
+    scroll_to_the_end(app)
+    after = app.web.execute_script("return document.querySelector('.role-scroller').scrollHeight")
+    assert abs(after - full) < 0.2 * full, f"the scrollbar's length was not the list's: {full} then {after} px"
 
 
 def test_a_keystroke_is_timed_from_its_own_input_event(start_sim, desktop):
@@ -66,7 +132,8 @@ def test_rows_shown_never_move_when_the_rest_of_the_answer_comes(start_sim, desk
     sim = start_sim("--org", str(org), "--auto-approve-after", "0")
     app = desktop(sim)
     app.wait(lambda: app.css("button.sign-in-code"), what="the sign-in button")[0].click()
-    app.wait(lambda: len(app.css(ROWS)) == 180, timeout=60, what="the 180 roles")
+    app.wait(lambda: setsize(app) == 180, timeout=60, what="the 180 roles")
+    time.sleep(0.5)
     before = [r.get_attribute("id") for r in app.css(ROWS)]
     # Every list drawn from here on is recorded, in order, with the query in the box.
     app.web.execute_script(
@@ -81,15 +148,15 @@ def test_rows_shown_never_move_when_the_rest_of_the_answer_comes(start_sim, desk
     search = app.css("#search")[0]
     search.click()
     search.send_keys("a")
-    app.wait(lambda: len(app.css(ROWS)) == 180 and app.css(ROWS)[0].get_attribute("data-role") == "Admin", what="the 180 matches of a")
+    app.wait(lambda: setsize(app) == 180 and app.css(ROWS)[0].get_attribute("data-role") == "Admin", what="the 180 matches of a")
     time.sleep(0.5)
     final = [r.get_attribute("id") for r in app.css(ROWS)]
     # The lists drawn for "a" (the empty query's may show a moment longer, until the answer).
-    drawn = [
+    lists = [
         d["ids"]
         for d in app.web.execute_script("return window.rolecallDrawn")
         if d["query"] == "a" and d["ids"] != before
     ]
-    assert drawn and len(drawn[0]) < 180, "the first frame draws only the rows that fit"
-    for d in drawn:
+    assert lists and len(lists[0]) < len(final), "the first frame draws only the rows that fit"
+    for d in lists:
         assert d == final[: len(d)], f"rows moved: {d[:6]} then {final[:6]}"
