@@ -160,3 +160,26 @@ def test_rows_shown_never_move_when_the_rest_of_the_answer_comes(start_sim, desk
     assert lists and len(lists[0]) < len(final), "the first frame draws only the rows that fit"
     for d in lists:
         assert d == final[: len(d)], f"rows moved: {d[:6]} then {final[:6]}"
+
+
+def test_the_quick_picker_says_how_many_more_match_and_when_none_do(start_sim, desktop):
+    """The quick picker shows the top 8: it says how many matched in all, and says so when
+    nothing does (Enter then opens nothing)."""
+    sim = start_sim("--org", "demo", "--auto-approve-after", "0")
+    app = desktop(sim)
+    app.wait(lambda: app.css("button.sign-in-code"), what="the sign-in button")[0].click()
+    app.wait(lambda: setsize(app) == 92, timeout=60, what="the 92 roles")
+    box = app.open_picker()
+    more = lambda: app.css("#picker-more")[0].text if app.css("#picker-more") else None  # noqa: E731
+    app.wait(lambda: more() == "8 of 92 matches: type to narrow", what=lambda: f"the count of matches (got {more()!r})")
+    assert len(app.css("#picker-list [role=option]")) == 8
+    box.send_keys("zzqqzzqq")
+    app.wait(
+        lambda: app.css("#picker-none") and app.css("#picker-none")[0].text == "No role matches." and not app.css("#picker-list"),
+        what="no match said",
+    )
+    assert not app.css("#picker-more")
+    opened = app.opened_urls()
+    box.send_keys(Keys.ENTER)
+    time.sleep(0.5)
+    assert app.opened_urls() == opened, "Enter with nothing matched opened something"
