@@ -1,5 +1,5 @@
 import { afterEach, describe, expect, it, vi } from "vitest";
-import { rowsOnScreen } from "./frame";
+import { record, rowsOnScreen } from "./frame";
 
 const withHeight = (innerHeight: number) => vi.stubGlobal("window", { innerHeight });
 
@@ -25,5 +25,18 @@ describe("rowsOnScreen", () => {
     expect(rowsOnScreen()).toBe(40);
     withHeight(150);
     expect(rowsOnScreen()).toBe(40);
+  });
+});
+
+describe("record", () => {
+  afterEach(() => vi.unstubAllGlobals());
+
+  it("adds each figure to its own series, in order", () => {
+    const w: Record<string, number[]> = {};
+    vi.stubGlobal("window", w);
+    record("rolecallKeystrokeMs", 12);
+    record("rolecallKeystrokeMs", 9);
+    record("rolecallIpcMs", 3);
+    expect(w).toEqual({ rolecallKeystrokeMs: [12, 9], rolecallIpcMs: [3] });
   });
 });

@@ -14,3 +14,19 @@ export function rowsOnScreen(): number {
   if (window.innerHeight < 240) return 40;
   return Math.min(40, Math.ceil(window.innerHeight / 24));
 }
+
+/** Figures the benchmarks read from the page (`window.<series>`, scripts/bench-search-window):
+ * times and counts only, never a query's text. */
+export type Series =
+  | "rolecallKeystrokeMs"
+  | "rolecallDrawnAtKey"
+  | "rolecallKeyFrameMs"
+  | "rolecallAnswerMs"
+  | "rolecallQueueMs"
+  | "rolecallIpcMs";
+
+/** Adds a figure to a series the benchmarks read. */
+export function record(series: Series, value: number): void {
+  const w = window as unknown as Partial<Record<Series, number[]>>;
+  (w[series] ??= []).push(value);
+}
