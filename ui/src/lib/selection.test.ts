@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { LatestSearch, keyOf, moveKey, refreshInPlace, reselect, whenSettled } from "./selection";
+import { LatestSearch, keyOf, moveKey, nothingShown, refreshInPlace, reselect, whenSettled } from "./selection";
 
 const r = (account: string, role: string, extra: Record<string, unknown> = {}) => ({
   session: "corp",
@@ -94,5 +94,22 @@ describe("only the newest query's answer is shown", () => {
     releaseSecond();
     await waiting;
     expect(log).toEqual(["first", "second", "acted"]);
+  });
+});
+
+describe("nothingShown", () => {
+  const signIn = "Sign in to load your accounts and roles.";
+
+  it("says no role matches once any session has accounts, even while another still loads", () => {
+    expect(nothingShown([{ accounts: 3, sweep: null }, { accounts: 0, sweep: {} }], signIn)).toBe("No role matches.");
+  });
+
+  it("says the roles are loading while a sweep runs and no account is in yet", () => {
+    expect(nothingShown([{ accounts: 0, sweep: {} }], signIn)).toBe("Loading your accounts and roles: they appear here as they arrive.");
+  });
+
+  it("says where to sign in when no session has accounts or a sweep", () => {
+    expect(nothingShown([], signIn)).toBe(signIn);
+    expect(nothingShown([{ accounts: 0, sweep: null }], signIn)).toBe(signIn);
   });
 });

@@ -103,3 +103,12 @@ export async function whenSettled(current: () => Promise<unknown>): Promise<void
     await seen.catch(() => undefined);
   } while (seen !== current());
 }
+
+/** Why a list shows no role (the main window's and the picker's): nothing matches the query,
+ *  the accounts are still coming in, or no session has loaded any. `signIn` says where to sign
+ *  in from. */
+export function nothingShown(sessions: { accounts: number; sweep: unknown }[], signIn: string): string {
+  if (sessions.some((s) => s.accounts > 0)) return "No role matches.";
+  if (sessions.some((s) => s.sweep)) return "Loading your accounts and roles: they appear here as they arrive.";
+  return signIn;
+}
