@@ -33,8 +33,9 @@ use rolecall_engine::text::printable;
 
 use crate::view::{
     AccountSettingsView, ActiveView, AppView, ChainView, ConsoleMenuView, ConsoleTarget, ErrorView,
-    GrantView, ImportView, PendingLinkView, PreferencesView, RoleRef, RoleView, ServiceView,
-    SessionErrorView, SessionSettingsView, SessionView, SettingsView, SignInView, SweepView,
+    FirstView, GrantView, ImportView, PendingLinkView, PreferencesView, RoleRef, RoleView,
+    SearchView, ServiceView, SessionErrorView, SessionSettingsView, SessionView, SettingsView,
+    SignInView, SweepView,
 };
 
 /// How the app was started.
@@ -385,6 +386,19 @@ impl Desktop {
         recents.retain(|k| k != key);
         recents.insert(0, key.clone());
         recents.truncate(10);
+    }
+
+    /// The main page's first frame: its state and its first `rows` for the empty query, what
+    /// its first two commands would answer.
+    pub fn first_view(&self, rows: usize) -> FirstView {
+        let (roles, total) = self.search_counted("", rows, true);
+        FirstView {
+            state: self.view(),
+            results: SearchView {
+                roles,
+                total: u32::try_from(total).unwrap_or(u32::MAX),
+            },
+        }
     }
 
     pub fn search(&self, query: &str, limit: usize) -> Vec<RoleView> {
@@ -1195,6 +1209,15 @@ impl Desktop {
 
 /// The most roles one search answers with (the window says how many more match).
 pub const SEARCH_ROWS: usize = 300;
+
+/// The rows that fit in a window `height` px high, as its first frame draws them:
+/// `rowsOnScreen` in `ui/src/lib/frame.ts` (a row is at least 24 px high).
+pub fn rows_on_screen(height: f64) -> usize {
+    if height < 240.0 {
+        return 40;
+    }
+    ((height / 24.0).ceil() as usize).min(40)
+}
 
 /// Search hits in the window list's order: each under its account, accounts in the order of
 /// their best-ranked hit, hits in their own order within an account (what the window's

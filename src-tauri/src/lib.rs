@@ -236,9 +236,14 @@ fn show_main<R: Runtime>(app: &AppHandle<R>) {
     };
     config.visible = false;
     let shown = std::sync::atomic::AtomicBool::new(false);
+    let serving = app.clone();
+    let rows = desktop::rows_on_screen(config.height);
     let built = tauri::WebviewWindowBuilder::from_config(app, &config)
         .map(|b| {
-            b.on_page_load(move |w, page| {
+            b.on_web_resource_request(move |_request, response| {
+                put_first_view(&serving, rows, response);
+            })
+            .on_page_load(move |w, page| {
                 if page.event() == tauri::webview::PageLoadEvent::Finished
                     && !shown.swap(true, std::sync::atomic::Ordering::SeqCst)
                 {
@@ -252,6 +257,32 @@ fn show_main<R: Runtime>(app: &AppHandle<R>) {
         .and_then(|b| b.build());
     if let Err(e) = built {
         tracing::error!("cannot open the main window: {e}");
+    }
+}
+
+/// The main page as it is served, with its first frame's state and rows in it
+/// ([`view::FirstView`]): the page draws them as its script runs, instead of asking with two
+/// commands whose answers wait behind the main thread showing the window. Left as it is
+/// (the page then asks) for any response but HTML, or before Rolecall's core is open.
+fn put_first_view<R: Runtime>(
+    app: &AppHandle<R>,
+    rows: usize,
+    response: &mut tauri::http::Response<std::borrow::Cow<'static, [u8]>>,
+) {
+    let html = response
+        .headers()
+        .get(tauri::http::header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.starts_with("text/html"));
+    let Some(desktop) = app.try_state::<Arc<Desktop>>().filter(|_| html) else {
+        return;
+    };
+    let Ok(json) = serde_json::to_string(&desktop.first_view(rows)) else {
+        return;
+    };
+    let page = String::from_utf8_lossy(response.body());
+    if let Some(page) = view::with_block_in_body(&page, &view::first_view_block(&json)) {
+        *response.body_mut() = page.into_bytes().into();
     }
 }
 

@@ -351,3 +351,76 @@ pub struct SearchView {
     pub roles: Vec<RoleView>,
     pub total: u32,
 }
+
+/// What the main page's first frame shows (its state, and its first rows for the empty query),
+/// put in the page itself when it is served, so that frame waits for no command
+/// ([`first_view_block`]). The page asks with commands when it is missing.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, TS)]
+#[ts(export, export_to = "../../ui/src/lib/bindings/")]
+pub struct FirstView {
+    pub state: AppView,
+    pub results: SearchView,
+}
+
+/// The id of the element that holds a [`FirstView`] in the main page.
+pub const FIRST_VIEW_ID: &str = "rolecall-first-view";
+
+/// `json` as an HTML data block (`<script type="application/json">`): the page reads it, and
+/// nothing in it runs (a data block is no script, and the page's policy allows no inline
+/// script anyway). Names come from the portal and the config: `<`, `>` and `&` are written as
+/// JSON escapes, so no name can end the block or open markup; U+2028 and U+2029 too.
+pub fn first_view_block(json: &str) -> String {
+    let mut safe = String::with_capacity(json.len() + 64);
+    for c in json.chars() {
+        match c {
+            '<' => safe.push_str("\\u003c"),
+            '>' => safe.push_str("\\u003e"),
+            '&' => safe.push_str("\\u0026"),
+            '\u{2028}' => safe.push_str("\\u2028"),
+            '\u{2029}' => safe.push_str("\\u2029"),
+            c => safe.push(c),
+        }
+    }
+    format!(r#"<script type="application/json" id="{FIRST_VIEW_ID}">{safe}</script>"#)
+}
+
+/// `html` with `block` put first in its body; `None` for a page with no `<body>` tag.
+pub fn with_block_in_body(html: &str, block: &str) -> Option<String> {
+    let at = html.find("<body")?;
+    let at = at + html[at..].find('>')? + 1;
+    Some(format!("{}{block}{}", &html[..at], &html[at..]))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Account and role names come from the portal and the config: a name that holds
+    /// `</script>` must stay text in the block, never end it or open markup in the page.
+    #[test]
+    fn a_hostile_name_cannot_end_the_first_view_block_or_open_markup() {
+        let name = "</script><script>alert(1)</script><!-- & \u{2028}</SCRIPT >";
+        let json = serde_json::json!({ "role": name }).to_string();
+        let block = first_view_block(&json);
+        let open = format!(r#"<script type="application/json" id="{FIRST_VIEW_ID}">"#);
+        let inner = block
+            .strip_prefix(&open)
+            .and_then(|b| b.strip_suffix("</script>"))
+            .expect("one block, closed once at its end");
+        assert!(!inner.contains(['<', '>', '&', '\u{2028}']), "{inner}");
+        // What the page reads back is the name as it was.
+        let read: serde_json::Value = serde_json::from_str(inner).expect("the block holds JSON");
+        assert_eq!(read["role"], name);
+    }
+
+    #[test]
+    fn the_first_view_goes_first_in_the_page_body() {
+        let page = "<html><head><title>Rolecall</title></head>\n  <body class=\"x\">\n    <div id=\"app\"></div>\n  </body></html>";
+        let put = with_block_in_body(page, "<B>").expect("the page has a body");
+        assert_eq!(
+            put,
+            "<html><head><title>Rolecall</title></head>\n  <body class=\"x\"><B>\n    <div id=\"app\"></div>\n  </body></html>"
+        );
+        assert_eq!(with_block_in_body("<p>no body</p>", "<B>"), None);
+    }
+}

@@ -93,7 +93,7 @@ class Desktop:
         from selenium.webdriver.common.options import ArgOptions
 
         self.home = tmp_path / "rolecall"
-        (self.home / "config").mkdir(parents=True)
+        (self.home / "config").mkdir(parents=True, exist_ok=True)
         (self.home / "config" / "config.toml").write_text(
             f"[preferences]\nwarnings_seconds = [15]\nclipboard_clear_seconds = {clipboard_clear}\n"
             + (sim.session_toml() if session else "")

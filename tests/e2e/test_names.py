@@ -4,6 +4,14 @@ it (the name is isolated), a long name ends in an ellipsis with the full name on
 "R&D".
 """
 
+import json
+import os
+import pathlib
+import subprocess
+
+ROOT = pathlib.Path(__file__).resolve().parents[2]
+CLI = str(ROOT / "target" / "debug" / "rolecall")
+
 
 ROWS = "#role-list [role=option]"
 
@@ -62,3 +70,51 @@ def test_names_are_shown_as_they_are(start_sim, desktop, tmp_path):
     box.send_keys("stnemyap")
     option = app.wait(lambda: app.css("#picker-list [role=option]"), what="picker results")[0]
     assert "⟨U+202E⟩" in option.get_attribute("textContent")
+
+
+# Names that would be markup, a script or the end of a script if a page took them as HTML.
+MARKUP = ['</script><img src=x onerror="document.title=\'run\'">', "<!--", "a&amp;b <b>bold</b>"]
+
+MARKUP_ORG = """
+name = "markup"
+[user]
+name = "Ada"
+username = "ada@example.com"
+""" + "".join(
+    f"""[[accounts]]
+id = "{i}{i}{i}{i}{i}{i}{i}{i}{i}{i}{i}{i}"
+name = {json.dumps(name)}
+email = "{i}@example.com"
+roles = ["Admin"]
+"""
+    for i, name in enumerate(MARKUP, start=1)
+)
+
+
+def test_names_in_the_page_as_it_is_served_stay_text(start_sim, desktop, tmp_path):
+    """The main page is served with its first rows in it (lib.rs, `put_first_view`): names
+    from the portal go into the HTML itself. They must come out as the same text, and nothing
+    in them may run or become markup."""
+    org = tmp_path / "org.toml"
+    org.write_text(MARKUP_ORG)
+    sim = start_sim("--org", str(org), "--auto-approve-after", "0")
+    # Signed in, the catalogue cached: the app starts with the rows in its first view.
+    home = tmp_path / "rolecall"
+    (home / "config").mkdir(parents=True)
+    (home / "config" / "config.toml").write_text(sim.session_toml())
+    env = {k: v for k, v in os.environ.items() if not k.startswith("AWS_")}
+    env.update(ROLECALL_HOME=str(home), ROLECALL_OPENER="true")
+    for args in (["login", "--device-code"], ["ls"]):
+        done = subprocess.run([CLI, *args], env=env, capture_output=True, text=True, timeout=60)
+        assert done.returncode == 0, done.stderr
+    app = desktop(sim)
+    app.wait(lambda: len(app.css(ROWS)) == len(MARKUP), what=lambda: app.web.execute_script("return document.body.innerText"))
+    page = app.web.execute_script(
+        "return {served: performance.getEntriesByName('served').length,"
+        " block: document.getElementById('rolecall-first-view') !== null,"
+        " title: document.title, images: document.images.length, bold: document.querySelectorAll('#role-list b').length}"
+    )
+    assert page == {"served": 1, "block": False, "title": "Rolecall", "images": 0, "bold": 0}, page
+    names = sorted(e.get_attribute("textContent") for e in app.css(".account-name"))
+    assert names == sorted(MARKUP)
+    assert sorted(e.get_attribute("data-account") for e in app.css(ROWS)) == sorted(MARKUP)

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { groupByAccount, visible } from "./names";
+import { count, groupByAccount, visible } from "./names";
 import { SHORTCUTS, actionFor } from "./shortcuts";
 
 describe("names are shown as they are", () => {
@@ -50,5 +50,13 @@ describe("the shortcut recorder", () => {
     expect(accelerator(k("F12", { ctrlKey: true }))).toBe("Ctrl+F12");
     expect(accelerator(k("KeyP"))).toBeNull();
     expect(accelerator(k("ControlLeft", { ctrlKey: true }))).toBeNull();
+  });
+});
+
+describe("counts", () => {
+  it("are grouped in thousands as toLocaleString('en') writes them", () => {
+    for (const n of [0, 7, 999, 1000, 10000, 100000, 1234567, 2000, 1.5, 12345.25]) {
+      expect(count(n)).toBe(n.toLocaleString("en", { maximumFractionDigits: 20 }));
+    }
   });
 });

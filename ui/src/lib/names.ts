@@ -28,3 +28,11 @@ export function groupByAccount<T extends { session: string; account_id: string }
   }
   return [...groups.values()];
 }
+
+/** `n` with its thousands grouped by commas ("10,000"), as `toLocaleString("en")` writes it
+ *  but without loading the locale data, which takes time as the page starts. */
+export function count(n: number): string {
+  const [whole, fraction] = String(n).split(".");
+  const grouped = whole.replace(/\B(?=(\d{3})+$)/g, ",");
+  return fraction === undefined ? grouped : `${grouped}.${fraction}`;
+}

@@ -31,12 +31,15 @@ export function heldEdit(inputType: string, data: string | null): Held | null {
   return null;
 }
 
-const graphemes = new Intl.Segmenter(undefined, { granularity: "grapheme" });
+// Made at the first key that needs it, not as the page starts: its text-breaking data takes
+// time to load, and the first frame has no use for it.
+let graphemes: Intl.Segmenter | undefined;
 
 /** Where the character (a grapheme: a letter with its accents, an emoji) before or after `at`
  *  begins and ends. */
 function graphemeAround(value: string, at: number, before: boolean): [number, number] {
   let previous: [number, number] = [at, at];
+  graphemes ??= new Intl.Segmenter(undefined, { granularity: "grapheme" });
   for (const { index, segment } of graphemes.segment(value)) {
     const end = index + segment.length;
     if (before && end >= at) return end === at ? [index, end] : previous;
