@@ -388,10 +388,10 @@ impl Desktop {
         recents.truncate(10);
     }
 
-    /// The main page's first frame: its state and its first `rows` for the empty query, what
-    /// its first two commands would answer.
-    pub fn first_view(&self, rows: usize) -> FirstView {
-        let (roles, total) = self.search_counted("", rows, true);
+    /// A page's first frame: its state and its first `rows` for the empty query (`grouped`:
+    /// in the main list's order), what its first two commands would answer.
+    pub fn first_view(&self, rows: usize, grouped: bool) -> FirstView {
+        let (roles, total) = self.search_counted("", rows, grouped);
         FirstView {
             state: self.view(),
             results: SearchView {
@@ -1209,6 +1209,9 @@ impl Desktop {
 
 /// The most roles one search answers with (the window says how many more match).
 pub const SEARCH_ROWS: usize = 300;
+
+/// The roles the quick picker shows: `ROWS` in `ui/src/components/Picker.svelte`.
+pub const PICKER_ROWS: usize = 8;
 
 /// The rows that fit in a window `height` px high, as its first frame draws them:
 /// `rowsOnScreen` in `ui/src/lib/frame.ts` (a row is at least 24 px high).

@@ -170,7 +170,18 @@ fn ensure_window<R: Runtime>(app: &AppHandle<R>, label: &str) -> Option<tauri::W
         return Some(w);
     }
     let config = window_config(app, label)?;
-    match tauri::WebviewWindowBuilder::from_config(app, &config).and_then(|b| b.build()) {
+    let serving = app.clone();
+    let built = tauri::WebviewWindowBuilder::from_config(app, &config).map(|b| {
+        if label == "picker" {
+            // The picker's first 8 roles, in the list's own order of relevance.
+            b.on_web_resource_request(move |_request, response| {
+                put_first_view(&serving, desktop::PICKER_ROWS, false, response);
+            })
+        } else {
+            b
+        }
+    });
+    match built.and_then(|b| b.build()) {
         Ok(w) => Some(w),
         Err(e) => {
             tracing::error!("cannot open the {label} window: {e}");
@@ -241,7 +252,7 @@ fn show_main<R: Runtime>(app: &AppHandle<R>) {
     let built = tauri::WebviewWindowBuilder::from_config(app, &config)
         .map(|b| {
             b.on_web_resource_request(move |_request, response| {
-                put_first_view(&serving, rows, response);
+                put_first_view(&serving, rows, true, response);
             })
             .on_page_load(move |w, page| {
                 if page.event() == tauri::webview::PageLoadEvent::Finished
@@ -260,13 +271,15 @@ fn show_main<R: Runtime>(app: &AppHandle<R>) {
     }
 }
 
-/// The main page as it is served, with its first frame's state and rows in it
-/// ([`view::FirstView`]): the page draws them as its script runs, instead of asking with two
-/// commands whose answers wait behind the main thread showing the window. Left as it is
-/// (the page then asks) for any response but HTML, or before Rolecall's core is open.
+/// The main page (or the picker's) as it is served, with its first frame's state and `rows`
+/// in it ([`view::FirstView`]; `grouped`: in the main list's order): the page draws them as
+/// its script runs, instead of asking with two commands whose answers wait behind the main
+/// thread showing the window. Left as it is (the page then asks) for any response but HTML,
+/// or before Rolecall's core is open.
 fn put_first_view<R: Runtime>(
     app: &AppHandle<R>,
     rows: usize,
+    grouped: bool,
     response: &mut tauri::http::Response<std::borrow::Cow<'static, [u8]>>,
 ) {
     let html = response
@@ -277,12 +290,17 @@ fn put_first_view<R: Runtime>(
     let Some(desktop) = app.try_state::<Arc<Desktop>>().filter(|_| html) else {
         return;
     };
-    let Ok(json) = serde_json::to_string(&desktop.first_view(rows)) else {
+    let Ok(json) = serde_json::to_string(&desktop.first_view(rows, grouped)) else {
         return;
     };
     let page = String::from_utf8_lossy(response.body());
     if let Some(page) = view::with_block_in_body(&page, &view::first_view_block(&json)) {
         *response.body_mut() = page.into_bytes().into();
+        // A window made later gets the page anew, with the state of then.
+        response.headers_mut().insert(
+            tauri::http::header::CACHE_CONTROL,
+            tauri::http::HeaderValue::from_static("no-store"),
+        );
     }
 }
 

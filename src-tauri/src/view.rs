@@ -352,8 +352,8 @@ pub struct SearchView {
     pub total: u32,
 }
 
-/// What the main page's first frame shows (its state, and its first rows for the empty query),
-/// put in the page itself when it is served, so that frame waits for no command
+/// What the first frame of the main page or the picker's shows (its state, and its first rows
+/// for the empty query), put in the page itself when it is served, so that frame waits for no command
 /// ([`first_view_block`]). The page asks with commands when it is missing.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, TS)]
 #[ts(export, export_to = "../../ui/src/lib/bindings/")]
@@ -362,7 +362,7 @@ pub struct FirstView {
     pub results: SearchView,
 }
 
-/// The id of the element that holds a [`FirstView`] in the main page.
+/// The id of the element that holds a [`FirstView`] in the page.
 pub const FIRST_VIEW_ID: &str = "rolecall-first-view";
 
 /// `json` as an HTML data block (`<script type="application/json">`): the page reads it, and

@@ -14,6 +14,7 @@ CLI = str(ROOT / "target" / "debug" / "rolecall")
 
 
 ROWS = "#role-list [role=option]"
+PICKED = "#picker-list [role=option]"
 
 ORG = """
 name = "names"
@@ -118,3 +119,14 @@ def test_names_in_the_page_as_it_is_served_stay_text(start_sim, desktop, tmp_pat
     names = sorted(e.get_attribute("textContent") for e in app.css(".account-name"))
     assert names == sorted(MARKUP)
     assert sorted(e.get_attribute("data-account") for e in app.css(ROWS)) == sorted(MARKUP)
+
+    # The quick picker's page is served with its first roles too.
+    app.open_picker()
+    options = app.wait(lambda: len(app.css(PICKED)) == len(MARKUP) and app.css(PICKED), what="the picker's roles")
+    page = app.web.execute_script(
+        "return {served: performance.getEntriesByName('served').length,"
+        " block: document.getElementById('rolecall-first-view') !== null, images: document.images.length}"
+    )
+    assert page == {"served": 1, "block": False, "images": 0}, page
+    shown = " ".join(o.get_attribute("textContent") for o in options)
+    assert all(name in shown for name in MARKUP), shown
