@@ -123,3 +123,31 @@ def test_every_action_is_on_a_key(start_sim, desktop):
     search.send_keys(Keys.CONTROL, "d")
     app.wait(lambda: not app.css(ROWS + "[aria-selected=true] .countdown"), what="credentials forgotten")
     assert selected(app) == target, "every key acted on the same selected role"
+
+
+def actions_beside_selected(app):
+    """Whether the row's actions (Console, ▾, ⋯) sit on the selected row's line."""
+    return app.web.execute_script(
+        """
+        const row = document.querySelector('#role-list [role=option][aria-selected=true]');
+        const bar = document.querySelector('.row-actions');
+        if (!row || !bar) return false;
+        const r = row.getBoundingClientRect(), b = bar.getBoundingClientRect();
+        const middle = (b.top + b.bottom) / 2;
+        return b.height > 0 && middle >= r.top && middle <= r.bottom;
+        """
+    )
+
+
+def test_the_actions_sit_beside_the_selected_row(start_sim, desktop):
+    """The actions are placed from the selected row's layout, read in the frame that draws it
+    (a layout read while the window is still hidden has no size and would misplace them)."""
+    _, app = signed_in(start_sim, desktop)
+    app.wait(lambda: actions_beside_selected(app), what="the actions beside the top row")
+    search = app.css("#search")[0]
+    for keys, what in ((Keys.ARROW_DOWN * 6, "the seventh row"), (Keys.PAGE_DOWN, "a row a page down"), (Keys.END, "the last row")):
+        before = selected(app)
+        search.send_keys(keys)
+        app.wait(lambda: selected(app) != before and actions_beside_selected(app), what=f"the actions beside {what}")
+    search.send_keys("payments")
+    app.wait(lambda: selected(app) and "payments" in app.css(ROWS + "[aria-selected=true]")[0].get_attribute("data-account") and actions_beside_selected(app), what="the actions beside the new top match")
