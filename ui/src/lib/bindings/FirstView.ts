@@ -3,8 +3,8 @@ import type { AppView } from "./AppView";
 import type { SearchView } from "./SearchView";
 
 /**
- * What the main page's first frame shows (its state, and its first rows for the empty query),
- * put in the page itself when it is served, so that frame waits for no command
+ * What the first frame of the main page or the picker's shows (its state, and its first rows
+ * for the empty query), put in the page itself when it is served, so that frame waits for no command
  * ([`first_view_block`]). The page asks with commands when it is missing.
  */
 export type FirstView = { state: AppView, results: SearchView, };
