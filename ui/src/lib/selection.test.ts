@@ -97,6 +97,41 @@ describe("only the newest query's answer is shown", () => {
   });
 });
 
+describe("a key while the list refreshes, as a sweep streams accounts in", () => {
+  it("acts once the query typed is shown, not when the refreshes of it stop", async () => {
+    // Each refresh of the query shown is replaced by the next as soon as it is in (a sweep
+    // changes the catalogue many times a second, each change a new search of the same query).
+    let refreshes = 0;
+    const next = (): Promise<unknown> => new Promise<void>((res) => setTimeout(res, 1)).then(() => {
+      if (refreshes < 200) {
+        refreshes++;
+        current = next();
+      }
+    });
+    let current = next();
+    await whenSettled(() => current, () => true);
+    expect(refreshes).toBeLessThanOrEqual(2);
+  });
+
+  it("still waits for the search of a query typed but not shown yet", async () => {
+    let shownQuery = "pay";
+    const query = "payments";
+    let current: Promise<unknown> = Promise.resolve();
+    const log: string[] = [];
+    // A refresh of the old query under way; then the search of the new one starts.
+    current = new Promise<void>((res) => setTimeout(res, 1)).then(() => {
+      log.push("refresh of pay");
+      current = new Promise<void>((res) => setTimeout(res, 1)).then(() => {
+        shownQuery = query;
+        log.push("payments shown");
+      });
+    });
+    await whenSettled(() => current, () => shownQuery === query);
+    log.push("acted");
+    expect(log).toEqual(["refresh of pay", "payments shown", "acted"]);
+  });
+});
+
 describe("nothingShown", () => {
   const signIn = "Sign in to load your accounts and roles.";
 

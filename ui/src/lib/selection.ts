@@ -93,15 +93,19 @@ export class LatestSearch<R, Q = string> {
   }
 }
 
-/** Waits until the newest of a changing set of promises settled: `current()` names the newest
- *  each time it is asked. Enter pressed right after typing waits for the search of what was
- *  typed, then acts on its results. */
-export async function whenSettled(current: () => Promise<unknown>): Promise<void> {
+/** Waits until the search of what was typed is in: `current()` names the newest search each
+ *  time it is asked, `shown()` says whether the query shown is the one typed. Enter pressed
+ *  right after typing waits for the search of what was typed, then acts on its results.
+ *  Searches of the query already shown (the list refreshed as accounts stream in: a sweep
+ *  changes the catalogue many times a second) are waited for no further than the one under
+ *  way: they never change which role is selected, and a stream of them held the key until the
+ *  sweep ended. */
+export async function whenSettled(current: () => Promise<unknown>, shown: () => boolean = () => false): Promise<void> {
   let seen: Promise<unknown>;
   do {
     seen = current();
     await seen.catch(() => undefined);
-  } while (seen !== current());
+  } while (!shown() && seen !== current());
 }
 
 /** Why a list shows no role (the main window's and the picker's): nothing matches the query,
