@@ -142,7 +142,8 @@ def test_start_at_login_follows_the_preference(start_sim, tmp_path, monkeypatch)
     app, log = launch(tmp_path, sim, "--hidden", "--no-agent")
     try:
         wait(lambda: not entry.exists(), 30, "the autostart entry removed")
-        assert "start at login disabled" in pathlib.Path(log).read_text()
+        # The app says so just after it removed the entry: wait for the line, as above.
+        wait(lambda: "start at login disabled" in pathlib.Path(log).read_text(), 10, "the log line")
     finally:
         app.terminate()
         app.wait(timeout=10)
