@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { FIRST_VIEW_ID, takeFirstView } from "./first";
+import { FIRST_VIEW_ID, firstAnswer, takeFirstView } from "./first";
 
 /** A page holding (or not) one element with the data block's id. */
 function page(text: string | null) {
@@ -34,5 +34,25 @@ describe("the first view the app put in the main page", () => {
     for (const text of ["", "not json", "null", "[]", '{"state": {}}', '{"state": 1, "results": {"roles": []}}']) {
       expect(takeFirstView(page(text))).toBeNull();
     }
+  });
+});
+
+describe("the answer a page was served with", () => {
+  const given = Promise.resolve("served");
+
+  it("answers the first search, of the empty query, and no later one", () => {
+    const take = firstAnswer(() => given);
+    expect(take("")).toBe(given);
+    expect(take("")).toBeUndefined();
+  });
+
+  it("is used up by a first search of another query", () => {
+    const take = firstAnswer(() => given);
+    expect(take("pay")).toBeUndefined();
+    expect(take("")).toBeUndefined();
+  });
+
+  it("is nothing when the page was served without one", () => {
+    expect(firstAnswer(() => undefined)("")).toBeUndefined();
   });
 });

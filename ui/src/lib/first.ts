@@ -21,3 +21,15 @@ export function takeFirstView(doc: Pick<Document, "getElementById">): FirstView 
   }
   return null;
 }
+
+/** The answer a page was served with (`given()`), for its first search only, and only if that
+ *  search is of the empty query: the function returned gives it then and `undefined` for every
+ *  later search (the list's and the picker's first search, `Roles.svelte`, `Picker.svelte`). */
+export function firstAnswer<T>(given: () => Promise<T> | undefined): (q: string) => Promise<T> | undefined {
+  let used = false;
+  return (q) => {
+    const answer = used || q !== "" ? undefined : given();
+    used = true;
+    return answer;
+  };
+}
