@@ -1,5 +1,5 @@
-//! Logs of the CLI and the desktop app: `ROLECALL_LOG` (an `EnvFilter`, such as `debug` or
-//! `rolecall_core=trace`), to standard error. No level may print a secret:
+//! Logs of the CLI and the desktop app: `ROLECALL_LOG` (a level, such as `debug`, or targets
+//! and levels, such as `rolecall_core=trace,info`), to standard error. No level may print a secret:
 //!
 //! - The HTTP, TLS and AWS SDK crates log at most at `info`, whatever level is asked for: at
 //!   `debug` and `trace` they print whole requests and answers, with the
@@ -14,7 +14,7 @@
 use std::io::Write;
 
 use tracing::Level;
-use tracing_subscriber::filter::{EnvFilter, filter_fn};
+use tracing_subscriber::filter::{Targets, filter_fn};
 use tracing_subscriber::layer::SubscriberExt;
 use tracing_subscriber::util::SubscriberInitExt;
 use tracing_subscriber::{Layer, fmt};
@@ -138,11 +138,33 @@ impl Write for RedactingStderr {
     }
 }
 
+/// What `ROLECALL_LOG` asks for (`value`), else `default`; a value that is not a filter gives
+/// `default` and says why, for the logger to print once it is installed.
+fn filter(value: Option<&str>, default: &str) -> (Targets, Option<String>) {
+    let fallback = || default.parse().unwrap_or_else(|_| Targets::new());
+    match value.map(str::trim).filter(|v| !v.is_empty()) {
+        None => (fallback(), None),
+        Some(v) => match v.parse::<Targets>() {
+            Ok(t) => (t, None),
+            Err(e) => (
+                fallback(),
+                Some(format!(
+                    "ROLECALL_LOG={v:?} is not a log filter ({e}); logging at {default:?}. \
+                     Give a level (error, warn, info, debug, trace) or target=level pairs, \
+                     such as rolecall_core=debug,info."
+                )),
+            ),
+        },
+    }
+}
+
 /// Installs the logger: `ROLECALL_LOG`, else `default` (`warn` for the CLI, `info` for the
-/// app). Colours only on a terminal.
+/// app). Colours only on a terminal. Filters are targets and levels
+/// (`tracing_subscriber::filter::Targets`): no span or field filters, so no regular-expression
+/// engine is linked for them.
 pub fn init(default: &str) {
-    let filter =
-        EnvFilter::try_from_env("ROLECALL_LOG").unwrap_or_else(|_| EnvFilter::new(default));
+    let value = std::env::var("ROLECALL_LOG").ok();
+    let (filter, complaint) = filter(value.as_deref(), default);
     let cap = filter_fn(|meta| !(capped(meta.target()) && *meta.level() > Level::INFO));
     let layer = fmt::layer()
         .with_writer(|| RedactingStderr)
@@ -151,6 +173,9 @@ pub fn init(default: &str) {
         .with_filter(filter)
         .with_filter(cap);
     let _ = tracing_subscriber::registry().with(layer).try_init();
+    if let Some(complaint) = complaint {
+        tracing::warn!("{complaint}");
+    }
 }
 
 #[cfg(test)]
@@ -177,6 +202,43 @@ mod tests {
             r#"{"accessToken":"<redacted>","expiresIn":3600}"#
         );
         assert_eq!(redact("agent: credentials"), "agent: credentials");
+    }
+
+    #[test]
+    fn a_log_level_or_targets_are_a_filter() {
+        use tracing_subscriber::filter::LevelFilter;
+        let (t, complaint) = filter(Some("debug"), "warn");
+        assert!(complaint.is_none());
+        assert!(t.would_enable("rolecall_engine::sweep", &Level::DEBUG));
+        assert!(!t.would_enable("rolecall_engine::sweep", &Level::TRACE));
+        let (t, complaint) = filter(Some("rolecall_core=trace,info"), "warn");
+        assert!(complaint.is_none());
+        assert!(t.would_enable("rolecall_core::agent", &Level::TRACE));
+        assert!(t.would_enable("rolecall_engine", &Level::INFO));
+        assert!(!t.would_enable("rolecall_engine", &Level::DEBUG));
+        let (t, complaint) = filter(None, "warn");
+        assert!(complaint.is_none());
+        assert_eq!(t.default_level(), Some(LevelFilter::WARN));
+        let (t, _) = filter(Some("  "), "info");
+        assert_eq!(t.default_level(), Some(LevelFilter::INFO));
+    }
+
+    #[test]
+    fn a_log_filter_that_is_not_one_logs_at_the_default_and_says_so() {
+        use tracing_subscriber::filter::LevelFilter;
+        for bad in [
+            "rolecall_core=verbose",
+            "rolecall=debug=trace",
+            "info,x=1.5",
+        ] {
+            let (t, complaint) = filter(Some(bad), "warn");
+            assert_eq!(t.default_level(), Some(LevelFilter::WARN), "{bad}");
+            let complaint = complaint.expect("a complaint");
+            assert!(
+                complaint.contains("ROLECALL_LOG") && complaint.contains(bad),
+                "{complaint}"
+            );
+        }
     }
 
     #[test]
