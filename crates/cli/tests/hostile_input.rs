@@ -174,6 +174,21 @@ roles = ["Admin"]
         "{listing}"
     );
     assert!(listing.contains("dorp-stnemyap\\u{202e}"), "{listing}");
+    // At every log level: the log goes to the same terminal.
+    for level in ["info", "debug", "trace"] {
+        let logged = m
+            .ok(
+                &["--no-agent", "ls", "--refresh"],
+                &[("ROLECALL_LOG", level)],
+            )
+            .await;
+        let log = text(&logged.stderr);
+        assert!(
+            !log.chars()
+                .any(|c| c != '\n' && rolecall_engine::text::is_hidden(c)),
+            "a hidden character reached the terminal in the {level} log: {log:?}"
+        );
+    }
     let err = m
         .run(&["--no-agent", "env", "evil\u{1b}[2J", "Admin"], &[])
         .await;

@@ -8,11 +8,16 @@
 //!   secret (a header, a query parameter, a JSON field), in case a future dependency logs one
 //!   at `info`.
 //!
+//! - Every hidden character of a line (controls, bidi formatting, line separators) is written as
+//!   an escape ([`fields`]): a name from the portal cannot drive the terminal or begin a
+//!   line of its own.
+//!
 //! Rolecall's own code never formats a secret: [`rolecall_engine::secret::Secret`]'s Debug is
 //! redacted and it has no Display.
 
 use std::io::Write;
 
+use rolecall_engine::text::printable;
 use tracing::Level;
 use tracing_subscriber::filter::{Targets, filter_fn};
 use tracing_subscriber::layer::SubscriberExt;
@@ -158,6 +163,25 @@ fn filter(value: Option<&str>, default: &str) -> (Targets, Option<String>) {
     }
 }
 
+/// How an event's fields are written: as `fmt`'s default does (the message, then `name=value`
+/// pairs), but with every hidden character ([`printable`]) written as an escape. A message holds
+/// names from the portal and the config and errors from the network, formatted as they are;
+/// written raw, a role name could move the terminal's cursor, set its title, clear the screen or
+/// begin a line of its own that looks like Rolecall's ("... INFO signed out").
+fn fields() -> impl for<'w> tracing_subscriber::fmt::FormatFields<'w> + 'static {
+    use tracing_subscriber::field::MakeExt;
+    tracing_subscriber::fmt::format::debug_fn(|w, field, value| {
+        let text = format!("{value:?}");
+        let text = printable(&text);
+        if field.name() == "message" {
+            write!(w, "{text}")
+        } else {
+            write!(w, "{}={text}", field.name())
+        }
+    })
+    .delimited(" ")
+}
+
 /// Installs the logger: `ROLECALL_LOG`, else `default` (`warn` for the CLI, `info` for the
 /// app). Colours only on a terminal. Filters are targets and levels
 /// (`tracing_subscriber::filter::Targets`): no span or field filters, so no regular-expression
@@ -167,6 +191,7 @@ pub fn init(default: &str) {
     let (filter, complaint) = filter(value.as_deref(), default);
     let cap = filter_fn(|meta| !(capped(meta.target()) && *meta.level() > Level::INFO));
     let layer = fmt::layer()
+        .fmt_fields(fields())
         .with_writer(|| RedactingStderr)
         .with_target(false)
         .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
@@ -202,6 +227,52 @@ mod tests {
             r#"{"accessToken":"<redacted>","expiresIn":3600}"#
         );
         assert_eq!(redact("agent: credentials"), "agent: credentials");
+    }
+
+    /// What one event logs, through the same formatting as [`init`]'s.
+    fn logged(event: impl FnOnce()) -> String {
+        let out = std::sync::Arc::new(std::sync::Mutex::new(Vec::<u8>::new()));
+        let sink = out.clone();
+        let layer = fmt::layer()
+            .fmt_fields(fields())
+            .with_writer(move || Sink(sink.clone()))
+            .with_ansi(false);
+        tracing::subscriber::with_default(tracing_subscriber::registry().with(layer), event);
+        let bytes = out.lock().expect("log").clone();
+        String::from_utf8(bytes).expect("utf-8")
+    }
+
+    #[derive(Debug)]
+    struct Sink(std::sync::Arc<std::sync::Mutex<Vec<u8>>>);
+    impl Write for Sink {
+        fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+            self.0.lock().expect("log").extend_from_slice(buf);
+            Ok(buf.len())
+        }
+        fn flush(&mut self) -> std::io::Result<()> {
+            Ok(())
+        }
+    }
+
+    #[test]
+    fn a_hostile_name_in_a_log_line_cannot_drive_the_terminal_or_forge_a_line() {
+        // A role name from the portal, as the vault's auto-renew logs it at info.
+        let role = "Admin\x1b]0;pwned\x07\x1b[2J\n2026-11-30T00:00:00Z  INFO signed out\u{202e}";
+        let account = "prod\r\x1b[1A";
+        let out = logged(|| {
+            tracing::info!("auto-renew of 111111111111/{role} failed");
+            tracing::warn!(account, "cannot list the roles");
+        });
+        assert_eq!(out.lines().count(), 2, "{out}");
+        assert!(
+            !out.chars()
+                .any(|c| c != '\n' && rolecall_engine::text::is_hidden(c)),
+            "{out:?}"
+        );
+        assert!(out.contains("Admin\\u{1b}]0;pwned\\u{7}"), "{out}");
+        assert!(out.contains("\\u{a}2026-11-30"), "{out}");
+        assert!(out.contains("\\u{202e}"), "{out}");
+        assert!(out.contains("account=\"prod\\r\\u{1b}[1A\""), "{out}");
     }
 
     #[test]
