@@ -71,6 +71,7 @@ pub enum Entry {
     Separator,
     /// A role: Open console / Copy env, and Forget when its credentials are held.
     Role {
+        /// From [`role_title`]: the account's name, id and the role.
         title: String,
         role: RoleRef,
         held: bool,
@@ -113,11 +114,11 @@ pub fn model(desktop: &Desktop) -> Vec<Entry> {
     }
     for a in &view.active {
         entries.push(Entry::Role {
-            title: format!(
-                "{} / {} ({} left)",
-                printable(&a.account_name),
-                role_name(&a.role, a.chain.as_deref()),
-                time_left(a.expires_at_ms, now)
+            title: role_title(
+                &a.account_name,
+                &a.account_id,
+                &role_name(&a.role, a.chain.as_deref()),
+                &format!(" ({} left)", time_left(a.expires_at_ms, now)),
             ),
             role: RoleRef {
                 session: a.session.clone(),
@@ -132,10 +133,11 @@ pub fn model(desktop: &Desktop) -> Vec<Entry> {
     entries.push(Entry::Separator);
     let all = desktop.search("", 400);
     let role = |r: &crate::view::RoleView| Entry::Role {
-        title: format!(
-            "{} / {}",
-            printable(&r.account_name),
-            role_name(&r.role, r.chain.as_deref())
+        title: role_title(
+            &r.account_name,
+            &r.account_id,
+            &role_name(&r.role, r.chain.as_deref()),
+            "",
         ),
         role: RoleRef {
             session: r.session.clone(),
@@ -230,20 +232,44 @@ fn role_name(role: &str, chain: Option<&str>) -> String {
     }
 }
 
+/// The fewest characters of an account's name a role's label keeps.
+const NAME_MIN: usize = 8;
+
+/// A role's title in the menu: `name (account id) / role`, then `suffix` (the time left).
+/// `role` is as [`role_name`] shows it. Only the name is ever shortened: the account id and
+/// the role stay whole, so two accounts given one name (a sandbox renamed after production)
+/// never read alike, and no long name can hide which role an entry acts on. The label stays
+/// within [`LABEL_MAX`] unless the role alone needs more.
+pub fn role_title(name: &str, account_id: &str, role: &str, suffix: &str) -> String {
+    let tail = format!(" ({account_id}) / {role}{suffix}");
+    let room = LABEL_MAX.saturating_sub(tail.chars().count()).max(NAME_MIN);
+    format!("{}{tail}", shorten(&printable(name), room))
+}
+
+/// A role's title as the menu toolkit must be given it: already shaped by [`role_title`], so
+/// never cut again.
+pub fn role_label(title: &str) -> String {
+    title.replace('&', "&&")
+}
+
+/// `text` in at most `max` characters, ending in "…" when cut.
+fn shorten(text: &str, max: usize) -> String {
+    if text.chars().count() > max {
+        let mut s: String = text.chars().take(max.saturating_sub(1)).collect();
+        s.push('…');
+        s
+    } else {
+        text.to_owned()
+    }
+}
+
 /// Menu labels are short, and say what they say: longer than this, a name ends in "…", and an
 /// `&` is a character, not the mark of a keyboard mnemonic (which would show "R&D" as "R_D").
 pub const LABEL_MAX: usize = 60;
 
 /// A model's text as the menu toolkit must be given it.
 pub fn menu_label(text: &str) -> String {
-    let short: String = if text.chars().count() > LABEL_MAX {
-        let mut s: String = text.chars().take(LABEL_MAX - 1).collect();
-        s.push('…');
-        s
-    } else {
-        text.to_owned()
-    };
-    short.replace('&', "&&")
+    shorten(text, LABEL_MAX).replace('&', "&&")
 }
 
 fn item<R: Runtime>(
@@ -309,7 +335,7 @@ fn build_entry<R: Runtime>(
                 )?));
             }
             let refs: Vec<&dyn IsMenuItem<R>> = items.iter().map(|b| b.as_ref()).collect();
-            Box::new(Submenu::with_items(app, menu_label(title), true, &refs)?)
+            Box::new(Submenu::with_items(app, role_label(title), true, &refs)?)
         }
         Entry::Group { label, roles } => {
             let subs = roles
@@ -401,6 +427,50 @@ mod tests {
             "deploy (chained from AdministratorAccess, 1 h)"
         );
         assert_eq!(role_name("Admin\u{202e}", None), "Admin\\u{202e}");
+    }
+
+    #[test]
+    fn a_role_label_always_shows_its_account_id_and_its_whole_role() {
+        // A long name: no cut may hide which role (or which account) an entry acts on.
+        let long = "payments-production-".repeat(4);
+        let admin = role_label(&role_title(
+            &long,
+            "111111111111",
+            "AdministratorAccess",
+            "",
+        ));
+        let read = role_label(&role_title(&long, "111111111111", "ReadOnlyAccess", ""));
+        assert_ne!(admin, read);
+        assert!(
+            admin.ends_with(" (111111111111) / AdministratorAccess"),
+            "{admin}"
+        );
+        assert!(admin.starts_with("payments-production-"), "{admin}");
+        assert!(admin.chars().count() <= LABEL_MAX, "{admin}");
+        // Two accounts given one name (a sandbox renamed after production) read differently.
+        let real = role_label(&role_title("payments-prod", "111111111111", "Admin", ""));
+        let twin = role_label(&role_title("payments-prod", "222222222222", "Admin", ""));
+        assert_ne!(real, twin);
+        assert_eq!(real, "payments-prod (111111111111) / Admin");
+        // Held credentials say their time left after the role, whole too.
+        let held = role_label(&role_title(&long, "111111111111", "Admin", " (12:00 left)"));
+        assert!(
+            held.ends_with(" (111111111111) / Admin (12:00 left)"),
+            "{held}"
+        );
+        // A role as long as IAM allows (64) keeps the id and the role whole, and some name.
+        let role = "R".repeat(64);
+        let label = role_label(&role_title(&long, "111111111111", &role, ""));
+        assert!(
+            label.ends_with(&format!(" (111111111111) / {role}")),
+            "{label}"
+        );
+        assert!(label.starts_with("paym"), "{label}");
+        // Ampersands stay characters; hidden characters are shown.
+        assert_eq!(
+            role_label(&role_title("R&D\u{202e}", "111111111111", "Admin", "")),
+            "R&&D\\u{202e} (111111111111) / Admin"
+        );
     }
 
     #[test]

@@ -219,7 +219,7 @@ fn the_tray_menu_follows_favourites_and_sign_in() {
             held,
             places,
         } => {
-            assert_eq!(title, "payments-prod / ReadOnly");
+            assert_eq!(title, "payments-prod (111111111111) / ReadOnly");
             assert_eq!(role.account_id, "111111111111");
             assert!(!held, "no credentials held, so no Forget");
             assert_eq!(
@@ -247,7 +247,7 @@ fn the_tray_menu_follows_favourites_and_sign_in() {
         })
         .collect();
     assert!(
-        titles.contains(&"evil\\u{1b}[2J\\u{202e}dorp / Admin".to_owned()),
+        titles.contains(&"evil\\u{1b}[2J\\u{202e}dorp (333333333333) / Admin".to_owned()),
         "{titles:?}"
     );
     assert!(titles.iter().all(|t| !t.contains(['\u{1b}', '\u{202e}'])));
