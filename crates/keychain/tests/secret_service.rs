@@ -10,6 +10,18 @@ use rolecall_engine::secret::Secret;
 use rolecall_engine::token_store::{StoreError, StoredLogin, TokenStore};
 use rolecall_keychain::KeychainStore;
 
+/// The tests that talk to gnome-keyring take turns: the probes' test already runs four
+/// clients at once, and one more beside it has been seen (once, on a loaded CI machine) to
+/// bring the daemon down ("Message recipient disconnected from message bus") for the rest of
+/// the run.
+static KEYRING: std::sync::Mutex<()> = std::sync::Mutex::new(());
+
+fn turn() -> std::sync::MutexGuard<'static, ()> {
+    KEYRING
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner)
+}
+
 fn login(token: &str) -> StoredLogin {
     StoredLogin {
         start_url: "https://d-1234567890.awsapps.com/start".into(),
@@ -28,6 +40,7 @@ fn login(token: &str) -> StoredLogin {
 
 #[test]
 fn saves_loads_replaces_and_deletes_in_the_keychain() {
+    let _turn = turn();
     let store = KeychainStore::with_service("rolecall-test");
     store
         .probe()
@@ -90,6 +103,7 @@ fn no_session_bus_is_a_clear_unavailable_error() {
 /// or that process would quietly keep its sign-in in memory only.
 #[test]
 fn probes_at_the_same_time_all_find_the_keychain() {
+    let _turn = turn();
     let failures: Vec<String> = std::thread::scope(|s| {
         // A few at once, as at a login: more than that has been seen to bring gnome-keyring
         // down, and the one D-Bus starts in its place is locked.
