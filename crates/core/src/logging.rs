@@ -9,7 +9,7 @@
 //!   at `info`.
 //!
 //! - Every hidden character of a line (controls, bidi formatting, line separators) is written as
-//!   an escape ([`fields`]): a name from the portal cannot drive the terminal or begin a
+//!   an escape ([`EscapedFields`]): a name from the portal cannot drive the terminal or begin a
 //!   line of its own.
 //!
 //! Rolecall's own code never formats a secret: [`rolecall_engine::secret::Secret`]'s Debug is
@@ -164,22 +164,54 @@ fn filter(value: Option<&str>, default: &str) -> (Targets, Option<String>) {
 }
 
 /// How an event's fields are written: as `fmt`'s default does (the message, then `name=value`
-/// pairs), but with every hidden character ([`printable`]) written as an escape. A message holds
-/// names from the portal and the config and errors from the network, formatted as they are;
-/// written raw, a role name could move the terminal's cursor, set its title, clear the screen or
-/// begin a line of its own that looks like Rolecall's ("... INFO signed out").
-fn fields() -> impl for<'w> tracing_subscriber::fmt::FormatFields<'w> + 'static {
-    use tracing_subscriber::field::MakeExt;
-    tracing_subscriber::fmt::format::debug_fn(|w, field, value| {
+/// pairs, without the `log.` fields of records from the `log` crate), but with every hidden
+/// character ([`printable`]) written as an escape. A message holds names from the portal and
+/// the config and errors from the network, formatted as they are; written raw, a role name could
+/// move the terminal's cursor, set its title, clear the screen or begin a line of its own that
+/// looks like Rolecall's ("... INFO signed out").
+#[derive(Debug, Default, Clone, Copy)]
+struct EscapedFields;
+
+impl<'w> fmt::FormatFields<'w> for EscapedFields {
+    fn format_fields<R: tracing_subscriber::field::RecordFields>(
+        &self,
+        writer: fmt::format::Writer<'w>,
+        fields: R,
+    ) -> std::fmt::Result {
+        let mut visitor = EscapingVisitor {
+            writer,
+            first: true,
+            result: Ok(()),
+        };
+        fields.record(&mut visitor);
+        visitor.result
+    }
+}
+
+struct EscapingVisitor<'w> {
+    writer: fmt::format::Writer<'w>,
+    first: bool,
+    result: std::fmt::Result,
+}
+
+impl tracing::field::Visit for EscapingVisitor<'_> {
+    fn record_debug(&mut self, field: &tracing::field::Field, value: &dyn std::fmt::Debug) {
+        if self.result.is_err() || field.name().starts_with("log.") {
+            return;
+        }
         let text = format!("{value:?}");
         let text = printable(&text);
-        if field.name() == "message" {
-            write!(w, "{text}")
+        let gap = if std::mem::take(&mut self.first) {
+            ""
         } else {
-            write!(w, "{}={text}", field.name())
-        }
-    })
-    .delimited(" ")
+            " "
+        };
+        self.result = if field.name() == "message" {
+            write!(self.writer, "{gap}{text}")
+        } else {
+            write!(self.writer, "{gap}{}={text}", field.name())
+        };
+    }
 }
 
 /// Installs the logger: `ROLECALL_LOG`, else `default` (`warn` for the CLI, `info` for the
@@ -191,7 +223,7 @@ pub fn init(default: &str) {
     let (filter, complaint) = filter(value.as_deref(), default);
     let cap = filter_fn(|meta| !(capped(meta.target()) && *meta.level() > Level::INFO));
     let layer = fmt::layer()
-        .fmt_fields(fields())
+        .fmt_fields(EscapedFields)
         .with_writer(|| RedactingStderr)
         .with_target(false)
         .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
@@ -234,7 +266,7 @@ mod tests {
         let out = std::sync::Arc::new(std::sync::Mutex::new(Vec::<u8>::new()));
         let sink = out.clone();
         let layer = fmt::layer()
-            .fmt_fields(fields())
+            .fmt_fields(EscapedFields)
             .with_writer(move || Sink(sink.clone()))
             .with_ansi(false);
         tracing::subscriber::with_default(tracing_subscriber::registry().with(layer), event);
@@ -262,8 +294,14 @@ mod tests {
         let out = logged(|| {
             tracing::info!("auto-renew of 111111111111/{role} failed");
             tracing::warn!(account, "cannot list the roles");
+            // A record of the `log` crate, as tracing-log hands it on.
+            tracing::info!(log.target = "tao", log.line = 7, "from the log crate");
         });
-        assert_eq!(out.lines().count(), 2, "{out}");
+        assert_eq!(out.lines().count(), 3, "{out}");
+        assert!(
+            out.contains("from the log crate\n") && !out.contains("log."),
+            "{out}"
+        );
         assert!(
             !out.chars()
                 .any(|c| c != '\n' && rolecall_engine::text::is_hidden(c)),
@@ -273,6 +311,7 @@ mod tests {
         assert!(out.contains("\\u{a}2026-11-30"), "{out}");
         assert!(out.contains("\\u{202e}"), "{out}");
         assert!(out.contains("account=\"prod\\r\\u{1b}[1A\""), "{out}");
+        assert!(out.contains("cannot list the roles account="), "{out}");
     }
 
     #[test]
