@@ -421,10 +421,10 @@ fn notify<R: Runtime>(app: &AppHandle<R>, text: &str) {
 
 fn notify_vault<R: Runtime>(app: &AppHandle<R>, desktop: &Desktop, event: &VaultEvent) {
     let name = |key: &rolecall_engine::vault::RoleKey| {
-        format!(
-            "{} / {}",
-            desktop.account_name(&key.session, &key.account_id),
-            key.role
+        tray::role_words(
+            &desktop.account_name(&key.session, &key.account_id),
+            &key.account_id,
+            &key.role,
         )
     };
     let body = match event {

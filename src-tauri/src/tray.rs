@@ -246,6 +246,17 @@ pub fn role_title(name: &str, account_id: &str, role: &str, suffix: &str) -> Str
     format!("{}{tail}", shorten(&printable(name), room))
 }
 
+/// A role as a notification names it: `name (account id) / role`, whole (a notification has
+/// room), so two accounts given one name never read alike. An account whose name is not known
+/// is named by its id alone.
+pub fn role_words(account_name: &str, account_id: &str, role: &str) -> String {
+    if account_name == account_id {
+        format!("{account_id} / {role}")
+    } else {
+        format!("{account_name} ({account_id}) / {role}")
+    }
+}
+
 /// A role's title as the menu toolkit must be given it: already shaped by [`role_title`], so
 /// never cut again.
 pub fn role_label(title: &str) -> String {
@@ -470,6 +481,22 @@ mod tests {
         assert_eq!(
             role_label(&role_title("R&D\u{202e}", "111111111111", "Admin", "")),
             "R&&D\\u{202e} (111111111111) / Admin"
+        );
+    }
+
+    #[test]
+    fn a_notification_names_the_account_id_of_its_role() {
+        assert_eq!(
+            role_words("payments-prod", "111111111111", "Admin"),
+            "payments-prod (111111111111) / Admin"
+        );
+        assert_ne!(
+            role_words("payments-prod", "111111111111", "Admin"),
+            role_words("payments-prod", "222222222222", "Admin")
+        );
+        assert_eq!(
+            role_words("111111111111", "111111111111", "Admin"),
+            "111111111111 / Admin"
         );
     }
 

@@ -172,8 +172,9 @@ def test_sign_in_pick_console_copy_countdown_and_tray(start_sim, desktop):
     assert not [r for r in app.css("#role-list .countdown") if r.text.strip()], "no countdown left after expiry"
 
     # Notifications before expiry and at expiry.
-    notes = app.wait(lambda: "payments-prod / " + second + " expired and were wiped" in app.notified() and app.notified(), what="the expiry notification")
-    assert re.search(r"Credentials for payments-prod / \w+ expire in 1[0-5] s", notes), notes
+    # Each names the role's account id too: two accounts may share a name.
+    notes = app.wait(lambda: re.search(r"payments-prod \(\d{12}\) / " + re.escape(second) + " expired and were wiped", app.notified()) and app.notified(), what="the expiry notification")
+    assert re.search(r"Credentials for payments-prod \(\d{12}\) / \w+ expire in 1[0-5] s", notes), notes
 
 
 def visible_picker():
