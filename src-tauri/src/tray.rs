@@ -484,6 +484,35 @@ mod tests {
         );
     }
 
+    proptest::proptest! {
+        /// Whatever the names: a label ends with the account id and the whole role, and two
+        /// entries for different accounts or different roles never read alike.
+        #[test]
+        fn no_two_roles_share_a_label(
+            name in "\\PC{0,120}",
+            other in "\\PC{0,120}",
+            role in "[A-Za-z0-9+=,.@_-]{1,64}",
+            other_role in "[A-Za-z0-9+=,.@_-]{1,64}",
+            id in 0u64..1_000_000_000_000,
+            other_id in 0u64..1_000_000_000_000,
+        ) {
+            let (id, other_id) = (format!("{id:012}"), format!("{other_id:012}"));
+            let title = role_title(&name, &id, &role, "");
+            let label = role_label(&title);
+            let tail = format!(" ({id}) / {role}");
+            proptest::prop_assert!(label.ends_with(&tail.replace('&', "&&")), "{label}");
+            // As shown: the toolkit shows `&&` as one `&`.
+            proptest::prop_assert!(
+                title.chars().count() <= LABEL_MAX.max(tail.chars().count() + NAME_MIN),
+                "{title}"
+            );
+            proptest::prop_assert!(!label.chars().any(rolecall_engine::text::is_hidden));
+            if id != other_id || role != other_role {
+                proptest::prop_assert_ne!(label, role_label(&role_title(&other, &other_id, &other_role, "")));
+            }
+        }
+    }
+
     #[test]
     fn a_notification_names_the_account_id_of_its_role() {
         assert_eq!(
