@@ -354,12 +354,14 @@ impl Desktop {
     }
 
     pub fn active(&self) -> Vec<ActiveView> {
+        let config = self.core.config();
         self.core
             .vault()
             .active()
             .into_iter()
             .map(|a| ActiveView {
                 account_name: self.account_name(&a.key.session, &a.key.account_id),
+                alias: config.aliases.get(&a.key.account_id).cloned(),
                 chain: a.key.chain.as_ref().map(|arn| self.chain_name(&a.key, arn)),
                 chain_arn: a.key.chain.clone(),
                 session: a.key.session,

@@ -115,7 +115,7 @@ pub fn model(desktop: &Desktop) -> Vec<Entry> {
     for a in &view.active {
         entries.push(Entry::Role {
             title: role_title(
-                &a.account_name,
+                a.alias.as_deref().unwrap_or(&a.account_name),
                 &a.account_id,
                 &role_name(&a.role, a.chain.as_deref()),
                 &format!(" ({} left)", time_left(a.expires_at_ms, now)),
@@ -134,7 +134,7 @@ pub fn model(desktop: &Desktop) -> Vec<Entry> {
     let all = desktop.search("", 400);
     let role = |r: &crate::view::RoleView| Entry::Role {
         title: role_title(
-            &r.account_name,
+            r.alias.as_deref().unwrap_or(&r.account_name),
             &r.account_id,
             &role_name(&r.role, r.chain.as_deref()),
             "",
@@ -236,6 +236,7 @@ fn role_name(role: &str, chain: Option<&str>) -> String {
 const NAME_MIN: usize = 8;
 
 /// A role's title in the menu: `name (account id) / role`, then `suffix` (the time left).
+/// `name` is the account's alias if the person gave it one, as in the window.
 /// `role` is as [`role_name`] shows it. Only the name is ever shortened: the account id and
 /// the role stay whole, so two accounts given one name (a sandbox renamed after production)
 /// never read alike, and no long name can hide which role an entry acts on. The label stays

@@ -87,6 +87,8 @@ pub struct ActiveView {
     pub session: String,
     pub account_id: String,
     pub account_name: String,
+    /// The person's own name for the account, shown in its place.
+    pub alias: Option<String>,
     pub role: String,
     /// The chain's name, for chained credentials.
     pub chain: Option<String>,

@@ -236,6 +236,26 @@ fn the_tray_menu_follows_favourites_and_sign_in() {
         "the same state, the same menu: no rebuild"
     );
 
+    // The person's alias for the account names it in the tray, as in the window; the id stays.
+    invoke(
+        &window,
+        "set_account",
+        json!({ "accountId": "111111111111", "alias": "Payments (live)", "colour": null, "environment": null }),
+    )
+    .expect("alias");
+    match &favourites(&model(&desktop))[0] {
+        Entry::Role { title, .. } => {
+            assert_eq!(title, "Payments (live) (111111111111) / ReadOnly")
+        }
+        other => panic!("not a role: {other:?}"),
+    }
+    invoke(
+        &window,
+        "set_account",
+        json!({ "accountId": "111111111111", "alias": null, "colour": null, "environment": null }),
+    )
+    .expect("alias removed");
+
     // A name with a terminal escape and a right-to-left override is shown, not obeyed.
     let hostile = json!({ "session": "corp", "account_id": "333333333333", "role": "Admin" });
     invoke(&window, "toggle_favourite", json!({ "role": hostile })).expect("favourite");

@@ -3,7 +3,11 @@
 /**
  * Credentials held in memory right now (no secret: times and names only).
  */
-export type ActiveView = { session: string, account_id: string, account_name: string, role: string, 
+export type ActiveView = { session: string, account_id: string, account_name: string, 
+/**
+ * The person's own name for the account, shown in its place.
+ */
+alias: string | null, role: string, 
 /**
  * The chain's name, for chained credentials.
  */
