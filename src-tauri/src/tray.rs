@@ -242,24 +242,29 @@ const NAME_MIN: usize = 8;
 /// never read alike, and no long name can hide which role an entry acts on. The label stays
 /// within [`LABEL_MAX`] unless the role alone needs more.
 pub fn role_title(name: &str, account_id: &str, role: &str, suffix: &str) -> String {
-    let tail = format!(" ({account_id}) / {role}{suffix}");
-    let room = LABEL_MAX.saturating_sub(tail.chars().count()).max(NAME_MIN);
+    named_role(name, account_id, role, suffix, LABEL_MAX)
+}
+
+/// A role as a notification names it: as in the menu, but whole (a notification has room).
+pub fn role_words(account_name: &str, account_id: &str, role: &str) -> String {
+    named_role(account_name, account_id, role, "", usize::MAX)
+}
+
+/// `name (account id) / role` and `suffix` within `max` characters, only the name shortened.
+/// An account whose name is not known (its name is its id) is named by its id alone.
+fn named_role(name: &str, account_id: &str, role: &str, suffix: &str, max: usize) -> String {
+    let (name, tail) = if name == account_id {
+        ("", format!("{account_id} / {role}{suffix}"))
+    } else {
+        (name, format!(" ({account_id}) / {role}{suffix}"))
+    };
+    let room = max.saturating_sub(tail.chars().count()).max(NAME_MIN);
     format!("{}{tail}", shorten(&printable(name), room))
 }
 
-/// A role as a notification names it: `name (account id) / role`, whole (a notification has
-/// room), so two accounts given one name never read alike. An account whose name is not known
-/// is named by its id alone.
-pub fn role_words(account_name: &str, account_id: &str, role: &str) -> String {
-    if account_name == account_id {
-        format!("{account_id} / {role}")
-    } else {
-        format!("{account_name} ({account_id}) / {role}")
-    }
-}
-
-/// A role's title as the menu toolkit must be given it: already shaped by [`role_title`], so
-/// never cut again.
+/// Text as the menu toolkit must be given it, once it is as short as it should be: an `&` is
+/// a character, not the mark of a keyboard mnemonic. A role's title is shaped by
+/// [`role_title`], so it is never cut again.
 pub fn role_label(title: &str) -> String {
     title.replace('&', "&&")
 }
@@ -281,7 +286,7 @@ pub const LABEL_MAX: usize = 60;
 
 /// A model's text as the menu toolkit must be given it.
 pub fn menu_label(text: &str) -> String {
-    shorten(text, LABEL_MAX).replace('&', "&&")
+    role_label(&shorten(text, LABEL_MAX))
 }
 
 fn item<R: Runtime>(
@@ -498,6 +503,8 @@ mod tests {
             other_id in 0u64..1_000_000_000_000,
         ) {
             let (id, other_id) = (format!("{id:012}"), format!("{other_id:012}"));
+            // A name that is its account's id is the unknown name (`role_words`' test).
+            proptest::prop_assume!(name != id);
             let title = role_title(&name, &id, &role, "");
             let label = role_label(&title);
             let tail = format!(" ({id}) / {role}");
@@ -527,6 +534,10 @@ mod tests {
         assert_eq!(
             role_words("111111111111", "111111111111", "Admin"),
             "111111111111 / Admin"
+        ); // The same in the menu, where the account's name falls back to its id.
+        assert_eq!(
+            role_title("111111111111", "111111111111", "Admin", " (12:00 left)"),
+            "111111111111 / Admin (12:00 left)"
         );
     }
 
