@@ -162,8 +162,8 @@ pub fn copy_console_link<R: Runtime>(
 
 /// The person's answer to a `rolecall://` link waiting in the window.
 #[tauri::command]
-pub async fn answer_link<R: Runtime>(app: AppHandle<R>, d: Ds<'_>, open: bool) -> Res<()> {
-    let result = d.answer_link(open).await;
+pub async fn answer_link<R: Runtime>(app: AppHandle<R>, d: Ds<'_>, id: u32, open: bool) -> Res<()> {
+    let result = d.answer_link(id, open).await;
     changed(&app);
     Ok(result?)
 }

@@ -148,6 +148,8 @@ pub struct Desktop {
     destinations: Mutex<HashMap<RoleKey, Vec<String>>>,
     /// A `rolecall://` link waiting for the person's answer.
     pending_link: Mutex<Option<PendingLink>>,
+    /// The number of the next link to wait for an answer.
+    links: std::sync::atomic::AtomicU32,
     keychain_warning: Mutex<Option<String>>,
     clipboard_seq: AtomicU64,
 }
@@ -251,6 +253,7 @@ impl Desktop {
             recents: Mutex::new(Vec::new()),
             destinations: Mutex::new(HashMap::new()),
             pending_link: Mutex::new(None),
+            links: std::sync::atomic::AtomicU32::new(1),
             keychain_warning: Mutex::new(keychain_warning),
             clipboard_seq: AtomicU64::new(0),
         })
@@ -794,8 +797,12 @@ impl Desktop {
             self.open_console(&role, &target).await?;
             return Ok(false);
         }
+        let id = self
+            .links
+            .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
         *lock(&self.pending_link) = Some(PendingLink {
             view: PendingLinkView {
+                id,
                 description: format!(
                     "the AWS console as {} in {} ({}){}{}",
                     printable(&resolved.key.role),
@@ -818,10 +825,19 @@ impl Desktop {
         Ok(true)
     }
 
-    /// The person's answer to the link waiting: open it or drop it.
-    pub async fn answer_link(&self, open: bool) -> Result<(), CoreError> {
-        let Some(pending) = lock(&self.pending_link).take() else {
-            return Ok(());
+    /// The person's answer to the link `id` they were shown: open it or drop it. An answer to
+    /// a link that another has replaced since is refused, and the newer one keeps waiting.
+    pub async fn answer_link(&self, id: u32, open: bool) -> Result<(), CoreError> {
+        let pending = {
+            let mut waiting = lock(&self.pending_link);
+            match waiting.take() {
+                None => return Ok(()),
+                Some(other) if other.view.id != id => {
+                    *waiting = Some(other);
+                    return Err(CoreError::LinkChanged);
+                }
+                Some(this) => this,
+            }
         };
         if open {
             self.open_console(&pending.role, &pending.target).await?;

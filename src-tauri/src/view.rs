@@ -236,6 +236,9 @@ pub struct ConsoleMenuView {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, TS)]
 #[ts(export, export_to = "../../ui/src/lib/bindings/")]
 pub struct PendingLinkView {
+    /// This link's own number: an answer names it, so an answer given to one link can never
+    /// act on another that replaced it meanwhile.
+    pub id: u32,
     /// What it opens, in words.
     pub description: String,
 }

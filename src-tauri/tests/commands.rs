@@ -490,3 +490,96 @@ fn a_short_search_answer_is_the_top_of_the_long_one() {
     // Ungrouped, as the picker asks: the best matches, at most `limit` of them.
     assert_eq!(rows(json!({ "query": "admin", "limit": 3 })).len(), 3);
 }
+
+/// A `rolecall://` link waits for the person's answer; a second link that arrives while they
+/// read the first replaces what the banner shows. An answer given to the first must never open
+/// the second: it is refused, the second stays shown, and only an answer to it acts on it.
+#[test]
+fn an_answer_to_one_link_never_opens_another() {
+    use rolecall_engine::api::AccountInfo;
+    use rolecall_engine::catalog::{AccountRoles, Catalog};
+    use tauri::Manager;
+
+    let home = tempfile::tempdir().expect("tempdir");
+    let account = |id: &str, name: &str, roles: &[&str]| AccountRoles {
+        account: AccountInfo {
+            account_id: id.into(),
+            account_name: name.into(),
+            email: format!("{name}@example.com"),
+        },
+        roles: roles.iter().map(|r| (*r).to_owned()).collect(),
+    };
+    rolecall_engine::catalog_cache::CatalogCache::new(&home.path().join("cache"))
+        .save(&Catalog {
+            session: "corp".into(),
+            start_url: "https://d-1234567890.awsapps.com/start".into(),
+            accounts: vec![
+                account("111111111111", "sandbox", &["ReadOnly"]),
+                account("222222222222", "payments-prod", &["Admin"]),
+            ],
+            refreshed_at: std::time::SystemTime::now(),
+        })
+        .expect("catalogue cached");
+    let (app, window) = app(home.path());
+    invoke(&window, "add_session", json!({ "name": "corp", "startUrl": "https://d-1234567890.awsapps.com/start", "region": "eu-west-1" }))
+        .expect("added");
+    let desktop = app.state::<Arc<Desktop>>().inner().clone();
+    let arrive = |link: &str| {
+        tauri::async_runtime::block_on(desktop.link_arrived(link)).expect("a link understood")
+    };
+    let pending =
+        || invoke(&window, "app_state", json!({})).expect("state")["pending_link"].clone();
+
+    assert!(arrive(
+        "rolecall://console?account=111111111111&role=ReadOnly"
+    ));
+    let first = pending();
+    assert!(
+        first["description"]
+            .as_str()
+            .expect("description")
+            .contains("sandbox (111111111111)"),
+        "{first}"
+    );
+    // The second link arrives while the person reads the first.
+    assert!(arrive("rolecall://console?account=222222222222&role=Admin"));
+    let second = pending();
+    assert!(
+        second["description"]
+            .as_str()
+            .expect("description")
+            .contains("payments-prod (222222222222)"),
+        "{second}"
+    );
+    assert_ne!(first["id"], second["id"], "each link its own answer");
+
+    for open in [true, false] {
+        let refused = invoke(
+            &window,
+            "answer_link",
+            json!({ "id": first["id"], "open": open }),
+        )
+        .expect_err("an answer to the link no longer shown");
+        assert_eq!(refused["code"], "link_changed", "{refused}");
+        assert_eq!(
+            pending(),
+            second,
+            "the link shown stays, for its own answer"
+        );
+    }
+
+    invoke(
+        &window,
+        "answer_link",
+        json!({ "id": second["id"], "open": false }),
+    )
+    .expect("the answer to the link shown");
+    assert_eq!(pending(), Value::Null);
+    // An answer when nothing waits changes nothing and opens nothing.
+    invoke(
+        &window,
+        "answer_link",
+        json!({ "id": second["id"], "open": true }),
+    )
+    .expect("nothing to answer");
+}

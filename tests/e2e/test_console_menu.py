@@ -27,6 +27,11 @@ def clipboard():
     return out.stdout if out.returncode == 0 else ""
 
 
+def question(app, words):
+    """The link's question, if it is there and names `words`."""
+    return [b for b in app.css("#pending-link") if words in b.get_attribute("textContent")]
+
+
 def select(app, query):
     search = app.css("#search")[0]
     search.clear()
@@ -88,17 +93,23 @@ def test_a_rolecall_link_asks_first_then_opens_that_role_at_that_page(start_sim,
         {"account": "checkout-dev", "role": "DeveloperAccess", "path": "/lambda/home#/functions", "region": "eu-west-1"}
     )
     before = opened(app)
+    # A link comes first that the person will not answer: the one after it replaces it.
+    decoy = "rolecall://console?account=checkout-prod&role=AdministratorAccess"
+    subprocess.run([APP, decoy], env=app.env, capture_output=True, text=True, timeout=60, check=True)
+    app.wait(lambda: question(app, "checkout-prod"), what="the first question")
     # A second launch hands the link to the running app and ends.
     second = subprocess.run([APP, link], env=app.env, capture_output=True, text=True, timeout=60)
     assert second.returncode == 0, second.stderr
-    banner = app.wait(lambda: app.css("#pending-link"), what="the question")[0]
+    banner = app.wait(lambda: question(app, "checkout-dev"), what="the question")[0]
     text = banner.get_attribute("textContent")
     assert "DeveloperAccess" in text and "checkout-dev" in text and "/lambda/home#/functions" in text, text
     assert opened(app) == before, "nothing opened before the answer"
     clean(app, "the link's question")
-    app.css("#pending-link button.open-link")[0].click()
+    # Open takes a click only once the question has been shown a moment.
+    opener = app.wait(lambda: [b for b in app.css("#pending-link button.open-link") if b.is_enabled()], what="Open armed")
+    opener[0].click()
     page = console_page(app, before)
-    assert '<dd id="role">DeveloperAccess</dd>' in page and "checkout-dev" in page
+    assert '<dd id="role">DeveloperAccess</dd>' in page and "checkout-dev" in page, "the link shown, not the one it replaced"
     assert "eu-west-1.console.aws.amazon.com/lambda/home?region=eu-west-1#/functions" in page.replace("&amp;", "&")
     app.wait(lambda: not app.css("#pending-link"), what="the question gone")
 

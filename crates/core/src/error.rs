@@ -61,6 +61,10 @@ pub enum CoreError {
     AgentStalled(String),
     #[error("{message}")]
     Remote { code: String, message: String },
+    /// An answer to a `rolecall://` link that is no longer the one waiting: another arrived
+    /// and replaced it before the person answered.
+    #[error("another link arrived before your answer and is shown now: read it, then answer it")]
+    LinkChanged,
 }
 
 fn hint(hints: &[String]) -> String {
@@ -90,6 +94,7 @@ impl CoreError {
             Self::NoAgent => "no_agent".into(),
             Self::AgentRefused(_) => "agent_refused".into(),
             Self::AgentStalled(_) => "agent_stalled".into(),
+            Self::LinkChanged => "link_changed".into(),
             Self::Remote { code, .. } => code.clone(),
         }
     }

@@ -13,6 +13,7 @@ import type { SettingsView } from "./bindings/SettingsView";
 import type { SearchView } from "./bindings/SearchView";
 import type { ConsoleMenuView } from "./bindings/ConsoleMenuView";
 import type { ConsoleTarget } from "./bindings/ConsoleTarget";
+import type { PendingLinkView } from "./bindings/PendingLinkView";
 
 export type {
   AppView,
@@ -21,6 +22,7 @@ export type {
   ConsoleTarget,
   ErrorView,
   ImportView,
+  PendingLinkView,
   PreferencesView,
   RoleRef,
   RoleView,
@@ -53,7 +55,7 @@ export const api = {
   setConsoleMode: (accountId: string, mode: string | null) => invoke<void>("set_console_mode", { accountId, mode }),
   copyConsoleLink: (role: RoleRef, target: ConsoleTarget | null = null) =>
     invoke<string>("copy_console_link", { role, target }),
-  answerLink: (open: boolean) => invoke<void>("answer_link", { open }),
+  answerLink: (id: number, open: boolean) => invoke<void>("answer_link", { id, open }),
   copyEnv: (role: RoleRef, shell: string | null) => invoke<void>("copy_env", { role, shell }),
   copyCredentialProcess: (role: RoleRef) => invoke<void>("copy_credential_process", { role }),
   copyTerminalSession: (role: RoleRef, shell: string | null) => invoke<void>("copy_terminal_session", { role, shell }),

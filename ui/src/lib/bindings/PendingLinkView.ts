@@ -5,6 +5,11 @@
  */
 export type PendingLinkView = { 
 /**
+ * This link's own number: an answer names it, so an answer given to one link can never
+ * act on another that replaced it meanwhile.
+ */
+id: number, 
+/**
  * What it opens, in words.
  */
 description: string, };
