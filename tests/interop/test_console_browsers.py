@@ -223,6 +223,6 @@ def test_profiles_and_containers_get_their_exact_command_lines(rig):
     launch = browser.launches()[-1]
     assert launch["program"] == "firefox" and len(launch["args"]) == 1, launch
     container = urllib.parse.parse_qs(launch["args"][0][len("ext+container:"):])
-    assert container["name"] == [account] and container["color"] == ["red"] and container["icon"] == ["fence"]
+    assert container["name"] == [f"{account} ({account_id})"] and container["color"] == ["red"] and container["icon"] == ["fence"]
     assert container["url"][0].startswith("http://127.0.0.1:") and "SigninToken" not in launch["args"][0]
     assert '<dd id="role">PowerUserAccess</dd>' in page

@@ -242,7 +242,7 @@ mod tests {
         {
             OpenIn::Container { browser, container } => {
                 assert_eq!(browser.kind, BrowserKind::Firefox);
-                assert_eq!(container.name, "pay");
+                assert_eq!(container.name, "pay (111122223333)");
                 assert_eq!(container.colour, "red");
             }
             other => panic!("{other:?}"),

@@ -200,7 +200,8 @@ pub struct Container {
 }
 
 impl Container {
-    /// The container of account `account_id` named `name`, in an environment's colour and
+    /// The container of account `account_id` named `name` (`name (account id)`: no two
+    /// accounts share one), in an environment's colour and
     /// icon (prod red, staging orange, dev green, sandbox turquoise); another account gets a
     /// colour of its own that stays the same from one opening to the next.
     pub fn for_account(account_id: &str, name: &str, environment: Option<&str>) -> Self {
@@ -220,12 +221,15 @@ impl Container {
                 "fingerprint",
             )
         });
+        // The id makes the container the account's own: the extension finds a container by
+        // its name, so two accounts of one name would otherwise share one cookie jar.
         let name: String = crate::text::printable(name).chars().take(60).collect();
+        let name = name.trim();
         Self {
-            name: if name.trim().is_empty() {
+            name: if name.is_empty() || name == account_id {
                 account_id.to_owned()
             } else {
-                name
+                format!("{name} ({account_id})")
             },
             colour: colour.to_owned(),
             icon: icon.to_owned(),
@@ -370,8 +374,35 @@ mod tests {
         assert_eq!(
             launch.args,
             [
-                "ext+container:name=payments+%26+co%2Fprod&url=http%3A%2F%2F127.0.0.1%3A41234%2Fopen%2Fabc&color=red&icon=fence"
+                "ext+container:name=payments+%26+co%2Fprod+%28111122223333%29&url=http%3A%2F%2F127.0.0.1%3A41234%2Fopen%2Fabc&color=red&icon=fence"
             ]
+        );
+    }
+
+    /// A container is a cookie jar the person reads by its name: two accounts that share a
+    /// name (two organisations' `prod`, or names alike up to the cut) must never share one,
+    /// or one account's console would sign the other's out and wear its label and colour.
+    #[test]
+    fn two_accounts_of_one_name_never_share_a_container() {
+        let firefox = browser(BrowserKind::Firefox, "/usr/bin/firefox");
+        let jar = |id: &str, name: &str| {
+            let container = Container::for_account(id, name, Some("prod"));
+            assert!(container.name.contains(id), "{container:?}");
+            OpenIn::Container {
+                browser: firefox.clone(),
+                container,
+            }
+            .jar()
+        };
+        assert_ne!(jar("111111111111", "prod"), jar("222222222222", "prod"));
+        let long = "payments-".repeat(10);
+        assert_ne!(
+            jar("111111111111", &format!("{long}eu")),
+            jar("222222222222", &format!("{long}us"))
+        );
+        assert_eq!(
+            Container::for_account("111111111111", "prod", None).name,
+            "prod (111111111111)"
         );
     }
 
