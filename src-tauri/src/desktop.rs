@@ -137,6 +137,8 @@ pub struct Desktop {
     pub handoff: Arc<Handoff>,
     _agent: Option<AgentServer>,
     _demo: Option<DemoOrganisation>,
+    /// The demo's throw-away config and cache (removed when the app ends).
+    _demo_home: Option<tempfile::TempDir>,
     demo: bool,
     prompts: Mutex<HashMap<String, SignInView>>,
     errors: Mutex<HashMap<String, SessionErrorView>>,
@@ -154,16 +156,30 @@ pub struct Desktop {
     clipboard_seq: AtomicU64,
 }
 
-fn dirs(launch: &Launch) -> Dirs {
+/// Where the config and cache live; for `--demo`, a folder made new for this run (0700, a
+/// name nobody can guess, so no other local user can have made it first and put links in it),
+/// kept as long as the app runs.
+fn dirs(launch: &Launch) -> Result<(Dirs, Option<tempfile::TempDir>), String> {
     if let Some(home) = &launch.home {
-        return Dirs::under(home);
+        return Ok((Dirs::under(home), None));
     }
     if launch.demo {
-        return Dirs::under(
-            &std::env::temp_dir().join(format!("rolecall-demo-{}", std::process::id())),
-        );
+        let mut made = tempfile::Builder::new();
+        made.prefix("rolecall-demo-");
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::PermissionsExt;
+            made.permissions(std::fs::Permissions::from_mode(0o700));
+        }
+        let home = made.tempdir().map_err(|e| {
+            format!(
+                "cannot make a folder for the demo in {}: {e}",
+                std::env::temp_dir().display()
+            )
+        })?;
+        return Ok((Dirs::under(home.path()), Some(home)));
     }
-    Dirs::from_env()
+    Ok((Dirs::from_env(), None))
 }
 
 impl Desktop {
@@ -187,8 +203,9 @@ impl Desktop {
         } else {
             std::env::vars().collect()
         };
+        let (dirs, demo_home) = dirs(&launch)?;
         let core = Arc::new(Rolecall::open(Parts {
-            dirs: dirs(&launch),
+            dirs,
             store,
             connector: Arc::new(HttpsConnector::new()),
             clock: Arc::new(SystemClock),
@@ -245,6 +262,7 @@ impl Desktop {
             handoff,
             _agent: agent,
             _demo: demo_sim,
+            _demo_home: demo_home,
             demo: launch.demo,
             prompts: Mutex::new(HashMap::new()),
             errors: Mutex::new(HashMap::new()),

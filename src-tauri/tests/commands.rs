@@ -583,3 +583,53 @@ fn an_answer_to_one_link_never_opens_another() {
     )
     .expect("nothing to answer");
 }
+
+/// `--demo` keeps a throw-away config in the temporary folder, which every local user can
+/// write in. A folder there whose name another user can guess (it was `rolecall-demo-<pid>`)
+/// can be made by them first, with a link in it to one of the person's own files: the demo
+/// would write its config through that link. The demo's folder must be made new, the
+/// person's alone, where nobody could have prepared it.
+#[cfg(all(unix, feature = "demo"))]
+#[test]
+fn the_demo_never_writes_in_a_folder_another_user_prepared() {
+    use std::os::unix::fs::MetadataExt;
+
+    let victim = tempfile::tempdir().expect("tempdir");
+    let precious = victim.path().join("precious");
+    // Any file that reads as a config (a comment, an empty file) is written through.
+    std::fs::write(&precious, "# the person's own notes\n").expect("written");
+    let guessed = std::env::temp_dir().join(format!("rolecall-demo-{}", std::process::id()));
+    std::fs::create_dir_all(guessed.join("config")).expect("the folder prepared");
+    std::os::unix::fs::symlink(&precious, guessed.join("config/config.toml")).expect("link");
+
+    let launch = Launch {
+        demo: true,
+        no_agent: true,
+        home: None,
+    };
+    let desktop = tauri::async_runtime::block_on(Desktop::open(launch)).expect("open");
+    let state = desktop.view();
+    let _ = std::fs::remove_dir_all(&guessed);
+    assert_eq!(
+        std::fs::read_to_string(&precious).expect("read"),
+        "# the person's own notes\n",
+        "the demo wrote through a link it did not make"
+    );
+    assert!(
+        state.sessions.iter().any(|s| s.name == "demo"),
+        "the demo still runs, with a folder of its own"
+    );
+    let config = desktop.core.config_path().to_owned();
+    let home = config
+        .parent()
+        .and_then(|c| c.parent())
+        .expect("the demo's folder");
+    let meta = std::fs::symlink_metadata(home).expect("meta");
+    assert!(
+        meta.is_dir() && meta.mode() & 0o077 == 0,
+        "{:o}",
+        meta.mode()
+    );
+    assert_ne!(home, guessed);
+    assert!(config.is_file(), "the demo's config is in its own folder");
+}
