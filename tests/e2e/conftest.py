@@ -88,7 +88,7 @@ def free_port():
 class Desktop:
     """A running app, driven through WebDriver."""
 
-    def __init__(self, tmp_path, sim, clipboard_clear=0, session=True, extra_config=""):
+    def __init__(self, tmp_path, sim, clipboard_clear=0, session=True, extra_config="", log="info"):
         from selenium import webdriver
         from selenium.webdriver.common.options import ArgOptions
 
@@ -103,7 +103,7 @@ class Desktop:
         recorder = tmp_path / "opener"
         recorder.write_text(f"#!/bin/sh\nprintf '%s\\n' \"$1\" >> {self.opened}\n")
         recorder.chmod(0o755)
-        env = dict(os.environ, ROLECALL_HOME=str(self.home), ROLECALL_OPENER=str(recorder), ROLECALL_LOG="info")
+        env = dict(os.environ, ROLECALL_HOME=str(self.home), ROLECALL_OPENER=str(recorder), ROLECALL_LOG=log)
         self.env = env
         for k in ("AWS_ENDPOINT_URL_SSO_OIDC", "AWS_ENDPOINT_URL_SSO", "AWS_ENDPOINT_URL_STS", "ROLECALL_FEDERATION_URL"):
             env.pop(k, None)

@@ -64,6 +64,11 @@ class Sim:
         with urllib.request.urlopen(urllib.request.Request(url, method="POST", data=b"")) as r:
             return r.read().decode()
 
+    def issued_secrets(self):
+        """Every secret the simulator handed out (it must be started with --expose-issued-secrets)."""
+        with urllib.request.urlopen(f"{self.base}/_sim/issued-secrets") as r:
+            return json.loads(r.read())
+
     def stats(self):
         with urllib.request.urlopen(f"{self.base}/_sim/stats") as r:
             return json.load(r)

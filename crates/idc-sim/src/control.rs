@@ -23,6 +23,16 @@ pub(crate) fn routes() -> Router<Arc<Sim>> {
         .route("/_sim/revoke-all", post(revoke_all))
         .route("/_sim/fail-rate", post(fail_rate))
         .route("/_sim/stats", get(stats))
+        .route("/_sim/issued-secrets", get(issued_secrets))
+}
+
+/// Every secret handed out, when the simulator was started to expose them (tests in other
+/// processes look for them in logs and files); else 404, as for any path it does not serve.
+async fn issued_secrets(State(sim): State<Arc<Sim>>) -> Response {
+    if !sim.opts.expose_issued_secrets {
+        return StatusCode::NOT_FOUND.into_response();
+    }
+    Json(crate::issued_secrets(&sim)).into_response()
 }
 
 pub(crate) async fn start_page(State(sim): State<Arc<Sim>>) -> Html<String> {

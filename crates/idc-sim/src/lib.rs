@@ -193,23 +193,7 @@ impl Simulator {
     /// keys and session tokens, console sign-in tokens. Tests look for them where no secret may
     /// be (logs, files, process arguments).
     pub fn issued_secrets(&self) -> Vec<String> {
-        let ledger = self.sim.ledger();
-        let mut out: Vec<String> = ledger
-            .clients
-            .values()
-            .map(|r| registration::seal(&self.sim.opts.registration_key, r))
-            .collect();
-        out.extend(ledger.devices.keys().cloned());
-        out.extend(ledger.auth_codes.keys().cloned());
-        out.extend(ledger.access_tokens.keys().cloned());
-        out.extend(ledger.refresh_tokens.keys().cloned());
-        out.extend(ledger.signin_tokens.keys().cloned());
-        out.extend(ledger.registry_passwords.keys().cloned());
-        for c in ledger.credentials.values() {
-            out.push(c.secret_access_key.clone());
-            out.push(c.session_token.clone());
-        }
-        out
+        issued_secrets(&self.sim)
     }
 
     /// Moves this simulator's clock forward: tokens, codes and credentials age by `by` at
@@ -252,4 +236,25 @@ impl Drop for Simulator {
             task.abort();
         }
     }
+}
+
+/// Every secret `sim` handed out and still remembers (see [`Simulator::issued_secrets`]).
+pub(crate) fn issued_secrets(sim: &state::Sim) -> Vec<String> {
+    let ledger = sim.ledger();
+    let mut out: Vec<String> = ledger
+        .clients
+        .values()
+        .map(|r| registration::seal(&sim.opts.registration_key, r))
+        .collect();
+    out.extend(ledger.devices.keys().cloned());
+    out.extend(ledger.auth_codes.keys().cloned());
+    out.extend(ledger.access_tokens.keys().cloned());
+    out.extend(ledger.refresh_tokens.keys().cloned());
+    out.extend(ledger.signin_tokens.keys().cloned());
+    out.extend(ledger.registry_passwords.keys().cloned());
+    for c in ledger.credentials.values() {
+        out.push(c.secret_access_key.clone());
+        out.push(c.session_token.clone());
+    }
+    out
 }

@@ -65,6 +65,10 @@ struct Args {
         hide_env_values = true
     )]
     registration_key: String,
+    /// Serve `GET /_sim/issued-secrets` (JSON: every secret handed out), for tests that look
+    /// for them in another process's logs and files.
+    #[arg(long)]
+    expose_issued_secrets: bool,
 }
 
 fn main() -> ExitCode {
@@ -112,6 +116,7 @@ fn main() -> ExitCode {
     options.client_registration_ttl = args.client_registration_ttl;
     options.fail_rate = args.fail_rate;
     options.registration_key = args.registration_key;
+    options.expose_issued_secrets = args.expose_issued_secrets;
 
     let runtime = match tokio::runtime::Runtime::new() {
         Ok(rt) => rt,

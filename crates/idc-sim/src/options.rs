@@ -36,6 +36,9 @@ pub struct SimOptions {
     pub fail_rate: f64,
     /// Key that signs client secrets, so registrations survive a restart of the simulator.
     pub registration_key: String,
+    /// Serve `GET /_sim/issued-secrets`: every secret handed out, for tests in other
+    /// processes that look for them where none may be (logs, files). Off unless asked for.
+    pub expose_issued_secrets: bool,
 }
 
 impl SimOptions {
@@ -55,6 +58,7 @@ impl SimOptions {
             client_registration_ttl: Duration::from_secs(90 * 24 * 3600),
             fail_rate: 0.0,
             registration_key: "rolecall-idc-sim".into(),
+            expose_issued_secrets: false,
         }
     }
 }

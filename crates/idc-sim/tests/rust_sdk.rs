@@ -740,3 +740,29 @@ async fn console_federation() {
     assert!(page.contains("<dd id=\"role\">Role00</dd>"));
     assert!(page.contains("ec2/home?region=eu-west-1#Instances:"));
 }
+
+/// `GET /_sim/issued-secrets` hands every secret out, so it answers only a simulator started
+/// to (tests in other processes); any other simulator, the demo's included, says 404.
+#[tokio::test]
+async fn issued_secrets_are_served_only_when_asked_for() {
+    let http = reqwest::Client::new();
+    let plain = start(Organisation::demo(), |_| {}).await;
+    let url = |sim: &Simulator| format!("{}/_sim/issued-secrets", sim.endpoints().base);
+    let refused = http.get(url(&plain)).send().await.expect("answered");
+    assert_eq!(refused.status(), 404);
+
+    let exposed = start(Organisation::demo(), |o| o.expose_issued_secrets = true).await;
+    let client = register(&exposed, &[]).await;
+    let token = device_sign_in(&exposed, &client).await;
+    let served: Vec<String> = http
+        .get(url(&exposed))
+        .send()
+        .await
+        .expect("answered")
+        .json()
+        .await
+        .expect("a JSON list");
+    assert_eq!(served, exposed.issued_secrets());
+    assert!(served.contains(&client.secret));
+    assert!(served.contains(&token.access_token().expect("token").to_owned()));
+}
