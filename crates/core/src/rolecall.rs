@@ -918,7 +918,8 @@ fn recent_place(e: &RoleEntry, recents: &[RoleKey]) -> Option<usize> {
 
 /// The account a person means by `wanted`, most exact first: the account id itself; an alias
 /// (exact, then ignoring case); the account name (exact, then ignoring case). A name that looks
-/// like another account's id never wins over that id. Several matches at the first level that
+/// like an account id never answers for that id, whether the account is in the catalogue or
+/// not (an id is matched by ids and the person's aliases only). Several matches at the first level that
 /// has any: `Err` with the candidates; none: `Err` with none.
 fn pick_account<'a>(
     accounts: &'a [AccountRoles],
@@ -954,6 +955,13 @@ fn pick_account<'a>(
                 .collect());
         }
     }
+    // An account id that is not in the catalogue is looked for among the person's aliases
+    // only: a name from the portal that reads like the id never answers for it.
+    let levels = if rolecall_engine::partition::is_account_id(wanted) {
+        &levels[..2]
+    } else {
+        &levels[..]
+    };
     for matches in levels {
         let found: Vec<&AccountRoles> = accounts.iter().filter(|a| matches(a)).collect();
         match found.as_slice() {
@@ -1024,6 +1032,31 @@ mod tests {
         assert_eq!(by_name.account.account_id, "111111111111");
         let folded = pick_account(&accounts, &aliases, "PAYMENTS-PROD").expect("found");
         assert_eq!(folded.account.account_id, "111111111111");
+    }
+
+    /// An account id names one account. While that account is not in the catalogue (access
+    /// removed, or a sweep that has not reached it yet), an account *named* like the id must
+    /// not answer for it: `credential_process` profiles and links name accounts by id.
+    #[test]
+    fn a_missing_account_id_never_resolves_to_an_account_named_like_it() {
+        let accounts = vec![
+            account("222222222222", "111111111111", &["Admin"]),
+            account("333333333333", "payments-prod", &["Admin"]),
+        ];
+        let aliases = std::collections::BTreeMap::new();
+        assert!(pick_account(&accounts, &aliases, "111111111111").is_err());
+        // The person's own alias is theirs to give, whatever it looks like.
+        let aliases = std::collections::BTreeMap::from([(
+            "333333333333".to_owned(),
+            "444444444444".to_owned(),
+        )]);
+        assert_eq!(
+            pick_account(&accounts, &aliases, "444444444444")
+                .expect("the alias")
+                .account
+                .account_id,
+            "333333333333"
+        );
     }
 
     #[test]
