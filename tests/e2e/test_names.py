@@ -130,3 +130,46 @@ def test_names_in_the_page_as_it_is_served_stay_text(start_sim, desktop, tmp_pat
     assert page == {"served": 1, "block": False, "images": 0}, page
     shown = " ".join(o.get_attribute("textContent") for o in options)
     assert all(name in shown for name in MARKUP), shown
+
+
+# Role names AWS allows side by side that differ only in punctuation.
+LOOKALIKE_ROLES = ["Admin.Read", "Admin_Read", "Admin-Read", "Admin@Read"]
+LOOKALIKE_ORG = f"""
+name = "lookalikes"
+[user]
+name = "Ada"
+username = "ada@example.com"
+[[accounts]]
+id = "111111111111"
+name = "payments-prod"
+email = "a@example.com"
+roles = {json.dumps(LOOKALIKE_ROLES)}
+"""
+
+
+def test_roles_named_alike_each_get_their_own_actions_and_announcement(start_sim, desktop, tmp_path):
+    """The row's actions are drawn beside the element that carries the selected role's id, and
+    a screen reader announces that element (aria-activedescendant): with one id for two roles,
+    the actions of one were drawn beside the other."""
+    org = tmp_path / "org.toml"
+    org.write_text(LOOKALIKE_ORG)
+    sim = start_sim("--org", str(org), "--auto-approve-after", "0")
+    app = desktop(sim)
+    app.wait(lambda: app.css("button.sign-in-code"), what="the sign-in button")[0].click()
+    app.wait(lambda: len(app.css(ROWS)) == len(LOOKALIKE_ROLES), timeout=60, what="the roles")
+    for role in reversed(LOOKALIKE_ROLES):
+        next(r for r in app.css(ROWS) if r.get_attribute("data-role") == role).click()
+
+        def placed():
+            return app.web.execute_script(
+                """const box = document.getElementById('search');
+                const active = document.getElementById(box.getAttribute('aria-activedescendant'));
+                const selected = document.querySelectorAll('#role-list [role=option][aria-selected=true]');
+                const bar = document.querySelector('.row-actions');
+                return {announced: active && active.dataset.role, one: selected.length === 1 && selected[0] === active,
+                        beside: bar !== null && selected.length === 1 && bar.style.top === selected[0].offsetTop + 'px',
+                        label: bar && bar.getAttribute('aria-label')};"""
+            )
+
+        got = app.wait(lambda: (lambda p: p["beside"] and p["announced"] == role and p)(placed()), what=lambda: f"{role}: {placed()}")
+        assert got["one"] and role in got["label"], got
