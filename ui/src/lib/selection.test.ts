@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { LatestSearch, keyOf, moveKey, nothingShown, refreshInPlace, reselect, whenSettled } from "./selection";
+import { LatestSearch, keyOf, moveKey, nothingShown, partsKey, refreshInPlace, reselect, whenSettled } from "./selection";
 
 const r = (account: string, role: string, extra: Record<string, unknown> = {}) => ({
   session: "corp",
@@ -146,5 +146,19 @@ describe("nothingShown", () => {
   it("says where to sign in when no session has accounts or a sweep", () => {
     expect(nothingShown([], signIn)).toBe(signIn);
     expect(nothingShown([{ accounts: 0, sweep: null }], signIn)).toBe(signIn);
+  });
+});
+
+describe("keys of keyed lists", () => {
+  // The chips of held credentials and the chains in Settings were keyed by their names run
+  // together: sessions "a" and "a1" holding one account's "1Admin" and "Admin" made one key,
+  // and a keyed list with two rows of one key breaks.
+  it("never join two different roles into one key", () => {
+    const held = (session: string, role: string) => ({ session, account_id: "111111111111", role, chain_arn: null });
+    const a = held("a", "1Admin");
+    const b = held("a1", "Admin");
+    expect(a.session + a.account_id + a.role).toBe(b.session + b.account_id + b.role);
+    expect(keyOf(a)).not.toBe(keyOf(b));
+    expect(partsKey("a", "111111111111", "1x")).not.toBe(partsKey("a1", "111111111111", "x"));
   });
 });

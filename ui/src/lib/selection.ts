@@ -18,7 +18,14 @@ export interface RoleLike {
 
 /** A role's identity in a list (a chained role is another role than the one it starts from). */
 export function keyOf(r: RoleLike): string {
-  return `${r.session}\u0000${r.account_id}\u0000${r.role}\u0000${r.chain_arn ?? ""}`;
+  return partsKey(r.session, r.account_id, r.role, r.chain_arn ?? "");
+}
+
+/** One key for several names, never the same for two different lists of them: parts are
+ *  joined by NUL, which no session, account, role or chain name may hold (keyed lists, where
+ *  two rows of one key break the list). */
+export function partsKey(...parts: string[]): string {
+  return parts.join("\u0000");
 }
 
 /** Fresh results for the query already shown, in the order already shown: each row's data
