@@ -4,7 +4,6 @@
 use std::sync::Arc;
 
 use tauri::{AppHandle, Runtime, State};
-use tauri_plugin_clipboard_manager::ClipboardExt;
 
 use crate::desktop::{Desktop, SEARCH_ROWS};
 use crate::view::{
@@ -144,15 +143,10 @@ pub fn set_console_mode<R: Runtime>(
 
 /// Copies a `rolecall://` link to a role's console (for a runbook or a chat); returns it.
 #[tauri::command]
-pub fn copy_console_link<R: Runtime>(
-    app: AppHandle<R>,
-    d: Ds<'_>,
-    role: RoleRef,
-    target: Option<ConsoleTarget>,
-) -> Res<String> {
+pub fn copy_console_link(d: Ds<'_>, role: RoleRef, target: Option<ConsoleTarget>) -> Res<String> {
     let link = d.console_link(&role, &target.unwrap_or_default())?;
-    app.clipboard()
-        .write_text(link.clone())
+    crate::clipboard::CLIPBOARD
+        .write_text(&link)
         .map_err(|e| ErrorView {
             code: "clipboard".into(),
             message: format!("cannot write to the clipboard: {e}"),
@@ -176,7 +170,7 @@ pub async fn copy_env<R: Runtime>(
     shell: Option<String>,
 ) -> Res<()> {
     let text = d.env_text(&role, shell.as_deref()).await?;
-    copy_to_clipboard(&app, d.inner(), text)?;
+    copy_to_clipboard(d.inner(), text)?;
     changed(&app);
     Ok(())
 }
@@ -189,7 +183,7 @@ pub async fn copy_terminal_session<R: Runtime>(
     shell: Option<String>,
 ) -> Res<()> {
     let text = d.terminal_session(&role, shell.as_deref()).await?;
-    copy_to_clipboard(&app, d.inner(), text)?;
+    copy_to_clipboard(d.inner(), text)?;
     changed(&app);
     Ok(())
 }
@@ -207,9 +201,9 @@ pub fn revoke_grant<R: Runtime>(app: AppHandle<R>, d: Ds<'_>, id: String) -> Res
 }
 
 #[tauri::command]
-pub fn copy_credential_process<R: Runtime>(app: AppHandle<R>, d: Ds<'_>, role: RoleRef) -> Res<()> {
+pub fn copy_credential_process(d: Ds<'_>, role: RoleRef) -> Res<()> {
     let line = rolecall_engine::secret::Secret::new(d.credential_process_line(&role)?);
-    copy_to_clipboard(&app, d.inner(), line)
+    copy_to_clipboard(d.inner(), line)
 }
 
 #[tauri::command]

@@ -7,6 +7,7 @@
 
 #[cfg(target_os = "linux")]
 pub mod bus;
+pub mod clipboard;
 mod commands;
 pub mod desktop;
 pub mod tray;
@@ -19,7 +20,8 @@ use rolecall_engine::secret::Secret;
 use rolecall_engine::text::printable;
 use rolecall_engine::vault::VaultEvent;
 use tauri::{AppHandle, Emitter, Manager, Runtime, WindowEvent};
-use tauri_plugin_clipboard_manager::ClipboardExt;
+
+use crate::clipboard::CLIPBOARD;
 
 use desktop::{Desktop, Launch, open_url};
 use tray::{TRAY_ID, TrayAction};
@@ -45,30 +47,23 @@ pub fn changed<R: Runtime>(app: &AppHandle<R>) {
 }
 
 /// Puts a secret on the clipboard and clears it later if it is still there.
-pub fn copy_to_clipboard<R: Runtime>(
-    app: &AppHandle<R>,
-    desktop: &Arc<Desktop>,
-    text: Secret,
-) -> Result<(), ErrorView> {
-    app.clipboard()
-        .write_text(text.expose().to_owned())
+pub fn copy_to_clipboard(desktop: &Arc<Desktop>, text: Secret) -> Result<(), ErrorView> {
+    CLIPBOARD
+        .write_secret(text.expose())
         .map_err(|e| ErrorView {
             code: "clipboard".into(),
             message: format!("cannot write to the clipboard: {e}"),
         })?;
     let generation = desktop.next_clipboard();
     if let Some(after) = desktop.clipboard_clear_after() {
-        let app = app.clone();
         let desktop = desktop.clone();
         tauri::async_runtime::spawn(async move {
             tokio::time::sleep(after).await;
-            let ours = app
-                .clipboard()
+            let ours = CLIPBOARD
                 .read_text()
-                .ok()
                 .is_some_and(|now| now == text.expose());
             if desktop.clipboard_current(generation) && ours {
-                let _ = app.clipboard().clear();
+                let _ = CLIPBOARD.clear();
                 tracing::info!("clipboard cleared");
             }
         });
@@ -369,7 +364,7 @@ fn on_tray<R: Runtime>(app: &AppHandle<R>, id: &str) {
         TrayAction::CopyEnv(role) => {
             tauri::async_runtime::spawn(async move {
                 let result = match desktop.env_text(&role, None).await {
-                    Ok(text) => copy_to_clipboard(&app, &desktop, text),
+                    Ok(text) => copy_to_clipboard(&desktop, text),
                     Err(e) => Err(e.into()),
                 };
                 report(&app, result);
@@ -685,7 +680,6 @@ pub fn run() {
         }))
         .plugin(tauri_plugin_notification::init());
     let builder = builder
-        .plugin(tauri_plugin_clipboard_manager::init())
         // Started at login, Rolecall waits in the tray.
         .plugin(tauri_plugin_autostart::init(
             tauri_plugin_autostart::MacosLauncher::LaunchAgent,

@@ -19,7 +19,6 @@ fn app(home: &std::path::Path) -> (tauri::App<MockRuntime>, tauri::WebviewWindow
     };
     let desktop = Arc::new(tauri::async_runtime::block_on(Desktop::open(launch)).expect("open"));
     let app = mock_builder()
-        .plugin(tauri_plugin_clipboard_manager::init())
         .manage(desktop)
         .invoke_handler(rolecall_desktop::handler())
         .build(mock_context(noop_assets()))

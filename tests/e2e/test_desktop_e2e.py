@@ -22,8 +22,11 @@ from selenium.webdriver.common.by import By
 from selenium.webdriver.common.keys import Keys
 
 
-def clipboard():
-    out = subprocess.run(["xclip", "-o", "-selection", "clipboard"], capture_output=True, text=True, timeout=10)
+def clipboard(target=None):
+    """The clipboard's text, or what it holds for `target` (a type, or TARGETS: the types it offers)."""
+    out = subprocess.run(
+        ["xclip", "-o", "-selection", "clipboard", *(["-t", target] if target else [])], capture_output=True, text=True, timeout=10
+    )
     return out.stdout if out.returncode == 0 else ""
 
 
@@ -145,6 +148,10 @@ def test_sign_in_pick_console_copy_countdown_and_tray(start_sim, desktop):
     text = app.wait(lambda: "AWS_SESSION_TOKEN" in clipboard() and clipboard(), what="the clipboard")
     env = dict(re.findall(r"export (\w+)='([^']*)'", text))
     assert env["AWS_REGION"] == "us-east-1" and env["AWS_ACCESS_KEY_ID"].startswith("ASIA")
+    # Clipboard managers keep a history, some of it on disk: credentials come marked as a
+    # secret for them to leave out (the convention KDE's Klipper, GPaste and others follow).
+    assert "x-kde-passwordManagerHint" in clipboard("TARGETS").split(), clipboard("TARGETS")
+    assert clipboard("x-kde-passwordManagerHint") == "secret"
     ident = sts_identity(sim, env)
     assert ident["Account"] == account_id and "AWSReservedSSO_ReadOnlyAccess_" in ident["Arn"]
 
