@@ -100,6 +100,9 @@ pub struct Entry {
     pub ca_data: Option<String>,
     pub user: String,
     pub context: String,
+    /// The person named the context (`--context`): it replaces whatever has that name. A
+    /// context Rolecall named replaces only a context for this very access.
+    pub context_chosen: bool,
     /// The exec plugin's command and arguments.
     pub command: String,
     pub args: Vec<String>,
@@ -130,8 +133,129 @@ fn list<'a>(doc: &'a mut Mapping, key: &str) -> Result<&'a mut Vec<Value>, Strin
         .ok_or_else(|| format!("`{key}` in the kubeconfig is not a list: not changed"))
 }
 
+/// A role's access to an EKS cluster, as `rolecall kubeconfig` names it.
+#[derive(Debug, Clone)]
+pub struct Access<'a> {
+    pub cluster: &'a str,
+    pub account_id: &'a str,
+    pub account_name: &'a str,
+    /// The role's label (a chained role's name).
+    pub role: &'a str,
+    pub session: &'a str,
+    /// The region the token is signed for.
+    pub region: &'a str,
+    /// Whether the person gave `--region` (else the session's region is used, and the token
+    /// command is left to find it the same way).
+    pub region_given: bool,
+}
+
+/// `:` and `%` written as escapes, so a name holding them cannot run into the next one.
+fn part(s: &str) -> String {
+    s.replace('%', "%25").replace(':', "%3A")
+}
+
+impl Access<'_> {
+    /// The kubeconfig entry for `access` to the cluster at `server`, run by `command`. The
+    /// cluster and user entries are named by everything that tells them apart (account id,
+    /// region, cluster; then role and session), so two accounts, regions or roles never share
+    /// one and none takes the name of an entry of the person's own; the context gets a name a
+    /// person reads (or the one they chose).
+    pub fn entry(
+        &self,
+        server: &str,
+        ca_data: Option<String>,
+        command: String,
+        context: Option<String>,
+    ) -> Entry {
+        let cluster = format!(
+            "rolecall:{}:{}:{}",
+            self.account_id, self.region, self.cluster
+        );
+        let user = format!("{cluster}:{}:{}", part(self.role), part(self.session));
+        let safe = |s: &str| rolecall_engine::held::safe(s).replace([' ', '/', ':'], "-");
+        let readable = format!(
+            "rolecall-{}-{}-{}",
+            self.cluster,
+            safe(self.account_name),
+            safe(self.role)
+        );
+        let mut args = vec![
+            "eks".to_owned(),
+            "token".into(),
+            "--cluster".into(),
+            self.cluster.to_owned(),
+            "--session".into(),
+            self.session.to_owned(),
+        ];
+        if self.region_given {
+            args.extend(["--region".to_owned(), self.region.to_owned()]);
+        }
+        args.extend([self.account_id.to_owned(), self.role.to_owned()]);
+        Entry {
+            cluster,
+            server: server.trim_end_matches('/').to_owned(),
+            ca_data,
+            user,
+            context_chosen: context.is_some(),
+            context: context.unwrap_or(readable),
+            command,
+            args,
+        }
+    }
+}
+
+/// The exec arguments of the user entry named `name` in `doc`, if it has them.
+fn exec_args(doc: &Mapping, name: &str) -> Option<Vec<String>> {
+    doc.get("users")?
+        .as_sequence()?
+        .iter()
+        .find(|u| u.get("name").and_then(Value::as_str) == Some(name))?
+        .get("user")?
+        .get("exec")?
+        .get("args")?
+        .as_sequence()?
+        .iter()
+        .map(|a| a.as_str().map(str::to_owned))
+        .collect()
+}
+
+/// Refuses to replace a context named like `entry`'s that is for another access (another
+/// account or role, or an entry of the person's own), unless the person chose the name.
+fn check_context(doc: &Mapping, entry: &Entry) -> Result<(), String> {
+    if entry.context_chosen {
+        return Ok(());
+    }
+    let Some(existing) = doc
+        .get("contexts")
+        .and_then(Value::as_sequence)
+        .and_then(|l| {
+            l.iter()
+                .find(|c| c.get("name").and_then(Value::as_str) == Some(entry.context.as_str()))
+        })
+    else {
+        return Ok(());
+    };
+    let user = existing
+        .get("context")
+        .and_then(|c| c.get("user"))
+        .and_then(Value::as_str);
+    // The same access: this user, or one an earlier Rolecall named otherwise that runs the
+    // same token command.
+    let same =
+        user.is_some_and(|u| u == entry.user || exec_args(doc, u).is_some_and(|a| a == entry.args));
+    if same {
+        Ok(())
+    } else {
+        Err(format!(
+            "a context named {} is already there for other credentials (another account or role of that name, or one of your own): not changed; name this one with --context",
+            printable(&entry.context)
+        ))
+    }
+}
+
 /// The kubeconfig `old` (empty for none) with `entry`'s cluster, user and context added or
-/// replaced by name and made current; every other key and entry kept as it was.
+/// replaced by name and made current; every other key and entry kept as it was. A context of
+/// that name for other credentials is never replaced unless the person chose the name.
 pub fn merge(old: &str, entry: &Entry) -> Result<String, String> {
     let mut doc = if old.trim().is_empty() {
         let mut m = Mapping::new();
@@ -150,6 +274,7 @@ pub fn merge(old: &str, entry: &Entry) -> Result<String, String> {
             }
         }
     };
+    check_context(&doc, entry)?;
     let mut cluster = Mapping::new();
     cluster.insert("server".into(), entry.server.clone().into());
     if let Some(ca) = &entry.ca_data {
@@ -231,39 +356,30 @@ pub async fn kubeconfig(args: KubeconfigArgs) -> Result<ExitCode, CoreError> {
         .resolve(args.session.as_deref(), &args.account, &args.role)
         .await?;
     let role = core.role_label(&resolved.key);
-    let safe = |s: &str| rolecall_engine::held::safe(s).replace([' ', '/', ':'], "-");
-    let user = format!(
-        "rolecall-{}-{}-{}",
-        args.cluster,
-        safe(&resolved.account_name),
-        safe(&role)
-    );
-    let context = args.context.clone().unwrap_or_else(|| user.clone());
+    let region = args
+        .region
+        .clone()
+        .unwrap_or_else(|| resolved.session.region.as_str().to_owned());
     let program = std::env::current_exe()
         .ok()
         .and_then(|p| p.to_str().map(str::to_owned))
         .unwrap_or_else(|| "rolecall".into());
-    let mut exec_args = vec![
-        "eks".to_owned(),
-        "token".into(),
-        "--cluster".into(),
-        args.cluster.clone(),
-        "--session".into(),
-        resolved.session.name.clone(),
-    ];
-    if let Some(r) = &args.region {
-        exec_args.extend(["--region".to_owned(), r.clone()]);
-    }
-    exec_args.extend([resolved.key.account_id.clone(), role.clone()]);
-    let entry = Entry {
-        cluster: args.cluster.clone(),
-        server: server.as_str().trim_end_matches('/').to_owned(),
-        ca_data: args.ca_data.clone(),
-        user,
-        context: context.clone(),
-        command: program,
-        args: exec_args,
+    let access = Access {
+        cluster: &args.cluster,
+        account_id: &resolved.key.account_id,
+        account_name: &resolved.account_name,
+        role: &role,
+        session: &resolved.session.name,
+        region: &region,
+        region_given: args.region.is_some(),
     };
+    let entry = access.entry(
+        server.as_str(),
+        args.ca_data.clone(),
+        program,
+        args.context.clone(),
+    );
+    let context = entry.context.clone();
     let path = args
         .file
         .clone()
@@ -298,6 +414,7 @@ mod tests {
             ca_data: Some("LS0t".into()),
             user: "rolecall-demo-payments-prod-Admin".into(),
             context: "rolecall-demo-payments-prod-Admin".into(),
+            context_chosen: false,
             command: "/usr/bin/rolecall".into(),
             args: vec![
                 "eks".into(),
@@ -327,6 +444,129 @@ mod tests {
         let doc: Value = serde_yaml::from_str(&again).expect("yaml");
         assert_eq!(doc["users"].as_sequence().expect("list").len(), 2);
         assert_eq!(again, new);
+    }
+
+    fn access<'a>(account_id: &'a str, account_name: &'a str, role: &'a str) -> Access<'a> {
+        Access {
+            cluster: "demo",
+            account_id,
+            account_name,
+            role,
+            session: "corp",
+            region: "eu-west-1",
+            region_given: false,
+        }
+    }
+
+    fn entry_for(access: &Access<'_>, context: Option<&str>) -> Entry {
+        access.entry(
+            "https://ABC.gr7.eu-west-1.eks.amazonaws.com/",
+            Some("LS0t".into()),
+            "/usr/bin/rolecall".into(),
+            context.map(str::to_owned),
+        )
+    }
+
+    fn named<'a>(doc: &'a Value, list: &str, name: &str) -> &'a Value {
+        doc[list]
+            .as_sequence()
+            .expect("list")
+            .iter()
+            .find(|e| e["name"] == name)
+            .unwrap_or_else(|| panic!("no {list} entry {name}"))
+    }
+
+    /// A cluster named like an entry of the person's own (`demo`, `prod`: names clusters
+    /// share) must leave that entry alone: their contexts that use it would otherwise talk to
+    /// this cluster.
+    #[test]
+    fn a_cluster_entry_of_the_persons_own_is_never_replaced() {
+        let old = "clusters:\n- name: demo\n  cluster:\n    server: https://mine.example\ncontexts:\n- name: mine\n  context:\n    cluster: demo\n    user: me\nusers:\n- name: me\n  user:\n    token: abc\n";
+        let entry = entry_for(&access("111111111111", "payments-prod", "Admin"), None);
+        let doc: Value = serde_yaml::from_str(&merge(old, &entry).expect("merged")).expect("yaml");
+        assert_eq!(
+            named(&doc, "clusters", "demo")["cluster"]["server"],
+            "https://mine.example"
+        );
+        assert_eq!(
+            named(&doc, "contexts", "mine")["context"]["cluster"],
+            "demo"
+        );
+        let ours = named(&doc, "contexts", &entry.context);
+        assert_eq!(
+            ours["context"]["cluster"],
+            "rolecall:111111111111:eu-west-1:demo"
+        );
+        assert_eq!(
+            named(&doc, "clusters", "rolecall:111111111111:eu-west-1:demo")["cluster"]["server"],
+            "https://ABC.gr7.eu-west-1.eks.amazonaws.com"
+        );
+    }
+
+    /// Two accounts of one name (two organisations' `prod`) read alike in a context's name;
+    /// the second must not take over the first's context, or `kubectl --context` would act in
+    /// the other account.
+    #[test]
+    fn two_accounts_named_alike_never_share_a_context() {
+        let a = entry_for(&access("111111111111", "prod", "Admin"), None);
+        let b = entry_for(&access("222222222222", "prod", "Admin"), None);
+        assert_eq!(a.context, b.context, "their readable names are alike");
+        assert_ne!((&a.cluster, &a.user), (&b.cluster, &b.user));
+        let first = merge("", &a).expect("a");
+        let refused = merge(&first, &b).expect_err("b would take a's context");
+        assert!(refused.contains("--context"), "{refused}");
+
+        let b = entry_for(&access("222222222222", "prod", "Admin"), Some("prod-b"));
+        let doc: Value = serde_yaml::from_str(&merge(&first, &b).expect("named")).expect("yaml");
+        let user_of = |context: &str| {
+            let user = named(&doc, "contexts", context)["context"]["user"]
+                .as_str()
+                .expect("user")
+                .to_owned();
+            named(&doc, "users", &user)["user"]["exec"]["args"].clone()
+        };
+        assert!(
+            user_of(&a.context)
+                .as_sequence()
+                .expect("args")
+                .contains(&"111111111111".into())
+        );
+        assert!(
+            user_of("prod-b")
+                .as_sequence()
+                .expect("args")
+                .contains(&"222222222222".into())
+        );
+        assert_eq!(doc["current-context"], "prod-b");
+    }
+
+    /// Running the same command again, or after an earlier Rolecall named the entries
+    /// otherwise, replaces its context: it is for the very same access.
+    #[test]
+    fn the_same_access_replaces_its_own_context() {
+        let a = entry_for(&access("111111111111", "payments-prod", "Admin"), None);
+        let once = merge("", &a).expect("once");
+        assert_eq!(merge(&once, &a).expect("again"), once);
+        let earlier = Entry {
+            cluster: "demo".into(),
+            user: a.context.clone(),
+            ..a.clone()
+        };
+        let old = merge("", &earlier).expect("an earlier Rolecall's");
+        merge(&old, &a).expect("the same token command: replaced");
+    }
+
+    #[test]
+    fn names_that_hold_separators_never_run_together() {
+        let x = Access {
+            session: "a:b",
+            ..access("111111111111", "p", "R")
+        };
+        let y = Access {
+            session: "b",
+            ..access("111111111111", "p", "R:a")
+        };
+        assert_ne!(entry_for(&x, None).user, entry_for(&y, None).user);
     }
 
     #[test]
