@@ -50,6 +50,33 @@ fn invoke(
     .map(|b| b.deserialize::<Value>().expect("json"))
 }
 
+/// An account of the portal, as a sweep lists it.
+fn account(id: &str, name: &str, roles: &[&str]) -> rolecall_engine::catalog::AccountRoles {
+    rolecall_engine::catalog::AccountRoles {
+        account: rolecall_engine::api::AccountInfo {
+            account_id: id.into(),
+            account_name: name.into(),
+            email: format!("{name}@example.com"),
+        },
+        roles: roles.iter().map(|r| (*r).to_owned()).collect(),
+    }
+}
+
+/// A home whose cache holds a catalogue of session `corp` with `accounts`, as a sign-in and
+/// a sweep would have left it.
+fn home_with_catalogue(accounts: Vec<rolecall_engine::catalog::AccountRoles>) -> tempfile::TempDir {
+    let home = tempfile::tempdir().expect("tempdir");
+    rolecall_engine::catalog_cache::CatalogCache::new(&home.path().join("cache"))
+        .save(&rolecall_engine::catalog::Catalog {
+            session: "corp".into(),
+            start_url: "https://d-1234567890.awsapps.com/start".into(),
+            accounts,
+            refreshed_at: std::time::SystemTime::now(),
+        })
+        .expect("catalogue cached");
+    home
+}
+
 #[test]
 fn sessions_are_added_validated_and_listed() {
     let home = tempfile::tempdir().expect("tempdir");
@@ -151,31 +178,13 @@ fn errors_cross_as_code_and_message() {
 #[test]
 fn the_tray_menu_follows_favourites_and_sign_in() {
     use rolecall_desktop::tray::{Entry, TrayAction, model};
-    use rolecall_engine::api::AccountInfo;
-    use rolecall_engine::catalog::{AccountRoles, Catalog};
     use tauri::Manager;
 
-    let home = tempfile::tempdir().expect("tempdir");
-    let account = |id: &str, name: &str, roles: &[&str]| AccountRoles {
-        account: AccountInfo {
-            account_id: id.into(),
-            account_name: name.into(),
-            email: format!("{name}@example.com"),
-        },
-        roles: roles.iter().map(|r| (*r).to_owned()).collect(),
-    };
-    rolecall_engine::catalog_cache::CatalogCache::new(&home.path().join("cache"))
-        .save(&Catalog {
-            session: "corp".into(),
-            start_url: "https://d-1234567890.awsapps.com/start".into(),
-            accounts: vec![
-                account("111111111111", "payments-prod", &["Admin", "ReadOnly"]),
-                account("222222222222", "sandbox", &["Admin"]),
-                account("333333333333", "evil\u{1b}[2J\u{202e}dorp", &["Admin"]),
-            ],
-            refreshed_at: std::time::SystemTime::now(),
-        })
-        .expect("catalogue cached");
+    let home = home_with_catalogue(vec![
+        account("111111111111", "payments-prod", &["Admin", "ReadOnly"]),
+        account("222222222222", "sandbox", &["Admin"]),
+        account("333333333333", "evil\u{1b}[2J\u{202e}dorp", &["Admin"]),
+    ]);
     let (app, window) = app(home.path());
     invoke(&window, "add_session", json!({ "name": "corp", "startUrl": "https://d-1234567890.awsapps.com/start", "region": "eu-west-1" }))
         .expect("added");
@@ -429,32 +438,17 @@ fn settings_save_what_config_toml_holds() {
 /// never move when the rest comes.
 #[test]
 fn a_short_search_answer_is_the_top_of_the_long_one() {
-    use rolecall_engine::api::AccountInfo;
-    use rolecall_engine::catalog::{AccountRoles, Catalog};
-
-    let home = tempfile::tempdir().expect("tempdir");
-    let accounts = (0..6)
-        .map(|i| AccountRoles {
-            account: AccountInfo {
-                account_id: format!("{:012}", 100_000_000_000u64 + i),
-                account_name: format!("team-{i}"),
-                email: format!("team-{i}@example.com"),
-            },
-            roles: vec![
-                "Admin".into(),
-                "ReadOnly".into(),
-                format!("Team{i}Deployer"),
-            ],
-        })
-        .collect();
-    rolecall_engine::catalog_cache::CatalogCache::new(&home.path().join("cache"))
-        .save(&Catalog {
-            session: "corp".into(),
-            start_url: "https://d-1234567890.awsapps.com/start".into(),
-            accounts,
-            refreshed_at: std::time::SystemTime::now(),
-        })
-        .expect("catalogue cached");
+    let home = home_with_catalogue(
+        (0..6)
+            .map(|i| {
+                account(
+                    &format!("{:012}", 100_000_000_000u64 + i),
+                    &format!("team-{i}"),
+                    &["Admin", "ReadOnly", &format!("Team{i}Deployer")],
+                )
+            })
+            .collect(),
+    );
     let (_app, window) = app(home.path());
     invoke(&window, "add_session", json!({ "name": "corp", "startUrl": "https://d-1234567890.awsapps.com/start", "region": "eu-west-1" }))
         .expect("added");
@@ -495,30 +489,12 @@ fn a_short_search_answer_is_the_top_of_the_long_one() {
 /// the second: it is refused, the second stays shown, and only an answer to it acts on it.
 #[test]
 fn an_answer_to_one_link_never_opens_another() {
-    use rolecall_engine::api::AccountInfo;
-    use rolecall_engine::catalog::{AccountRoles, Catalog};
     use tauri::Manager;
 
-    let home = tempfile::tempdir().expect("tempdir");
-    let account = |id: &str, name: &str, roles: &[&str]| AccountRoles {
-        account: AccountInfo {
-            account_id: id.into(),
-            account_name: name.into(),
-            email: format!("{name}@example.com"),
-        },
-        roles: roles.iter().map(|r| (*r).to_owned()).collect(),
-    };
-    rolecall_engine::catalog_cache::CatalogCache::new(&home.path().join("cache"))
-        .save(&Catalog {
-            session: "corp".into(),
-            start_url: "https://d-1234567890.awsapps.com/start".into(),
-            accounts: vec![
-                account("111111111111", "sandbox", &["ReadOnly"]),
-                account("222222222222", "payments-prod", &["Admin"]),
-            ],
-            refreshed_at: std::time::SystemTime::now(),
-        })
-        .expect("catalogue cached");
+    let home = home_with_catalogue(vec![
+        account("111111111111", "sandbox", &["ReadOnly"]),
+        account("222222222222", "payments-prod", &["Admin"]),
+    ]);
     let (app, window) = app(home.path());
     invoke(&window, "add_session", json!({ "name": "corp", "startUrl": "https://d-1234567890.awsapps.com/start", "region": "eu-west-1" }))
         .expect("added");

@@ -16,32 +16,21 @@ CLI = str(ROOT / "target" / "debug" / "rolecall")
 ROWS = "#role-list [role=option]"
 PICKED = "#picker-list [role=option]"
 
-ORG = """
-name = "names"
-[user]
-name = "Ada"
-username = "ada@example.com"
-[[accounts]]
-id = "111111111111"
-name = "payments-prod"
-email = "a@example.com"
-roles = ["ReadOnlyAccess"]
-[[accounts]]
-id = "222222222222"
-name = "dorp-stnemyap\\u202e"
-email = "b@example.com"
-roles = ["ReadOnlyAccess"]
-[[accounts]]
-id = "333333333333"
-name = "R&D"
-email = "c@example.com"
-roles = ["Admin"]
-[[accounts]]
-id = "444444444444"
-name = "a-very-long-account-name-that-goes-on-and-on-and-on-well-past-any-column-width-1"
-email = "d@example.com"
-roles = ["Admin"]
-"""
+
+def organisation(name, accounts):
+    """A simulator organisation (TOML) whose user is Ada, with `accounts` as (id, name, roles)."""
+    return f'name = {json.dumps(name)}\n[user]\nname = "Ada"\nusername = "ada@example.com"\n' + "".join(
+        f'[[accounts]]\nid = "{i}"\nname = {json.dumps(n)}\nemail = "{i}@example.com"\nroles = {json.dumps(r)}\n'
+        for i, n, r in accounts
+    )
+
+
+ORG = organisation("names", [
+    ("111111111111", "payments-prod", ["ReadOnlyAccess"]),
+    ("222222222222", "dorp-stnemyap\u202e", ["ReadOnlyAccess"]),
+    ("333333333333", "R&D", ["Admin"]),
+    ("444444444444", "a-very-long-account-name-that-goes-on-and-on-and-on-well-past-any-column-width-1", ["Admin"]),
+])
 
 
 def test_names_are_shown_as_they_are(start_sim, desktop, tmp_path):
@@ -76,20 +65,7 @@ def test_names_are_shown_as_they_are(start_sim, desktop, tmp_path):
 # Names that would be markup, a script or the end of a script if a page took them as HTML.
 MARKUP = ['</script><img src=x onerror="document.title=\'run\'">', "<!--", "a&amp;b <b>bold</b>"]
 
-MARKUP_ORG = """
-name = "markup"
-[user]
-name = "Ada"
-username = "ada@example.com"
-""" + "".join(
-    f"""[[accounts]]
-id = "{i}{i}{i}{i}{i}{i}{i}{i}{i}{i}{i}{i}"
-name = {json.dumps(name)}
-email = "{i}@example.com"
-roles = ["Admin"]
-"""
-    for i, name in enumerate(MARKUP, start=1)
-)
+MARKUP_ORG = organisation("markup", [(str(i) * 12, name, ["Admin"]) for i, name in enumerate(MARKUP, start=1)])
 
 
 def test_names_in_the_page_as_it_is_served_stay_text(start_sim, desktop, tmp_path):
@@ -134,17 +110,7 @@ def test_names_in_the_page_as_it_is_served_stay_text(start_sim, desktop, tmp_pat
 
 # Role names AWS allows side by side that differ only in punctuation.
 LOOKALIKE_ROLES = ["Admin.Read", "Admin_Read", "Admin-Read", "Admin@Read"]
-LOOKALIKE_ORG = f"""
-name = "lookalikes"
-[user]
-name = "Ada"
-username = "ada@example.com"
-[[accounts]]
-id = "111111111111"
-name = "payments-prod"
-email = "a@example.com"
-roles = {json.dumps(LOOKALIKE_ROLES)}
-"""
+LOOKALIKE_ORG = organisation("lookalikes", [("111111111111", "payments-prod", LOOKALIKE_ROLES)])
 
 
 def test_roles_named_alike_each_get_their_own_actions_and_announcement(start_sim, desktop, tmp_path):
