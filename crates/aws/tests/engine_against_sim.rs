@@ -743,3 +743,40 @@ async fn credentials_go_first_while_a_sweep_runs_at_the_throttle() {
         Some(&10)
     );
 }
+
+/// The portal's answer says when credentials expire. Role credentials from IAM Identity
+/// Center last 12 hours at most (a permission set's longest session), chained ones one hour:
+/// an answer that claims longer (a hostile or broken portal) must not make Rolecall show a
+/// countdown of years, skip its renewal and hand SDKs an expiry they trust while the keys
+/// stop working.
+#[tokio::test]
+async fn credentials_never_claim_to_last_longer_than_aws_allows() {
+    let r = rig(Organisation::demo(), |o| {
+        o.role_credentials_ttl = Duration::from_secs(100 * 365 * 24 * 3600)
+    })
+    .await;
+    r.device_sign_in().await.expect("signed in");
+    let vault = r.vault(VaultOptions::default());
+    let account = r
+        .sim
+        .organisation()
+        .accounts()
+        .find(|a| a.name == "payments-prod")
+        .expect("payments-prod")
+        .id
+        .clone();
+    let key = RoleKey::new("sim", &account, "ReadOnlyAccess");
+    let creds = vault.get(&r.session, &key).await.expect("credentials");
+    let left = creds
+        .expiration
+        .duration_since(std::time::SystemTime::now())
+        .expect("in the future");
+    assert!(
+        left <= Duration::from_secs(12 * 3600),
+        "claims {left:?}, AWS allows 12 h"
+    );
+    assert!(left > Duration::from_secs(11 * 3600), "{left:?}");
+    let held = vault.active();
+    assert_eq!(held.len(), 1);
+    assert_eq!(held[0].expires_at, creds.expiration, "the countdown says the same");
+}

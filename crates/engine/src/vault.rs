@@ -32,6 +32,10 @@ use crate::sync::lock;
 /// Role chaining is capped at one hour by STS.
 pub const CHAIN_CAP: Duration = Duration::from_secs(3600);
 
+/// The longest role credentials IAM Identity Center hands out (a permission set's session
+/// lasts 12 hours at most). An answer that claims more is believed only this far.
+pub const SSO_CAP: Duration = Duration::from_secs(12 * 3600);
+
 /// Which credentials: a role of an account through a session, optionally chained onward.
 #[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
 pub struct RoleKey {
@@ -263,8 +267,7 @@ impl CredentialVault {
                         self.inner.assume(session, key, &base, role_arn).await?
                     }
                 };
-                self.inner.store(session, key, creds.clone(), false);
-                Ok(creds)
+                Ok(self.inner.store(session, key, creds, false))
             })
             .await
             .unwrap_or_else(|Abandoned| {
@@ -397,13 +400,21 @@ impl Inner {
             .map_err(|e| VaultError::from_api(key, e))
     }
 
+    /// Holds `creds` for `key` until they expire, and says so; returns them as held (their
+    /// expiry no later than AWS allows from now: [`SSO_CAP`], [`CHAIN_CAP`] when chained).
     fn store(
         self: &Arc<Self>,
         session: &SsoSession,
         key: &RoleKey,
-        creds: RoleCredentials,
+        mut creds: RoleCredentials,
         renewed: bool,
-    ) {
+    ) -> RoleCredentials {
+        let cap = if key.chain.is_some() {
+            CHAIN_CAP
+        } else {
+            SSO_CAP
+        };
+        creds.expiration = creds.expiration.min(self.clock.now() + cap);
         let expires_at = creds.expiration;
         let timer = tokio::spawn(watch_expiry(
             Arc::downgrade(self),
@@ -411,6 +422,7 @@ impl Inner {
             key.clone(),
             expires_at,
         ));
+        let held = creds.clone();
         let previous = lock(&self.entries).insert(key.clone(), Entry { creds, timer });
         if let Some(old) = previous {
             old.timer.abort();
@@ -427,6 +439,7 @@ impl Inner {
             }
         };
         let _ = self.events.send(event);
+        held
     }
 
     fn still_holds(&self, key: &RoleKey, expires_at: SystemTime) -> bool {
