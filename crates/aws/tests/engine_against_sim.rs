@@ -778,5 +778,8 @@ async fn credentials_never_claim_to_last_longer_than_aws_allows() {
     assert!(left > Duration::from_secs(11 * 3600), "{left:?}");
     let held = vault.active();
     assert_eq!(held.len(), 1);
-    assert_eq!(held[0].expires_at, creds.expiration, "the countdown says the same");
+    assert_eq!(
+        held[0].expires_at, creds.expiration,
+        "the countdown says the same"
+    );
 }
