@@ -8,6 +8,13 @@ use crate::api::{ApiError, ClientRegistration, Grant, TokenGrant};
 use crate::session::SsoSession;
 use tokio_util::sync::CancellationToken;
 
+/// The longest a device code is waited on, whatever the service says it lasts (AWS's last 10
+/// minutes).
+pub const DEVICE_CODE_MAX: Duration = Duration::from_secs(15 * 60);
+/// The longest first wait between polls, whatever the service asks (AWS asks 1 to 5 s; each
+/// `slow_down` still adds 5 s).
+pub const POLL_INTERVAL_MAX: Duration = Duration::from_secs(30);
+
 impl SignIn {
     pub(super) async fn device_flow(
         &self,
@@ -36,7 +43,9 @@ impl SignIn {
                 )));
             }
         }
-        let deadline = self.clock.now() + auth.expires_in;
+        // What the service states is believed within bounds: AWS's device codes last 10
+        // minutes and are asked after every few seconds.
+        let deadline = self.clock.now() + auth.expires_in.min(DEVICE_CODE_MAX);
         self.emit(SignInEvent::DeviceCode {
             session: session.name.clone(),
             user_code: auth.user_code.clone(),
@@ -44,7 +53,9 @@ impl SignIn {
             verification_uri_complete: auth.verification_uri_complete.clone(),
             expires_at: deadline,
         });
-        let mut interval = auth.interval.max(Duration::from_secs(1));
+        let mut interval = auth
+            .interval
+            .clamp(Duration::from_secs(1), POLL_INTERVAL_MAX);
         let grant = Grant::DeviceCode(auth.device_code.clone());
         let mut network_failures = 0;
         loop {
@@ -79,6 +90,43 @@ mod tests {
     use super::super::fakes::*;
     use super::super::*;
     use crate::api::ApiError;
+
+    /// The service states how long its device code lasts and how often to ask. AWS's last
+    /// 10 minutes and ask every few seconds; a service that states a year for both (hostile
+    /// or broken) must not leave the sign-in waiting a year before its first poll, or polling
+    /// for ever while it answers "pending".
+    #[tokio::test]
+    async fn a_device_code_is_waited_on_for_minutes_not_for_what_the_service_says() {
+        let (clock, oidc, signin) = rig(vec![]);
+        let year = Duration::from_secs(365 * 86_400);
+        *lock(&oidc.device_timing) = (year, year);
+        let start = clock.now();
+        let s = signin.clone();
+        let task =
+            tokio::spawn(async move { s.sign_in(&session(), SignInMethod::DeviceCode).await });
+        for _ in 0..(20 * 60) {
+            if task.is_finished() {
+                break;
+            }
+            for _ in 0..5 {
+                tokio::task::yield_now().await;
+            }
+            clock.advance(Duration::from_secs(1));
+        }
+        if !task.is_finished() {
+            task.abort();
+            panic!("still waiting after 20 minutes");
+        }
+        let outcome = task.await.expect("joined");
+        assert!(matches!(outcome, Err(SignInError::Expired)), "{outcome:?}");
+        let polls = lock(&oidc.polls).clone();
+        assert!(polls.len() >= 10, "asked {} times", polls.len());
+        let first = polls[0].duration_since(start).expect("after");
+        assert!(
+            first <= Duration::from_secs(60),
+            "first poll after {first:?}"
+        );
+    }
 
     #[tokio::test]
     async fn slow_down_adds_five_seconds_for_good() {

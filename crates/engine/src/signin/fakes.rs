@@ -19,6 +19,8 @@ pub(super) struct ScriptedOidc {
     pub(super) page: Mutex<String>,
     pub(super) answers: Mutex<Vec<Result<TokenGrant, ApiError>>>,
     pub(super) polls: Mutex<Vec<SystemTime>>,
+    /// The device authorization's lifetime and polling interval, as the service states them.
+    pub(super) device_timing: Mutex<(Duration, Duration)>,
 }
 
 #[async_trait]
@@ -36,13 +38,14 @@ impl OidcApi for ScriptedOidc {
         _: &ClientRegistration,
         _: &str,
     ) -> Result<crate::api::DeviceAuthorization, ApiError> {
+        let (expires_in, interval) = *lock(&self.device_timing);
         Ok(DeviceAuthorization {
             device_code: Secret::new("dc"),
             user_code: "ABCD-EFGH".into(),
             verification_uri: lock(&self.page).clone(),
             verification_uri_complete: None,
-            expires_in: Duration::from_secs(600),
-            interval: Duration::from_secs(5),
+            expires_in,
+            interval,
         })
     }
     async fn create_token(
@@ -172,6 +175,7 @@ pub(super) fn rig(
         page: Mutex::new("https://device.sso.eu-west-1.amazonaws.com/".into()),
         answers: Mutex::new(answers),
         polls: Mutex::new(vec![]),
+        device_timing: Mutex::new((Duration::from_secs(600), Duration::from_secs(5))),
     });
     let signin = Arc::new(SignIn::new(
         Arc::new(Fakes(oidc.clone())),

@@ -473,6 +473,7 @@ mod tests {
             page: Mutex::new("https://device.sso.eu-west-1.amazonaws.com/".into()),
             answers: Mutex::new(vec![Ok(grant())]),
             polls: Mutex::new(vec![]),
+            device_timing: Mutex::new((Duration::from_secs(600), Duration::from_secs(5))),
         });
         let signin = Arc::new(SignIn::new(
             Arc::new(Fakes(oidc)),
