@@ -115,8 +115,9 @@ pub fn docker_config_path(
     env("HOME").map(|h| Path::new(&h).join(".docker").join("config.json"))
 }
 
-/// `old` (empty for none) with `credHelpers[host] = "rolecall"`; every other key kept.
-pub fn with_helper(old: &str, host: &str) -> Result<String, String> {
+/// `old` (empty for none) with `credHelpers[host] = "rolecall"`; every other key kept. Also
+/// the helper it names in place of another (the person's `ecr-login`, say), to be reported.
+pub fn with_helper(old: &str, host: &str) -> Result<(String, Option<String>), String> {
     let mut doc: serde_json::Map<String, serde_json::Value> = if old.trim().is_empty() {
         serde_json::Map::new()
     } else {
@@ -132,9 +133,15 @@ pub fn with_helper(old: &str, host: &str) -> Result<String, String> {
     let helpers = helpers
         .as_object_mut()
         .ok_or("its credHelpers is not an object: not changed")?;
-    helpers.insert(host.to_owned(), "rolecall".into());
+    let replaced = helpers
+        .insert(host.to_owned(), "rolecall".into())
+        .filter(|was| was != "rolecall")
+        .map(|was| match was {
+            serde_json::Value::String(name) => name,
+            other => other.to_string(),
+        });
     serde_json::to_string_pretty(&serde_json::Value::Object(doc))
-        .map(|t| t + "\n")
+        .map(|t| (t + "\n", replaced))
         .map_err(|e| e.to_string())
 }
 
@@ -186,7 +193,7 @@ pub async fn login(args: LoginArgs) -> Result<ExitCode, CoreError> {
     let old = files::read_regular_text(&path, MAX_DOCKER_CONFIG)
         .map_err(|e| CoreError::Invalid(format!("cannot read {}: {e}", path.display())))?
         .unwrap_or_default();
-    let new = with_helper(&old, &host)
+    let (new, replaced) = with_helper(&old, &host)
         .map_err(|e| CoreError::Invalid(format!("{}: {e}", path.display())))?;
     // Rolecall's side first: a helper entry without a mapping would answer "not found".
     core.update_config(|c| {
@@ -198,11 +205,14 @@ pub async fn login(args: LoginArgs) -> Result<ExitCode, CoreError> {
             .map_err(|e| CoreError::Invalid(format!("cannot write {}: {e}", path.display())))?;
     }
     eprintln!(
-        "rolecall: {} uses {} in {} for its Docker password; {} names the rolecall helper",
+        "rolecall: {} uses {} in {} for its Docker password; {} names the rolecall helper{}",
         printable(&host),
         printable(&role),
         printable(&resolved.account_name),
-        path.display()
+        path.display(),
+        replaced
+            .map(|was| format!(" for it, in place of {}", printable(&was)))
+            .unwrap_or_default()
     );
     // Now, rather than at the first `docker pull`: does the role get a password?
     let _ = std::io::stderr().flush();
@@ -266,7 +276,9 @@ mod tests {
     #[test]
     fn docker_config_keeps_every_other_key() {
         let old = r#"{"auths":{"ghcr.io":{"auth":"eA=="}},"credHelpers":{"gcr.io":"gcloud"},"psFormat":"x"}"#;
-        let new = with_helper(old, "111122223333.dkr.ecr.eu-west-1.amazonaws.com").expect("merged");
+        let (new, replaced) =
+            with_helper(old, "111122223333.dkr.ecr.eu-west-1.amazonaws.com").expect("merged");
+        assert_eq!(replaced, None);
         let v: serde_json::Value = serde_json::from_str(&new).expect("json");
         assert_eq!(v["auths"]["ghcr.io"]["auth"], "eA==");
         assert_eq!(v["psFormat"], "x");
@@ -278,5 +290,17 @@ mod tests {
         for bad in ["[1]", "{", r#"{"credHelpers": 3}"#] {
             assert!(with_helper(bad, "h").is_err(), "{bad}");
         }
+    }
+
+    /// A registry the person had given another helper (`ecr-login`) is taken over, as asked;
+    /// the helper it had is named, so the person knows what to put back.
+    #[test]
+    fn a_helper_of_the_persons_is_named_when_replaced() {
+        let host = "111122223333.dkr.ecr.eu-west-1.amazonaws.com";
+        let old = format!(r#"{{"credHelpers":{{"{host}":"ecr-login"}}}}"#);
+        let (new, replaced) = with_helper(&old, host).expect("merged");
+        assert_eq!(replaced.as_deref(), Some("ecr-login"));
+        let (_, again) = with_helper(&new, host).expect("merged");
+        assert_eq!(again, None, "its own entry is not reported");
     }
 }
