@@ -62,9 +62,15 @@ fn account(id: &str, name: &str, roles: &[&str]) -> rolecall_engine::catalog::Ac
     }
 }
 
-/// A home whose cache holds a catalogue of session `corp` with `accounts`, as a sign-in and
-/// a sweep would have left it.
-fn home_with_catalogue(accounts: Vec<rolecall_engine::catalog::AccountRoles>) -> tempfile::TempDir {
+/// The app with session `corp` and a cached catalogue of `accounts`, as a sign-in and a sweep
+/// would have left it (the home is kept as long as the app runs).
+fn app_with_catalogue(
+    accounts: Vec<rolecall_engine::catalog::AccountRoles>,
+) -> (
+    tempfile::TempDir,
+    tauri::App<MockRuntime>,
+    tauri::WebviewWindow<MockRuntime>,
+) {
     let home = tempfile::tempdir().expect("tempdir");
     rolecall_engine::catalog_cache::CatalogCache::new(&home.path().join("cache"))
         .save(&rolecall_engine::catalog::Catalog {
@@ -74,7 +80,10 @@ fn home_with_catalogue(accounts: Vec<rolecall_engine::catalog::AccountRoles>) ->
             refreshed_at: std::time::SystemTime::now(),
         })
         .expect("catalogue cached");
-    home
+    let (app, window) = app(home.path());
+    invoke(&window, "add_session", json!({ "name": "corp", "startUrl": "https://d-1234567890.awsapps.com/start", "region": "eu-west-1" }))
+        .expect("added");
+    (home, app, window)
 }
 
 #[test]
@@ -180,14 +189,11 @@ fn the_tray_menu_follows_favourites_and_sign_in() {
     use rolecall_desktop::tray::{Entry, TrayAction, model};
     use tauri::Manager;
 
-    let home = home_with_catalogue(vec![
+    let (_home, app, window) = app_with_catalogue(vec![
         account("111111111111", "payments-prod", &["Admin", "ReadOnly"]),
         account("222222222222", "sandbox", &["Admin"]),
         account("333333333333", "evil\u{1b}[2J\u{202e}dorp", &["Admin"]),
     ]);
-    let (app, window) = app(home.path());
-    invoke(&window, "add_session", json!({ "name": "corp", "startUrl": "https://d-1234567890.awsapps.com/start", "region": "eu-west-1" }))
-        .expect("added");
     let desktop = app.state::<Arc<Desktop>>().inner().clone();
 
     let menu = model(&desktop);
@@ -438,7 +444,7 @@ fn settings_save_what_config_toml_holds() {
 /// never move when the rest comes.
 #[test]
 fn a_short_search_answer_is_the_top_of_the_long_one() {
-    let home = home_with_catalogue(
+    let (_home, _app, window) = app_with_catalogue(
         (0..6)
             .map(|i| {
                 account(
@@ -449,9 +455,6 @@ fn a_short_search_answer_is_the_top_of_the_long_one() {
             })
             .collect(),
     );
-    let (_app, window) = app(home.path());
-    invoke(&window, "add_session", json!({ "name": "corp", "startUrl": "https://d-1234567890.awsapps.com/start", "region": "eu-west-1" }))
-        .expect("added");
     let rows = |args: serde_json::Value| -> Vec<(String, String)> {
         let answer = invoke(&window, "search_roles", args).expect("search");
         answer["roles"]
@@ -491,13 +494,10 @@ fn a_short_search_answer_is_the_top_of_the_long_one() {
 fn an_answer_to_one_link_never_opens_another() {
     use tauri::Manager;
 
-    let home = home_with_catalogue(vec![
+    let (_home, app, window) = app_with_catalogue(vec![
         account("111111111111", "sandbox", &["ReadOnly"]),
         account("222222222222", "payments-prod", &["Admin"]),
     ]);
-    let (app, window) = app(home.path());
-    invoke(&window, "add_session", json!({ "name": "corp", "startUrl": "https://d-1234567890.awsapps.com/start", "region": "eu-west-1" }))
-        .expect("added");
     let desktop = app.state::<Arc<Desktop>>().inner().clone();
     let arrive = |link: &str| {
         tauri::async_runtime::block_on(desktop.link_arrived(link)).expect("a link understood")
