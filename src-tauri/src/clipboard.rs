@@ -13,6 +13,8 @@ use std::sync::Mutex;
 
 use rolecall_engine::sync::lock;
 
+use crate::view::ErrorView;
+
 pub struct Clipboard {
     inner: Mutex<Option<arboard::Clipboard>>,
 }
@@ -41,9 +43,20 @@ impl Clipboard {
         act(clipboard).map_err(|e| e.to_string())
     }
 
+    /// A write, with its failure as the window shows it.
+    fn write(
+        &self,
+        act: impl FnOnce(&mut arboard::Clipboard) -> Result<(), arboard::Error>,
+    ) -> Result<(), ErrorView> {
+        self.with(act).map_err(|e| ErrorView {
+            code: "clipboard".into(),
+            message: format!("cannot write to the clipboard: {e}"),
+        })
+    }
+
     /// Puts `text` on the clipboard, marked as a secret that clipboard histories leave out.
-    pub fn write_secret(&self, text: &str) -> Result<(), String> {
-        self.with(|c| {
+    pub fn write_secret(&self, text: &str) -> Result<(), ErrorView> {
+        self.write(|c| {
             let set = c.set();
             #[cfg(all(
                 unix,
@@ -61,8 +74,8 @@ impl Clipboard {
     }
 
     /// Puts `text` (no secret: a link for a runbook) on the clipboard.
-    pub fn write_text(&self, text: &str) -> Result<(), String> {
-        self.with(|c| c.set().text(text))
+    pub fn write_text(&self, text: &str) -> Result<(), ErrorView> {
+        self.write(|c| c.set().text(text))
     }
 
     /// The clipboard's text, if it holds text.

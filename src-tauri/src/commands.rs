@@ -145,12 +145,7 @@ pub fn set_console_mode<R: Runtime>(
 #[tauri::command]
 pub fn copy_console_link(d: Ds<'_>, role: RoleRef, target: Option<ConsoleTarget>) -> Res<String> {
     let link = d.console_link(&role, &target.unwrap_or_default())?;
-    crate::clipboard::CLIPBOARD
-        .write_text(&link)
-        .map_err(|e| ErrorView {
-            code: "clipboard".into(),
-            message: format!("cannot write to the clipboard: {e}"),
-        })?;
+    crate::clipboard::CLIPBOARD.write_text(&link)?;
     Ok(link)
 }
 

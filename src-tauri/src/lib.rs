@@ -48,12 +48,7 @@ pub fn changed<R: Runtime>(app: &AppHandle<R>) {
 
 /// Puts a secret on the clipboard and clears it later if it is still there.
 pub fn copy_to_clipboard(desktop: &Arc<Desktop>, text: Secret) -> Result<(), ErrorView> {
-    CLIPBOARD
-        .write_secret(text.expose())
-        .map_err(|e| ErrorView {
-            code: "clipboard".into(),
-            message: format!("cannot write to the clipboard: {e}"),
-        })?;
+    CLIPBOARD.write_secret(text.expose())?;
     let generation = desktop.next_clipboard();
     if let Some(after) = desktop.clipboard_clear_after() {
         let desktop = desktop.clone();
