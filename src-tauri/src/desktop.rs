@@ -6,7 +6,7 @@
 //! in Rust, and the clipboard is cleared after a while if it still holds what we put there.
 
 use std::collections::HashMap;
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicU32, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
@@ -151,7 +151,7 @@ pub struct Desktop {
     /// A `rolecall://` link waiting for the person's answer.
     pending_link: Mutex<Option<PendingLink>>,
     /// The number of the next link to wait for an answer.
-    links: std::sync::atomic::AtomicU32,
+    links: AtomicU32,
     keychain_warning: Mutex<Option<String>>,
     clipboard_seq: AtomicU64,
 }
@@ -271,7 +271,7 @@ impl Desktop {
             recents: Mutex::new(Vec::new()),
             destinations: Mutex::new(HashMap::new()),
             pending_link: Mutex::new(None),
-            links: std::sync::atomic::AtomicU32::new(1),
+            links: AtomicU32::new(1),
             keychain_warning: Mutex::new(keychain_warning),
             clipboard_seq: AtomicU64::new(0),
         })
@@ -815,9 +815,7 @@ impl Desktop {
             self.open_console(&role, &target).await?;
             return Ok(false);
         }
-        let id = self
-            .links
-            .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        let id = self.links.fetch_add(1, Ordering::Relaxed);
         *lock(&self.pending_link) = Some(PendingLink {
             view: PendingLinkView {
                 id,
