@@ -104,21 +104,13 @@ mod tests {
         let s = signin.clone();
         let task =
             tokio::spawn(async move { s.sign_in(&session(), SignInMethod::DeviceCode).await });
-        for _ in 0..(20 * 60) {
-            if task.is_finished() {
-                break;
-            }
-            for _ in 0..5 {
-                tokio::task::yield_now().await;
-            }
-            clock.advance(Duration::from_secs(1));
-        }
-        if !task.is_finished() {
-            task.abort();
-            panic!("still waiting after 20 minutes");
-        }
-        let outcome = task.await.expect("joined");
+        let outcome = run_on_fake_clock(&clock, task).await;
         assert!(matches!(outcome, Err(SignInError::Expired)), "{outcome:?}");
+        let waited = clock.now().duration_since(start).expect("after");
+        assert!(
+            waited <= Duration::from_secs(20 * 60),
+            "still waiting after {waited:?}"
+        );
         let polls = lock(&oidc.polls).clone();
         assert!(polls.len() >= 10, "asked {} times", polls.len());
         let first = polls[0].duration_since(start).expect("after");

@@ -149,7 +149,8 @@ pub(super) fn session() -> SsoSession {
     }
 }
 
-/// Drives the fake clock forward a second at a time until `task` ends.
+/// Drives the fake clock forward a second at a time until `task` ends; a task still running
+/// after 2,000 s of fake time fails the test (it would otherwise wait for ever).
 pub(super) async fn run_on_fake_clock<T: Send + 'static>(
     clock: &FakeClock,
     task: tokio::task::JoinHandle<T>,
@@ -163,20 +164,32 @@ pub(super) async fn run_on_fake_clock<T: Send + 'static>(
         }
         clock.advance(Duration::from_secs(1));
     }
+    if !task.is_finished() {
+        task.abort();
+        panic!("still running after 2,000 s of fake time");
+    }
     task.await.expect("joined")
+}
+
+impl ScriptedOidc {
+    /// A service on `clock` that answers polls with `answers`, then "pending"; its device codes
+    /// are AWS's (10 minutes, polled every 5 s) until a test sets `device_timing`.
+    pub(super) fn new(clock: &FakeClock, answers: Vec<Result<TokenGrant, ApiError>>) -> Arc<Self> {
+        Arc::new(Self {
+            clock: clock.clone(),
+            page: Mutex::new("https://device.sso.eu-west-1.amazonaws.com/".into()),
+            answers: Mutex::new(answers),
+            polls: Mutex::new(vec![]),
+            device_timing: Mutex::new((Duration::from_secs(600), Duration::from_secs(5))),
+        })
+    }
 }
 
 pub(super) fn rig(
     answers: Vec<Result<TokenGrant, ApiError>>,
 ) -> (FakeClock, Arc<ScriptedOidc>, Arc<SignIn>) {
     let clock = FakeClock::at_2030();
-    let oidc = Arc::new(ScriptedOidc {
-        clock: clock.clone(),
-        page: Mutex::new("https://device.sso.eu-west-1.amazonaws.com/".into()),
-        answers: Mutex::new(answers),
-        polls: Mutex::new(vec![]),
-        device_timing: Mutex::new((Duration::from_secs(600), Duration::from_secs(5))),
-    });
+    let oidc = ScriptedOidc::new(&clock, answers);
     let signin = Arc::new(SignIn::new(
         Arc::new(Fakes(oidc.clone())),
         Arc::new(MemoryStore::default()),

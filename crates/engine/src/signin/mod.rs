@@ -468,13 +468,7 @@ mod tests {
     #[tokio::test]
     async fn without_a_keychain_sign_in_works_in_memory_with_one_warning() {
         let clock = FakeClock::at_2030();
-        let oidc = Arc::new(ScriptedOidc {
-            clock: clock.clone(),
-            page: Mutex::new("https://device.sso.eu-west-1.amazonaws.com/".into()),
-            answers: Mutex::new(vec![Ok(grant())]),
-            polls: Mutex::new(vec![]),
-            device_timing: Mutex::new((Duration::from_secs(600), Duration::from_secs(5))),
-        });
+        let oidc = ScriptedOidc::new(&clock, vec![Ok(grant())]);
         let signin = Arc::new(SignIn::new(
             Arc::new(Fakes(oidc)),
             Arc::new(NoKeychain),
