@@ -36,12 +36,3 @@ export function count(n: number): string {
   const grouped = whole.replace(/\B(?=(\d{3})+$)/g, ",");
   return fraction === undefined ? grouped : `${grouped}.${fraction}`;
 }
-
-/** The element id of a role's row (`aria-activedescendant`, the row's actions, scrolling find
- *  the row by it): a different role never gets the same id. Each part keeps its letters and
- *  digits and writes any other character as `_<hex>_` (`_` and `-` included), so no part holds
- *  the `-` that joins them and no two parts read alike. */
-export function optionId(r: { session: string; account_id: string; role: string; chain?: string | null }): string {
-  const part = (s: string) => s.replace(/[^A-Za-z0-9]/g, (c) => `_${c.charCodeAt(0).toString(16)}_`);
-  return ["role", r.session, r.account_id, r.role, r.chain ?? ""].map(part).join("-");
-}

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { LatestSearch, keyOf, moveKey, nothingShown, partsKey, refreshInPlace, reselect, whenSettled } from "./selection";
+import { LatestSearch, keyOf, moveKey, nothingShown, optionId, partsKey, refreshInPlace, reselect, whenSettled } from "./selection";
 
 const r = (account: string, role: string, extra: Record<string, unknown> = {}) => ({
   session: "corp",
@@ -160,5 +160,31 @@ describe("keys of keyed lists", () => {
     expect(a.session + a.account_id + a.role).toBe(b.session + b.account_id + b.role);
     expect(keyOf(a)).not.toBe(keyOf(b));
     expect(partsKey("a", "111111111111", "1x")).not.toBe(partsKey("a1", "111111111111", "x"));
+  });
+});
+
+describe("a row's element id", () => {
+  // The row's actions are drawn beside the element with the selected role's id, and a screen
+  // reader reads that element as the one selected: two roles with one id would put the
+  // actions of one beside the other.
+  it("is never the same for two roles", () => {
+    const r = (session: string, account_id: string, role: string, chain_arn: string | null = null) => ({ session, account_id, role, chain_arn });
+    const roles = [
+      r("corp", "111111111111", "Admin.Read"),
+      r("corp", "111111111111", "Admin_Read"),
+      r("corp", "111111111111", "Admin@Read"),
+      r("corp", "111111111111", "Admin-Read"),
+      r("my corp", "111111111111", "Admin"),
+      r("my_corp", "111111111111", "Admin"),
+      r("a-b", "111111111111", "c"),
+      r("a", "111111111111", "b-c"),
+      r("corp", "111111111111", "Admin", "arn:aws:iam::222222222222:role/x"),
+      r("corp", "111111111111", "Admin", "arn:aws:iam::222222222222:role_x"),
+      r("corp", "111111111111", "Admin"),
+      r("corp", "111111111111", "Admin", ""),
+    ];
+    const ids = roles.map(optionId);
+    expect(new Set(ids).size).toBe(new Set(roles.map((x) => JSON.stringify({ ...x, chain_arn: x.chain_arn || null }))).size);
+    for (const id of ids) expect(id).toMatch(/^[A-Za-z0-9_-]+$/);
   });
 });

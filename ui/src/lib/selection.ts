@@ -21,6 +21,13 @@ export function keyOf(r: RoleLike): string {
   return partsKey(r.session, r.account_id, r.role, r.chain_arn ?? "");
 }
 
+/** The element id of a role's row (`aria-activedescendant`, the row's actions, scrolling find
+ *  the row by it): the role's key with every character but letters and digits written as
+ *  `_<hex>_`, so a different role never gets the same id and no id holds a space. */
+export function optionId(r: RoleLike): string {
+  return "role-" + keyOf(r).replace(/[^A-Za-z0-9]/g, (c) => `_${c.charCodeAt(0).toString(16)}_`);
+}
+
 /** One key for several names, never the same for two different lists of them: parts are
  *  joined by NUL, which no session, account, role or chain name may hold (keyed lists, where
  *  two rows of one key break the list). */
