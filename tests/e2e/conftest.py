@@ -176,6 +176,14 @@ class Desktop:
 
         return self.web.find_elements(By.CSS_SELECTOR, selector)
 
+    def row_action(self, row, button):
+        """With the mouse: a click selects `row`, then its menu's item `button` (a class:
+        copy-env, copy-terminal...) is clicked."""
+        row.click()
+        self.wait(lambda: row.get_attribute("aria-selected") == "true", what="the clicked row selected")
+        self.css(".row-actions button.more")[0].click()
+        self.wait(lambda: self.css(f".menu button.{button}"), what="the row's menu")[0].click()
+
     def opened_urls(self):
         return self.opened.read_text().split() if self.opened.exists() else []
 

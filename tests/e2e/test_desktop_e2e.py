@@ -140,11 +140,7 @@ def test_sign_in_pick_console_copy_countdown_and_tray(start_sim, desktop):
 
     # Copy env: the clipboard holds credentials the simulator issued for that role.
     # With the mouse: a click selects the row, its menu holds Copy env.
-    row = next(r for r in app.css("#role-list [role=option]") if r.get_attribute("data-role") == "ReadOnlyAccess")
-    row.click()
-    app.wait(lambda: row.get_attribute("aria-selected") == "true", what="the clicked row selected")
-    app.css(".row-actions button.more")[0].click()
-    app.wait(lambda: app.css(".menu button.copy-env"), what="the row's menu")[0].click()
+    app.row_action(next(r for r in app.css("#role-list [role=option]") if r.get_attribute("data-role") == "ReadOnlyAccess"), "copy-env")
     text = app.wait(lambda: "AWS_SESSION_TOKEN" in clipboard() and clipboard(), what="the clipboard")
     env = dict(re.findall(r"export (\w+)='([^']*)'", text))
     assert env["AWS_REGION"] == "us-east-1" and env["AWS_ACCESS_KEY_ID"].startswith("ASIA")
@@ -286,9 +282,7 @@ def test_terminal_session_served_by_the_endpoint_and_revoked_in_the_app(start_si
         r for r in app.css("#role-list [role=option]")
         if r.get_attribute("data-account") == "payments-prod" and r.get_attribute("data-role") == "ReadOnlyAccess"
     )
-    row.click()
-    app.css(".row-actions button.more")[0].click()
-    app.wait(lambda: app.css(".menu button.copy-terminal"), what="the row's menu")[0].click()
+    app.row_action(row, "copy-terminal")
     text = app.wait(lambda: "AWS_CONTAINER_AUTHORIZATION_TOKEN" in clipboard() and clipboard(), what="the clipboard")
     env = dict(re.findall(r"export (\w+)='([^']*)'", text))
     assert set(env) == {

@@ -98,10 +98,7 @@ def test_settings_change_what_the_list_shows_and_keep_the_file(start_sim, deskto
     app.wait(lambda: [r for r in app.css(ROWS) if r.get_attribute("data-chain") == "deploy"], what="the chain in the list")
     # Credentials held for the account: its chip names it by the alias too, as the list does.
     row = next(r for r in app.css(ROWS) if r.get_attribute("data-account-id") == account_id and r.get_attribute("data-role") == "ReadOnlyAccess" and not r.get_attribute("data-chain"))
-    row.click()
-    app.wait(lambda: row.get_attribute("aria-selected") == "true", what="the clicked row selected")
-    app.css(".row-actions button.more")[0].click()
-    app.wait(lambda: app.css(".menu button.copy-env"), what="the row's menu")[0].click()
+    app.row_action(row, "copy-env")
     chip = app.wait(lambda: [c for c in app.css(".active .chip") if c.get_attribute("data-account") == account_id], what="the chip")[0]
     assert chip.text.startswith("pay / ReadOnlyAccess"), chip.text
     app.wait(lambda: Select(app.css("#shell")[0]).first_selected_option.get_attribute("value") == "fish", what="the shell")

@@ -19,11 +19,7 @@ ROWS = "#role-list [role=option]"
 
 
 def row_menu(app, account, role, button):
-    row = next(r for r in app.css(ROWS) if r.get_attribute("data-account") == account and r.get_attribute("data-role") == role)
-    row.click()
-    app.wait(lambda: row.get_attribute("aria-selected") == "true", what="the clicked row selected")
-    app.css(".row-actions button.more")[0].click()
-    app.wait(lambda: app.css(f".menu button.{button}"), what="the row's menu")[0].click()
+    app.row_action(next(r for r in app.css(ROWS) if r.get_attribute("data-account") == account and r.get_attribute("data-role") == role), button)
 
 
 def test_no_secret_reaches_the_apps_log_or_files_at_trace_level(start_sim, desktop):
