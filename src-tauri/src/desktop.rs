@@ -77,6 +77,10 @@ pub const COMMON_SERVICES: [(&str, &str); 10] = [
     ("billing", "Billing"),
 ];
 
+/// A link for a role used lately opens without a question at most once in this window; the
+/// rest of a burst (a page or a script opening the same link sixty times) waits for the person.
+pub const LINK_BURST_WINDOW: std::time::Duration = std::time::Duration::from_secs(10);
+
 #[derive(Debug)]
 struct PendingLink {
     view: PendingLinkView,
@@ -150,6 +154,8 @@ pub struct Desktop {
     destinations: Mutex<HashMap<RoleKey, Vec<String>>>,
     /// A `rolecall://` link waiting for the person's answer.
     pending_link: Mutex<Option<PendingLink>>,
+    /// When a link last opened a console without asking ([`LINK_BURST_WINDOW`]).
+    opened_unasked: Mutex<Option<std::time::Instant>>,
     /// The number of the next link to wait for an answer.
     links: AtomicU32,
     keychain_warning: Mutex<Option<String>>,
@@ -271,6 +277,7 @@ impl Desktop {
             recents: Mutex::new(Vec::new()),
             destinations: Mutex::new(HashMap::new()),
             pending_link: Mutex::new(None),
+            opened_unasked: Mutex::new(None),
             links: AtomicU32::new(1),
             keychain_warning: Mutex::new(keychain_warning),
             clipboard_seq: AtomicU64::new(0),
@@ -789,8 +796,8 @@ impl Desktop {
     }
 
     /// A `rolecall://` link that arrived (a second launch, or the first one's arguments).
-    /// A role the person used lately opens at once; any other waits for the person's answer
-    /// in the window. Returns whether it is waiting.
+    /// A role the person used lately opens at once, once per [`LINK_BURST_WINDOW`]; any other
+    /// link waits for the person's answer in the window. Returns whether it is waiting.
     pub async fn link_arrived(&self, text: &str) -> Result<bool, CoreError> {
         let link =
             rolecall_engine::deeplink::ConsoleLink::parse(text).map_err(CoreError::Invalid)?;
@@ -798,7 +805,15 @@ impl Desktop {
             .core
             .resolve(link.session.as_deref(), &link.account, &link.role)
             .await?;
-        let known = self.recents().contains(&resolved.key);
+        let known = self.recents().contains(&resolved.key) && {
+            let mut last = lock(&self.opened_unasked);
+            let now = std::time::Instant::now();
+            let free = last.is_none_or(|t| now.duration_since(t) >= LINK_BURST_WINDOW);
+            if free {
+                *last = Some(now);
+            }
+            free
+        };
         let role = RoleRef {
             session: resolved.session.name.clone(),
             account_id: resolved.key.account_id.clone(),
@@ -819,20 +834,11 @@ impl Desktop {
         *lock(&self.pending_link) = Some(PendingLink {
             view: PendingLinkView {
                 id,
-                description: format!(
-                    "the AWS console as {} in {} ({}){}{}",
-                    printable(&resolved.key.role),
-                    printable(&resolved.account_name),
-                    resolved.key.account_id,
-                    target
-                        .place()
-                        .map(|p| format!(" at {}", printable(&p)))
-                        .unwrap_or_default(),
-                    target
-                        .region
-                        .as_ref()
-                        .map(|r| format!(" in {r}"))
-                        .unwrap_or_default()
+                description: link.describe_resolved(
+                    &resolved.key.role,
+                    &resolved.account_name,
+                    &resolved.key.account_id,
+                    &resolved.session.name,
                 ),
             },
             role,

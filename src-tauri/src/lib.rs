@@ -626,6 +626,9 @@ pub fn handler<R: Runtime>() -> impl Fn(tauri::ipc::Invoke<R>) -> bool + Send + 
 }
 
 pub fn run() {
+    // Before any secret exists: no core file, not dumpable (WebKit's own processes are
+    // dumpable again, and hold none).
+    rolecall_core::hardening::keep_secrets_in_this_process();
     rolecall_core::logging::init("info");
     STARTED.get_or_init(|| (std::time::Instant::now(), std::time::SystemTime::now()));
     if cfg!(target_os = "linux")

@@ -123,3 +123,20 @@ def test_a_rolecall_link_asks_first_then_opens_that_role_at_that_page(start_sim,
     subprocess.run([APP, "rolecall://console?account=checkout-dev&role=DeveloperAccess&path=//evil.example/"], env=app.env, timeout=60)
     app.wait(lambda: "not a Rolecall link" in app.notified(), what="the refusal notified")
     assert not app.css("#pending-link")
+
+
+def test_a_burst_of_links_for_a_recent_role_opens_one_console_without_asking(start_sim, desktop):
+    """Sixty links for a role opened lately opened sixty browsers. Now one opens at once and the
+    rest of the burst waits for the person's answer."""
+    _, app = signed_in(start_sim, desktop)
+    account_id, role = select(app, "payments prod read")
+    before = opened(app)
+    app.css("#search")[0].send_keys(Keys.ENTER)
+    console_page(app, before)
+    link = "rolecall://console?" + urllib.parse.urlencode({"account": account_id, "role": role})
+    before = opened(app)
+    for _ in range(8):
+        subprocess.run([APP, link], env=app.env, capture_output=True, text=True, timeout=60, check=True)
+    app.wait(lambda: question(app, account_id), what="the rest of the burst asks")
+    console_page(app, before)
+    assert opened(app) == before + 1, f"{opened(app) - before} consoles opened without a question"

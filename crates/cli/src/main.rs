@@ -317,6 +317,9 @@ fn args() -> Vec<std::ffi::OsString> {
 }
 
 fn main() -> ExitCode {
+    // Before any secret exists: no core file, not dumpable, not attachable by the user's other
+    // processes (the agent lives for hours with every token in memory).
+    rolecall_core::hardening::keep_secrets_in_this_process();
     // `COMPLETE=<shell> rolecall -- <words>`: the shell asking for completions.
     clap_complete::CompleteEnv::with_factory(Cli::command).complete();
     rolecall_core::logging::init("warn");

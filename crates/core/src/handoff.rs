@@ -4,9 +4,10 @@
 //! The sign-in URL (it carries a `SigninToken`, or the whole login behind a logout) stays in
 //! Rolecall's memory. The browser is handed `http://127.0.0.1:<port>/open/<id>` instead: a
 //! random id, good for one request and [`TTL`], answered with a redirect to the real URL. On
-//! Linux the connection must also come from this user (the kernel's socket table says whose
-//! it is), so another user who reads the short URL from the browser's arguments cannot take
-//! it first.
+//! Linux the connection must also come from this user, through either address family (the
+//! kernel's socket tables say whose it is: `rolecall_engine::peer`, checked by the door every
+//! local server shares), so another user who reads the short URL from the browser's arguments
+//! cannot take it first.
 
 use std::collections::HashMap;
 use std::net::SocketAddr;
@@ -14,7 +15,7 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, SystemTime};
 
 use axum::Router;
-use axum::extract::{ConnectInfo, Path, State};
+use axum::extract::{Path, State};
 use axum::http::{StatusCode, header};
 use axum::response::{Html, IntoResponse, Response};
 use axum::routing::get;
@@ -140,19 +141,8 @@ fn page(status: StatusCode, title: &str, text: &str) -> Response {
         .into_response()
 }
 
-async fn take(
-    State(shared): State<Arc<Shared>>,
-    ConnectInfo(peer): ConnectInfo<SocketAddr>,
-    Path(id): Path<String>,
-) -> Response {
-    if let Some(false) = crate::peer::same_user(peer, shared.addr) {
-        tracing::warn!("console handoff: refused a request from another user");
-        return page(
-            StatusCode::FORBIDDEN,
-            "Not yours",
-            "This link opens a console for the user who asked for it.",
-        );
-    }
+/// Another user's connection never gets here: the door (`local_http`) answers it 403.
+async fn take(State(shared): State<Arc<Shared>>, Path(id): Path<String>) -> Response {
     let now = shared.clock.now();
     let waiting = lock(&shared.offers).remove(&id);
     match waiting {

@@ -22,10 +22,10 @@ pub mod console;
 pub mod endpoint;
 mod error;
 pub mod handoff;
+pub mod hardening;
 pub mod logging;
 mod login;
 pub mod opener;
-pub mod peer;
 pub mod profiles;
 mod rolecall;
 

@@ -114,18 +114,48 @@ impl ConsoleLink {
         format!("{SCHEME}://console?{}", q.finish())
     }
 
-    /// What it opens, in words (for the question asked before opening it).
+    /// What it opens, in words, before it is resolved: the names as the link gives them.
     pub fn describe(&self) -> String {
         let mut s = format!(
             "the AWS console as {} in account {}",
             printable(&self.role),
             printable(&self.account)
         );
+        if let Some(session) = &self.session {
+            s.push_str(&format!(" of session {}", printable(session)));
+        }
+        s.push_str(&self.place_words());
+        s
+    }
+
+    /// What it opens once resolved, for the question asked before opening it (the CLI's and
+    /// the app's): the role, the account's name and id, and the session it is in, so links
+    /// into two organisations whose accounts share a name never read alike.
+    pub fn describe_resolved(
+        &self,
+        role: &str,
+        account_name: &str,
+        account_id: &str,
+        session: &str,
+    ) -> String {
+        format!(
+            "the AWS console as {} in {} ({}) of session {}{}",
+            printable(role),
+            printable(account_name),
+            printable(account_id),
+            printable(session),
+            self.place_words()
+        )
+    }
+
+    /// ` at PATH-OR-SERVICE in REGION`, as much of it as the link names.
+    fn place_words(&self) -> String {
+        let mut s = String::new();
         if let Some(p) = self.path.as_ref().or(self.service.as_ref()) {
             s.push_str(&format!(" at {}", printable(p)));
         }
         if let Some(r) = &self.region {
-            s.push_str(&format!(" in {r}"));
+            s.push_str(&format!(" in {}", printable(r)));
         }
         s
     }
@@ -153,8 +183,36 @@ mod tests {
         assert_eq!(ConsoleLink::parse(&text).expect("parses"), link);
         assert!(
             link.describe()
-                .contains("ReadOnlyAccess in account payments prod at /ec2/home")
+                .contains("ReadOnlyAccess in account payments prod of session work at /ec2/home")
         );
+    }
+
+    /// Two organisations whose accounts share a name: the question names the account id and
+    /// the session, so the two links never read alike.
+    #[test]
+    fn a_link_question_names_the_account_id_and_the_session() {
+        let link = |session: &str| ConsoleLink {
+            account: "payments-prod".into(),
+            role: "ReadOnlyAccess".into(),
+            session: Some(session.into()),
+            path: None,
+            service: None,
+            region: None,
+        };
+        let corp = link("corp").describe_resolved(
+            "ReadOnlyAccess",
+            "payments-prod",
+            "111111111111",
+            "corp",
+        );
+        let lab =
+            link("lab").describe_resolved("ReadOnlyAccess", "payments-prod", "999999999999", "lab");
+        assert_eq!(
+            corp,
+            "the AWS console as ReadOnlyAccess in payments-prod (111111111111) of session corp"
+        );
+        assert!(lab.contains("(999999999999) of session lab"), "{lab}");
+        assert_ne!(corp, lab);
     }
 
     #[test]

@@ -35,6 +35,7 @@ pub mod local_http;
 pub mod loopback;
 pub mod pacer;
 pub mod partition;
+pub mod peer;
 pub mod search;
 pub mod secret;
 pub mod session;

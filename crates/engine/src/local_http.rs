@@ -3,6 +3,10 @@
 //! few hundred idle connections from another local user would stall it; here each connection
 //! gets [`REQUEST_READ_TIMEOUT`] to send a request head (also between keep-alive requests, so
 //! that is the idle timeout too) and a lifetime bound, and the gate decides who may stay open.
+//!
+//! Every connection is identified first ([`crate::peer::identify`], whichever address family
+//! it came through): one from another user, or one that cannot be identified, is answered 403
+//! to every request and never reaches the server's routes.
 
 use std::time::Duration;
 
@@ -14,6 +18,18 @@ use tokio_util::sync::CancellationToken;
 use tower::ServiceExt;
 
 use crate::gate::{ACCEPT_PAUSE, Gate, REQUEST_READ_TIMEOUT, Working};
+use crate::peer::Peer;
+
+/// The answer to every request of a connection from another user (or from nobody known).
+fn not_yours() -> axum::response::Response {
+    use axum::response::IntoResponse;
+    (
+        axum::http::StatusCode::FORBIDDEN,
+        [(axum::http::header::CACHE_CONTROL, "no-store")],
+        "This Rolecall server answers the user who runs it only.\n",
+    )
+        .into_response()
+}
 
 /// No connection to a local server lives longer than this, whatever it does.
 pub const MAX_CONNECTION_LIFE: Duration = Duration::from_secs(120);
@@ -44,6 +60,12 @@ pub fn spawn(
                 tracing::debug!("{name}: every connection is busy; one more was closed");
                 continue;
             };
+            let local = listener.local_addr().ok();
+            let who = local.map_or(Peer::Unknown, |local| crate::peer::identify(peer, local));
+            let allowed = who.may_enter();
+            if !allowed {
+                tracing::warn!("{name}: refused a connection from another user ({who:?})");
+            }
             let busy = ticket.busy_counter();
             let app = app.clone();
             let service =
@@ -52,7 +74,11 @@ pub fn spawn(
                     request.extensions_mut().insert(ConnectInfo(peer));
                     let app = app.clone();
                     async move {
-                        let response = app.oneshot(request).await;
+                        let response = if allowed {
+                            app.oneshot(request).await
+                        } else {
+                            Ok(not_yours())
+                        };
                         drop(working);
                         response
                     }

@@ -253,28 +253,45 @@ impl CredentialVault {
         if let Some(creds) = self.held(key) {
             return Ok(creds);
         }
+        // The fetch runs as a task of its own: a client that gives up waiting (an SDK's own
+        // timeout) must not take the fetch other clients of the role wait on with it.
+        let (vault, session_owned, key_owned) = (self.clone(), session.clone(), key.clone());
         self.inner
             .fetches
-            .run(key, |_| async move {
+            .run_shared(key, move |_| async move {
+                let (session, key) = (&session_owned, &key_owned);
                 // Another caller may have stored them while this one waited its turn.
-                if let Some(creds) = self.held(key) {
+                if let Some(creds) = vault.held(key) {
                     return Ok(creds);
                 }
                 let creds = match &key.chain {
-                    None => self.inner.fetch_sso(session, key).await?,
+                    None => vault.inner.fetch_sso(session, key).await?,
                     Some(role_arn) => {
-                        let base = Box::pin(self.get(session, &key.base())).await?;
-                        self.inner.assume(session, key, &base, role_arn).await?
+                        let base = vault.get_boxed(session, key.base()).await?;
+                        vault.inner.assume(session, key, &base, role_arn).await?
                     }
                 };
-                Ok(self.inner.store(session, key, creds, false))
+                Ok(vault.inner.store(session, key, creds, false))
             })
             .await
             .unwrap_or_else(|Abandoned| {
                 Err(VaultError::Network(
-                    "the fetch was abandoned by its caller; try again".into(),
+                    "the fetch was cancelled; try again".into(),
                 ))
             })
+    }
+
+    /// [`CredentialVault::get`] as a boxed future that says it is `Send`: a chained role's
+    /// fetch asks for its base role's credentials from inside a task, and the compiler cannot
+    /// tell on its own that a future which awaits itself is `Send`.
+    fn get_boxed<'a>(
+        &'a self,
+        session: &'a SsoSession,
+        key: RoleKey,
+    ) -> std::pin::Pin<
+        Box<dyn std::future::Future<Output = Result<RoleCredentials, VaultError>> + Send + 'a>,
+    > {
+        Box::pin(async move { self.get(session, &key).await })
     }
 
     /// Held credentials with at least `min_remaining` left.

@@ -18,8 +18,74 @@ const SERVICE: &str = "rolecall";
 /// sign-in would wait with it forever: past this, the call is an error that says so.
 pub const TIMEOUT: Duration = Duration::from_secs(10);
 
-/// Runs `call` on a thread of its own and waits for it at most `limit`.
+/// One keychain call at a time in this process. Each call is a D-Bus connection of its own
+/// with a Secret Service session (`OpenSession`); gnome-keyring has been seen to abort on a
+/// burst of them arriving at once (its client record missing for a new caller's first
+/// request), and a daemon that restarts comes back locked. Calls take milliseconds, so a turn
+/// costs nothing a person notices; a call stuck past [`TURN_WAIT`] (a prompt nobody answers)
+/// does not hold the others back: they go ahead without their turn.
+#[derive(Debug)]
+struct Turns {
+    busy: std::sync::Mutex<bool>,
+    freed: std::sync::Condvar,
+}
+
+/// How long a call waits for its turn before it goes ahead anyway.
+const TURN_WAIT: Duration = Duration::from_secs(1);
+
+static TURNS: Turns = Turns::new();
+
+/// A turn held (or not, when the wait ran out); the next call may go when it is dropped.
+struct Turn(Option<&'static Turns>);
+
+impl Turns {
+    const fn new() -> Self {
+        Self {
+            busy: std::sync::Mutex::new(false),
+            freed: std::sync::Condvar::new(),
+        }
+    }
+
+    fn take(&'static self, wait: Duration) -> Turn {
+        let busy = self
+            .busy
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        let (mut busy, _) = self
+            .freed
+            .wait_timeout_while(busy, wait, |b| *b)
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        if *busy {
+            return Turn(None);
+        }
+        *busy = true;
+        Turn(Some(self))
+    }
+}
+
+impl Drop for Turn {
+    fn drop(&mut self) {
+        if let Some(turns) = self.0 {
+            *turns
+                .busy
+                .lock()
+                .unwrap_or_else(std::sync::PoisonError::into_inner) = false;
+            turns.freed.notify_one();
+        }
+    }
+}
+
+/// Runs `call` on a thread of its own, in its turn, and waits for it at most `limit`.
 fn bounded<T: Send + 'static>(
+    what: &'static str,
+    limit: Duration,
+    call: impl FnOnce() -> Result<T, StoreError> + Send + 'static,
+) -> Result<T, StoreError> {
+    bounded_in(&TURNS, what, limit, call)
+}
+
+fn bounded_in<T: Send + 'static>(
+    turns: &'static Turns,
     what: &'static str,
     limit: Duration,
     call: impl FnOnce() -> Result<T, StoreError> + Send + 'static,
@@ -28,6 +94,7 @@ fn bounded<T: Send + 'static>(
     std::thread::Builder::new()
         .name("keychain".into())
         .spawn(move || {
+            let _turn = turns.take(TURN_WAIT.min(limit / 2));
             let _ = tx.send(call());
         })
         .map_err(|e| StoreError::Unavailable(format!("cannot call the keychain: {e}")))?;
@@ -153,6 +220,34 @@ mod tests {
         assert!(matches!(err, StoreError::Locked(_)), "{err:?}");
         assert!(err.to_string().contains("did not answer"), "{err}");
         assert!(started.elapsed() < Duration::from_secs(60));
-        assert_eq!(bounded("probe", TIMEOUT, || Ok(7)), Ok(7));
+        assert_eq!(
+            bounded("probe", TIMEOUT, || Ok(7)),
+            Ok(7),
+            "a call stuck in its turn does not hold the next one back"
+        );
+    }
+
+    /// Calls from many threads take turns: never two at the Secret Service at once.
+    #[test]
+    fn keychain_calls_in_one_process_take_turns() {
+        static OWN: Turns = Turns::new();
+        static AT_ONCE: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
+        static MOST: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
+        use std::sync::atomic::Ordering::SeqCst;
+        std::thread::scope(|s| {
+            for _ in 0..8 {
+                s.spawn(|| {
+                    bounded_in(&OWN, "probe", TIMEOUT, || {
+                        let now = AT_ONCE.fetch_add(1, SeqCst) + 1;
+                        MOST.fetch_max(now, SeqCst);
+                        std::thread::sleep(Duration::from_millis(20));
+                        AT_ONCE.fetch_sub(1, SeqCst);
+                        Ok(())
+                    })
+                    .expect("answered");
+                });
+            }
+        });
+        assert_eq!(MOST.load(SeqCst), 1, "calls overlapped");
     }
 }

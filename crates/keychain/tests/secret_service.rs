@@ -17,9 +17,49 @@ use rolecall_keychain::KeychainStore;
 static KEYRING: std::sync::Mutex<()> = std::sync::Mutex::new(());
 
 fn turn() -> std::sync::MutexGuard<'static, ()> {
-    KEYRING
+    let turn = KEYRING
         .lock()
-        .unwrap_or_else(std::sync::PoisonError::into_inner)
+        .unwrap_or_else(std::sync::PoisonError::into_inner);
+    the_runs_keyring_daemon_is_alive();
+    turn
+}
+
+/// `scripts/with-session-bus` started one gnome-keyring daemon, unlocked, for the whole run
+/// (`ROLECALL_TEST_KEYRING_PID`). If it died, D-Bus would start another, locked one on the next
+/// call and the test would fail later with "Cannot create an item in a locked collection": say
+/// what happened instead, with the daemon's log.
+fn the_runs_keyring_daemon_is_alive() {
+    let Ok(pid) = std::env::var("ROLECALL_TEST_KEYRING_PID") else {
+        return;
+    };
+    let owner = std::process::Command::new("dbus-send")
+        .args([
+            "--session",
+            "--print-reply=literal",
+            "--dest=org.freedesktop.DBus",
+            "/org/freedesktop/DBus",
+            "org.freedesktop.DBus.GetConnectionUnixProcessID",
+            "string:org.freedesktop.secrets",
+        ])
+        .output()
+        .map(|o| {
+            String::from_utf8_lossy(&o.stdout)
+                .split_whitespace()
+                .last()
+                .unwrap_or("")
+                .to_owned()
+        })
+        .unwrap_or_default();
+    let alive = std::path::Path::new(&format!("/proc/{pid}")).exists();
+    assert!(
+        alive && owner == pid,
+        "the gnome-keyring daemon unlocked for this test run (pid {pid}) died or was replaced \
+         (the Secret Service is now served by '{owner}'); its log:\n{}",
+        std::env::var("ROLECALL_TEST_KEYRING_LOG")
+            .ok()
+            .and_then(|log| std::fs::read_to_string(log).ok())
+            .unwrap_or_default()
+    );
 }
 
 fn login(token: &str) -> StoredLogin {
