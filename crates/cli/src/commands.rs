@@ -284,7 +284,17 @@ pub async fn run(cli: Cli) -> Result<ExitCode, CoreError> {
                 rolecall_engine::deeplink::ConsoleLink::parse(&link).map_err(CoreError::Usage)?;
             let session = link.session.as_deref().or(session);
             if !yes {
-                confirm_link(&link)?;
+                // Resolved first, so the question names the account's id and its session: two
+                // organisations can each have a `payments-prod`.
+                let resolved = crate::backend::open_core()?
+                    .resolve(session, &link.account, &link.role)
+                    .await?;
+                confirm_link(&link.describe_resolved(
+                    &resolved.key.role,
+                    &resolved.account_name,
+                    &resolved.key.account_id,
+                    &resolved.session.name,
+                ))?;
             }
             let ask = ConsoleAsk {
                 path: link.path.clone(),
@@ -714,9 +724,8 @@ async fn open_console(
 
 /// A link can come from anywhere (a chat, a web page): say what it opens and ask, on a
 /// terminal; elsewhere, refuse without --yes.
-fn confirm_link(link: &rolecall_engine::deeplink::ConsoleLink) -> Result<(), CoreError> {
+fn confirm_link(what: &str) -> Result<(), CoreError> {
     use std::io::{BufRead, IsTerminal, Write};
-    let what = link.describe();
     if !std::io::stdin().is_terminal() {
         return Err(CoreError::Usage(format!(
             "this link opens {what}; run again with --yes to open it"

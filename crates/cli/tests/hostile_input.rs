@@ -543,3 +543,39 @@ async fn a_proxy_in_the_environment_never_sees_a_loopback_call() {
         "a loopback call went through the proxy"
     );
 }
+
+/// Two organisations can each have a `payments-prod`: the question `rolecall open` asks names
+/// the account's id and the session, never the account's name alone.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_links_question_names_the_account_id_and_the_session() {
+    let m = Machine::new(Organisation::demo(), "linkq").await;
+    m.signed_in(&[]).await;
+    let ls = m.ok(&["--no-agent", "ls", "--json"], &[]).await;
+    let listed: serde_json::Value = serde_json::from_slice(&ls.stdout).expect("json");
+    let id = listed
+        .as_array()
+        .expect("accounts")
+        .iter()
+        .find(|a| a["account"]["account_name"] == "payments-prod")
+        .and_then(|a| a["account"]["account_id"].as_str())
+        .unwrap_or_else(|| panic!("payments-prod in {listed}"))
+        .to_owned();
+    let out = m
+        .run(
+            &[
+                "--no-agent",
+                "open",
+                "rolecall://console?account=payments-prod&role=ReadOnlyAccess",
+            ],
+            &[],
+        )
+        .await;
+    let stderr = text(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{stderr}");
+    assert!(
+        stderr.contains(&format!(
+            "ReadOnlyAccess in payments-prod ({id}) of session linkq"
+        )),
+        "{stderr}"
+    );
+}
