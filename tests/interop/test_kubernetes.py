@@ -94,3 +94,40 @@ def test_our_token_and_the_aws_clis_both_verify_and_forgeries_do_not(machine):
     assert kube_api(m.sim, "not-a-token")[0] == 401
     bad = m.rolecall("eks", "token", "--cluster", "a b", "payments-prod", "AdministratorAccess", check=False)
     assert bad.returncode == 2 and "cluster name" in bad.stderr
+
+
+def test_kubectl_reads_the_persons_own_entries_the_same_after_rolecall_kubeconfig(machine, tmp_path):
+    """Values the person quoted (`"no"`, `"on"`), anchors and merge keys: kubectl reads every
+    entry Rolecall does not own exactly as before (it refused the whole file once, when quoted
+    strings came back bare and YAML 1.1 read them as booleans)."""
+    m = machine().signed_in()
+    kubeconfig = tmp_path / "config"
+    kubeconfig.write_text(
+        "apiVersion: v1\nkind: Config\n"
+        "clusters:\n- name: other\n  cluster: &base\n    server: https://other.example\n    tls-server-name: \"on\"\n"
+        "- name: copy\n  cluster:\n    <<: *base\n    server: https://copy.example\n"
+        "contexts:\n- name: other\n  context:\n    cluster: other\n    user: someone\n    namespace: \"no\"\n"
+        "users:\n- name: someone\n  user:\n    exec:\n      apiVersion: client.authentication.k8s.io/v1beta1\n"
+        "      command: my-helper\n      args: [\"--flag\", \"yes\", \"0x1F\", \"1:20\"]\n"
+        "      env:\n      - name: VERBOSE\n        value: \"off\"\n      - name: EMPTY\n        value: \"\"\n"
+        "      interactiveMode: Never\n"
+        "current-context: other\npreferences: {}\n"
+    )
+
+    def view():
+        out = subprocess.run(
+            ["kubectl", "config", "view", "--raw", "-o", "json", "--kubeconfig", str(kubeconfig)],
+            capture_output=True, text=True, timeout=60,
+        )
+        assert out.returncode == 0, out.stderr
+        return json.loads(out.stdout)
+
+    def persons(doc):
+        return {kind: [e for e in doc[kind] if not e["name"].startswith("rolecall")] for kind in ("clusters", "contexts", "users")}
+
+    before = view()
+    server = m.sim.env["ROLECALL_EKS_SERVER"]
+    m.rolecall("kubeconfig", "--file", str(kubeconfig), "--cluster", "demo", "--server", server, "payments-prod", "ReadOnlyAccess")
+    after = view()
+    assert persons(after) == persons(before), kubeconfig.read_text()
+    assert persons(after)["contexts"][0]["context"]["namespace"] == "no"

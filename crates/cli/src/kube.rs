@@ -264,14 +264,9 @@ pub fn merge(old: &str, entry: &Entry) -> Result<String, String> {
         m.insert("preferences".into(), Value::Mapping(Mapping::new()));
         m
     } else {
-        match serde_yaml::from_str::<Value>(old) {
-            Ok(Value::Mapping(m)) => m,
-            Ok(_) => return Err("the kubeconfig is not a YAML mapping: not changed".into()),
-            Err(e) => {
-                return Err(format!(
-                    "the kubeconfig is not valid YAML ({e}): not changed"
-                ));
-            }
+        match crate::kube_yaml::parse(old)? {
+            Value::Mapping(m) => m,
+            _ => return Err("the kubeconfig is not a YAML mapping: not changed".into()),
         }
     };
     check_context(&doc, entry)?;
@@ -318,7 +313,7 @@ pub fn merge(old: &str, entry: &Entry) -> Result<String, String> {
         Value::Mapping(context),
     );
     doc.insert("current-context".into(), entry.context.clone().into());
-    serde_yaml::to_string(&Value::Mapping(doc)).map_err(|e| e.to_string())
+    crate::kube_yaml::write(&Value::Mapping(doc))
 }
 
 /// The kubeconfig kubectl writes to: the first file of `KUBECONFIG`, else `~/.kube/config`.
@@ -567,6 +562,31 @@ mod tests {
             ..access("111111111111", "p", "R:a")
         };
         assert_ne!(entry_for(&x, None).user, entry_for(&y, None).user);
+    }
+
+    /// kubectl refused the whole file after a merge: the person's quoted `"no"` and `"on"` were
+    /// written bare, which kubectl's YAML 1.1 reads as booleans.
+    #[test]
+    fn a_merge_keeps_the_persons_quoted_values_quoted() {
+        let old = "contexts:\n- name: other\n  context:\n    cluster: other\n    user: me\n    namespace: \"no\"\nusers:\n- name: me\n  user:\n    exec:\n      command: x\n      env:\n      - name: FLAG\n        value: \"on\"\n";
+        let new = merge(old, &entry()).expect("merged");
+        assert!(new.contains("namespace: \"no\""), "{new}");
+        assert!(new.contains("value: \"on\""), "{new}");
+    }
+
+    /// A 97 KB kubeconfig of nested `[ ]` kept `rolecall kubeconfig` reading for over 10 s.
+    #[test]
+    fn a_deeply_nested_kubeconfig_is_refused_at_once_and_never_written() {
+        let deep = format!("x: {}{}\n", "[".repeat(48_000), "]".repeat(48_000));
+        let (tx, rx) = std::sync::mpsc::channel();
+        std::thread::spawn(move || {
+            let _ = tx.send(merge(&deep, &entry()));
+        });
+        // A liveness bound, not a speed measure.
+        let answer = rx
+            .recv_timeout(std::time::Duration::from_secs(5))
+            .expect("answered, not stuck reading the file");
+        assert!(answer.expect_err("refused").contains("not changed"));
     }
 
     #[test]

@@ -8,6 +8,7 @@ mod complete;
 mod ecr;
 mod exec;
 mod kube;
+mod kube_yaml;
 mod status;
 
 use std::process::ExitCode;
