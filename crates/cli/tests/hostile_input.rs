@@ -6,7 +6,7 @@ mod support;
 use std::path::Path;
 
 use idc_sim::Organisation;
-use support::{Machine, get_credentials};
+use support::{Machine, endpoint_grant, get_credentials};
 
 fn text(bytes: &[u8]) -> String {
     String::from_utf8_lossy(bytes).into_owned()
@@ -578,4 +578,46 @@ async fn a_links_question_names_the_account_id_and_the_session() {
         )),
         "{stderr}"
     );
+}
+
+/// A grant kept getting credentials after `rolecall session rm` removed its session, and the
+/// old organisation's after the session was pointed at another one, until some other command
+/// reached the agent. The endpoint now reads a changed config before it answers: the grant
+/// ends at its very next request.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_grant_ends_at_once_when_its_session_is_removed_or_repointed() {
+    for repoint in [true, false] {
+        let m = Machine::new(Organisation::demo(), "grant-cfg").await;
+        m.signed_in(&[]).await;
+        let agent = m.agent(&[]).await;
+        let (url, token) = endpoint_grant(&m, "payments-prod", "ReadOnlyAccess").await;
+        assert_eq!(get_credentials(&url, &token).await.0, 200);
+        if repoint {
+            let other_org = format!("{}/other-directory", m.sim.endpoints().base);
+            m.ok(
+                &[
+                    "--no-agent",
+                    "session",
+                    "add",
+                    "grant-cfg",
+                    "--start-url",
+                    &other_org,
+                    "--region",
+                    "us-east-1",
+                ],
+                &[],
+            )
+            .await;
+        } else {
+            m.ok(&["--no-agent", "session", "rm", "grant-cfg"], &[])
+                .await;
+        }
+        assert_eq!(
+            get_credentials(&url, &token).await.0,
+            401,
+            "the grant ended at once (session {})",
+            if repoint { "repointed" } else { "removed" }
+        );
+        agent.stop().await;
+    }
 }

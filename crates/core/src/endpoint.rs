@@ -6,7 +6,8 @@
 //!
 //! Defences: only the hash of each token is kept and compared in constant time against every
 //! grant; a request whose `Host` is not loopback is refused (DNS rebinding); GET only; no body;
-//! a grant ends when its session changes organisation; connections are bounded and timed
+//! a grant ends when its session changes organisation or is removed, at its next request (the
+//! config file is read again when it changed); connections are bounded and timed
 //! (`rolecall_engine::local_http`), so another local user cannot stall it; every served request leaves
 //! a log line naming the grant and the status, never a secret.
 
@@ -300,6 +301,9 @@ async fn serve(State(shared): State<Arc<Shared>>, request: Request) -> Response 
     };
     // A grant is for a role of a session as it was configured; if the session now points at
     // another organisation (start URL, region or endpoints changed) or is gone, the grant ends.
+    // The config is read again first when the file changed: an edit the agent or the app did
+    // not make (`rolecall --no-agent session rm`, an editor) takes effect at this request.
+    core.reload_config_if_changed();
     if core.session(Some(&resolved.key.session)).ok().as_ref() != Some(&resolved.session) {
         lock(&shared.grants).retain(|g| g.id != id);
         tracing::info!("credential endpoint: grant {id} ended: its session changed");

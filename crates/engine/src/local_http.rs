@@ -4,10 +4,11 @@
 //! gets [`REQUEST_READ_TIMEOUT`] to send a request head (also between keep-alive requests, so
 //! that is the idle timeout too) and a lifetime bound, and the gate decides who may stay open.
 //!
-//! Every connection is identified first ([`crate::peer::identify`], whichever address family
+//! Every connection is identified at its first request ([`crate::peer::identify`], whichever address family
 //! it came through): one from another user, or one that cannot be identified, is answered 403
 //! to every request and never reaches the server's routes.
 
+use std::sync::{Arc, OnceLock};
 use std::time::Duration;
 
 use axum::Router;
@@ -42,6 +43,7 @@ pub fn spawn(
     gate: std::sync::Arc<Gate>,
     stop: CancellationToken,
 ) {
+    let local = listener.local_addr().ok();
     tokio::spawn(async move {
         loop {
             let accepted = tokio::select! {
@@ -60,12 +62,9 @@ pub fn spawn(
                 tracing::debug!("{name}: every connection is busy; one more was closed");
                 continue;
             };
-            let local = listener.local_addr().ok();
-            let who = local.map_or(Peer::Unknown, |local| crate::peer::identify(peer, local));
-            let allowed = who.may_enter();
-            if !allowed {
-                tracing::warn!("{name}: refused a connection from another user ({who:?})");
-            }
+            // Identified at its first request, once: a connection that never sends one (a
+            // flood of idle ones) costs no read of the kernel's tables.
+            let who: Arc<OnceLock<bool>> = Arc::default();
             let busy = ticket.busy_counter();
             let app = app.clone();
             let service =
@@ -73,6 +72,15 @@ pub fn spawn(
                     let working = Working::new(busy.clone());
                     request.extensions_mut().insert(ConnectInfo(peer));
                     let app = app.clone();
+                    let allowed = *who.get_or_init(|| {
+                        let who = local.map_or(Peer::Unknown, |l| crate::peer::identify(peer, l));
+                        if !who.may_enter() {
+                            tracing::warn!(
+                                "{name}: refused a connection from another user ({who:?})"
+                            );
+                        }
+                        who.may_enter()
+                    });
                     async move {
                         let response = if allowed {
                             app.oneshot(request).await

@@ -103,13 +103,16 @@ fn owner_in(tables: &[String], peer: SocketAddr, local: SocketAddr) -> Option<u3
         .iter()
         .flat_map(|t| t.lines().skip(1))
         .find_map(|line| {
-            let fields: Vec<&str> = line.split_whitespace().collect();
-            let (l, r) = (*fields.get(1)?, *fields.get(2)?);
-            pairs
+            // `sl local remote st tx:rx tr:when retrnsmt uid ...`
+            let mut fields = line.split_ascii_whitespace();
+            let (l, r) = (fields.nth(1)?, fields.next()?);
+            if !pairs
                 .iter()
                 .any(|(want_l, want_r)| want_l == l && want_r == r)
-                .then(|| fields.get(7)?.parse().ok())
-                .flatten()
+            {
+                return None;
+            }
+            fields.nth(4)?.parse().ok()
         })
 }
 

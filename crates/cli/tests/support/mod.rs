@@ -190,6 +190,23 @@ fn rand_suffix() -> u64 {
         .map_or(0, |d| d.subsec_nanos() as u64)
 }
 
+/// `rolecall env ACCOUNT ROLE --endpoint` through the running agent: the grant's URL and token.
+pub async fn endpoint_grant(m: &Machine, account: &str, role: &str) -> (String, String) {
+    let out = m.ok(&["env", account, role, "--endpoint"], &[]).await;
+    let exports = String::from_utf8_lossy(&out.stdout).into_owned();
+    let var = |name: &str| {
+        exports
+            .lines()
+            .find_map(|l| l.strip_prefix(&format!("export {name}='")))
+            .map(|v| v.trim_end_matches('\'').to_owned())
+            .unwrap_or_else(|| panic!("{name} in {exports}"))
+    };
+    (
+        var("AWS_CONTAINER_CREDENTIALS_FULL_URI"),
+        var("AWS_CONTAINER_AUTHORIZATION_TOKEN"),
+    )
+}
+
 /// A GET on the local credential endpoint with `token`; the status and the body.
 pub async fn get_credentials(url: &str, token: &str) -> (u16, String) {
     let url = url::Url::parse(url).expect("url");
