@@ -302,11 +302,13 @@ impl Backend {
 
     /// A grant of the running agent's credential endpoint for a role (`--endpoint`): the
     /// grant, the session's region and the role.
+    /// With `while_i_live`, the grant ends when this process ends, however it ends.
     pub async fn grant(
         &self,
         session: Option<&str>,
         account: &str,
         role: &str,
+        while_i_live: bool,
     ) -> Result<(IssuedGrant, String, RoleOnWire), CoreError> {
         let answer = self
             .agent()?
@@ -314,6 +316,7 @@ impl Backend {
                 session: session.map(str::to_owned),
                 account: account.to_owned(),
                 role: role.to_owned(),
+                while_i_live,
             })
             .await?;
         let Answer::Grant {

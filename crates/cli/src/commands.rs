@@ -152,7 +152,7 @@ pub async fn run(cli: Cli) -> Result<ExitCode, CoreError> {
             let region = region.as_ref().map(Region::as_str);
             let backend = Backend::choose(cli.no_agent).await?;
             if endpoint {
-                let (grant, _, role) = backend.grant(session, &account, &role).await?;
+                let (grant, _, role) = backend.grant(session, &account, &role, false).await?;
                 let id = grant.id.clone();
                 let mut vars = grant.vars(region);
                 vars.extend(marker_vars(&role, &Holds::Grant(id.clone())));

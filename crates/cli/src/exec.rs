@@ -97,7 +97,11 @@ pub async fn run(args: ExecArgs) -> Result<ExitCode, CoreError> {
 
     let mut grant_id = None;
     let (mut vars, role, session_region) = if args.endpoint {
-        let (grant, region, role) = backend.grant(session, &args.account, &args.role).await?;
+        // Held by this process's life: if `exec` is killed (SIGKILL leaves no time to revoke
+        // it), the agent ends the grant itself.
+        let (grant, region, role) = backend
+            .grant(session, &args.account, &args.role, true)
+            .await?;
         grant_id = Some(grant.id.clone());
         let mut vars = grant.vars(None);
         vars.extend(marker_vars(&role, &Holds::Grant(grant.id.clone())));

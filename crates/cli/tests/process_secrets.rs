@@ -81,3 +81,70 @@ async fn a_crashing_agent_leaves_no_core_file() {
         assert!(cores.is_empty(), "files left by the crash: {cores:?}");
     }
 }
+
+/// `rolecall exec --endpoint` killed with SIGKILL had no time to revoke its grant: the grant
+/// stayed alive and listed, its token still good for credentials. The grant is now held by the
+/// `exec` process's life (its pid and start time, from the agent socket's peer): the agent
+/// ends it once that process is gone.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_killed_exec_leaves_no_grant_behind() {
+    let m = Machine::new(Organisation::demo(), "exec-kill").await;
+    m.signed_in(&[]).await;
+    let agent = m.agent(&[]).await;
+    let seen = m.path("seen");
+    let script = format!(
+        "printf '%s %s %s' \"$AWS_CONTAINER_CREDENTIALS_FULL_URI\" \"$AWS_CONTAINER_AUTHORIZATION_TOKEN\" $$ > {}.tmp && mv {0}.tmp {0} && exec sleep 120",
+        seen.display()
+    );
+    let mut exec = m.command(
+        &[
+            "exec",
+            "--endpoint",
+            "payments-prod",
+            "ReadOnlyAccess",
+            "--",
+            "sh",
+            "-c",
+            &script,
+        ],
+        &[],
+    );
+    exec.stdout(Stdio::null()).stderr(Stdio::null());
+    let mut exec = exec.spawn().expect("exec");
+    support::wait_for(&seen).await;
+    let text = std::fs::read_to_string(&seen).expect("seen");
+    let mut parts = text.split(' ');
+    let (url, token, command_pid) = (
+        parts.next().expect("url"),
+        parts.next().expect("token"),
+        parts
+            .next()
+            .and_then(|p| p.parse::<i32>().ok())
+            .expect("pid"),
+    );
+    assert_eq!(
+        support::get_credentials(url, token).await.0,
+        200,
+        "the grant works"
+    );
+    let listed = m.ok(&["grants"], &[]).await;
+    assert!(String::from_utf8_lossy(&listed.stdout).contains("ReadOnlyAccess"));
+
+    exec.kill().await.expect("SIGKILL");
+    let listed = m.ok(&["grants"], &[]).await;
+    assert!(
+        !String::from_utf8_lossy(&listed.stdout).contains("ReadOnlyAccess"),
+        "the grant is not listed once exec is gone: {}",
+        String::from_utf8_lossy(&listed.stdout)
+    );
+    assert_eq!(
+        support::get_credentials(url, token).await.0,
+        401,
+        "the grant's token gets nothing once exec is gone"
+    );
+    // The command exec ran outlives its SIGKILLed parent: ended here.
+    if let Some(pid) = rustix::process::Pid::from_raw(command_pid) {
+        let _ = rustix::process::kill_process(pid, rustix::process::Signal::KILL);
+    }
+    agent.stop().await;
+}

@@ -46,6 +46,44 @@ struct GrantRecord {
     created: SystemTime,
     uses: u64,
     last_used: Option<SystemTime>,
+    /// The process whose life the grant lasts, if it was asked for so.
+    holder: Option<Holder>,
+}
+
+/// A process a grant lives as long as: its pid and its start time (from `/proc/<pid>/stat`),
+/// so a pid used again by another process never keeps the grant alive.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Holder {
+    pid: u32,
+    started: u64,
+}
+
+impl Holder {
+    /// The process `pid` as it is now; `None` where it cannot be told (not Linux, or gone).
+    pub fn of(pid: u32) -> Option<Self> {
+        Some(Self {
+            pid,
+            started: start_time(pid)?,
+        })
+    }
+
+    /// Whether the process still runs (the same one, not a new one under its pid).
+    pub fn alive(&self) -> bool {
+        start_time(self.pid) == Some(self.started)
+    }
+}
+
+/// Field 22 of `/proc/<pid>/stat`: when the process started, in clock ticks since boot. The
+/// command's name (field 2) can hold spaces and parentheses, so fields are counted after its
+/// last `)`. A zombie still has its entry: it counts as ended.
+fn start_time(pid: u32) -> Option<u64> {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
+    let rest = &stat[stat.rfind(')')? + 1..];
+    let mut fields = rest.split_ascii_whitespace();
+    if fields.next()? == "Z" {
+        return None;
+    }
+    fields.nth(18)?.parse().ok()
 }
 
 /// A grant as listed in the app: no token.
@@ -153,6 +191,12 @@ impl CredentialEndpoint {
 
     /// Makes a grant for one role and returns its token (shown once, never stored).
     pub fn grant(&self, resolved: &Resolved) -> IssuedGrant {
+        self.grant_held_by(resolved, None)
+    }
+
+    /// [`CredentialEndpoint::grant`], ending when `holder` ends (checked at every request to
+    /// the endpoint and every listing).
+    pub fn grant_held_by(&self, resolved: &Resolved, holder: Option<Holder>) -> IssuedGrant {
         let mut bytes = [0u8; 32];
         rand::rng().fill(&mut bytes);
         let token = Secret::new(URL_SAFE_NO_PAD.encode(bytes));
@@ -166,6 +210,7 @@ impl CredentialEndpoint {
             created: self.shared.clock.now(),
             uses: 0,
             last_used: None,
+            holder,
         });
         tracing::info!("credential endpoint: grant {id} made for {}", resolved.key);
         IssuedGrant {
@@ -176,7 +221,9 @@ impl CredentialEndpoint {
     }
 
     pub fn list(&self) -> Vec<GrantInfo> {
-        self.grants()
+        let mut grants = self.grants();
+        end_orphans(&mut grants);
+        grants
             .iter()
             .map(|g| GrantInfo {
                 id: g.id.clone(),
@@ -213,6 +260,17 @@ impl Drop for CredentialEndpoint {
     fn drop(&mut self) {
         self.stop.cancel();
     }
+}
+
+/// Ends the grants whose holding process has ended.
+fn end_orphans(grants: &mut Vec<GrantRecord>) {
+    grants.retain(|g| {
+        let alive = g.holder.is_none_or(|h| h.alive());
+        if !alive {
+            tracing::info!("credential endpoint: grant {} ended with its process", g.id);
+        }
+        alive
+    });
 }
 
 fn hex_lower(bytes: &[u8]) -> String {
@@ -267,6 +325,7 @@ async fn serve(State(shared): State<Arc<Shared>>, request: Request) -> Response 
             .grants
             .lock()
             .unwrap_or_else(std::sync::PoisonError::into_inner);
+        end_orphans(&mut grants);
         // Compare against every grant, whatever matches, so timing tells nothing.
         let mut found: Option<usize> = None;
         for (i, g) in grants.iter().enumerate() {

@@ -54,6 +54,10 @@ pub enum Request {
         session: Option<String>,
         account: String,
         role: String,
+        /// The grant ends when the process that asks for it ends, however it ends
+        /// (`rolecall exec --endpoint`; the agent knows the process from the socket).
+        #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+        while_i_live: bool,
     },
     Grants,
     Revoke {

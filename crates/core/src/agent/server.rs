@@ -161,6 +161,11 @@ async fn handle(
     parts: &Parts,
     ticket: &Ticket,
 ) -> std::io::Result<()> {
+    let client_pid = stream
+        .peer_cred()
+        .ok()
+        .and_then(|c| c.pid())
+        .and_then(|p| u32::try_from(p).ok());
     let (read, mut write) = stream.into_split();
     let mut line = String::new();
     let mut reader = BufReader::new(read.take(MAX_REQUEST));
@@ -177,7 +182,7 @@ async fn handle(
     };
     tracing::info!("agent: {}", request.name());
     let (steps, mut step_rx) = mpsc::unbounded_channel();
-    let work = answer(parts, request, steps);
+    let work = answer(parts, request, steps, client_pid);
     tokio::pin!(work);
     let mut beat = tokio::time::interval_at(tokio::time::Instant::now() + HEARTBEAT, HEARTBEAT);
     let result = loop {
@@ -229,6 +234,7 @@ async fn answer(
     parts: &Parts,
     request: Request,
     steps: mpsc::UnboundedSender<SignInStep>,
+    client_pid: Option<u32>,
 ) -> Result<Answer, CoreError> {
     let Parts {
         core,
@@ -308,9 +314,21 @@ async fn answer(
             session,
             account,
             role,
+            while_i_live,
         } => {
             let resolved = core.resolve(session.as_deref(), &account, &role).await?;
-            let g = endpoint.grant(&resolved);
+            let holder = match (while_i_live, client_pid) {
+                (false, _) => None,
+                (true, Some(pid)) => Some(crate::endpoint::Holder::of(pid).ok_or_else(|| {
+                    CoreError::Invalid("the process asking for the grant cannot be followed".into())
+                })?),
+                (true, None) => {
+                    return Err(CoreError::Invalid(
+                        "this agent cannot tell which process asks for the grant".into(),
+                    ));
+                }
+            };
+            let g = endpoint.grant_held_by(&resolved, holder);
             Answer::Grant {
                 id: g.id,
                 url: g.url,
