@@ -433,6 +433,13 @@ fn notify_vault<R: Runtime>(app: &AppHandle<R>, desktop: &Desktop, event: &Vault
                 name(key)
             )
         }
+        VaultEvent::ClockSuspect { key, remaining } => {
+            format!(
+                "Credentials for {} came with only {} s left: this computer's clock may be wrong. They will not be renewed automatically.",
+                name(key),
+                remaining.as_secs()
+            )
+        }
         _ => return,
     };
     notify(app, &body);

@@ -511,10 +511,9 @@ async fn credentials_warn_expire_and_renew_on_a_fake_clock() {
             .duration_since(clock.now())
             .unwrap_or_default()
     };
-    advance(left() - Duration::from_secs(599));
+    advance(left() - Duration::from_secs(600));
     assert_eq!(next(&mut events).await, "warning 600s");
-    advance(left() - Duration::from_secs(59));
-    assert_eq!(next(&mut events).await, "warning 60s");
+    // One warning per lifetime: the 60 s one is not said again.
     advance(left() + Duration::from_secs(1));
     assert_eq!(next(&mut events).await, "expired");
     assert!(warning.active().is_empty(), "wiped at expiry");
@@ -782,4 +781,103 @@ async fn credentials_never_claim_to_last_longer_than_aws_allows() {
         held[0].expires_at, creds.expiration,
         "the countdown says the same"
     );
+}
+
+/// With auto-renew on, credentials that came with less than the renewal margin left (AWS's
+/// 1-hour credentials on a clock about 55 minutes fast) were renewed at once, for ever: about
+/// 3,500 portal requests in 4 s. Now they are held until they expire, never renewed, and the
+/// vault says once that the clock looks wrong.
+#[tokio::test]
+async fn a_fast_clock_never_turns_auto_renew_into_a_request_storm() {
+    let r = rig(Organisation::generated(2, 1), |o| {
+        o.auto_approve_after = Some(0);
+        o.role_credentials_ttl = Duration::from_secs(30);
+    })
+    .await;
+    r.device_sign_in().await.expect("signed in");
+    let vault = r.vault(VaultOptions {
+        auto_renew: true,
+        renew_before: Duration::from_secs(300),
+        warnings: vec![],
+        min_remaining: Duration::ZERO,
+        ..VaultOptions::default()
+    });
+    let mut events = vault.subscribe();
+    for role in ["Role00", "Role00", "Role00"] {
+        let key = RoleKey::new("sim", "100000000000", role);
+        vault.get(&r.session, &key).await.expect("credentials");
+    }
+    let other = RoleKey::new("sim", "100000000001", "Role00");
+    vault.get(&r.session, &other).await.expect("credentials");
+    tokio::time::sleep(Duration::from_secs(2)).await;
+    let asked = r.sim.stats().operations.get("GetRoleCredentials").copied();
+    assert_eq!(asked, Some(2), "one request per role, no renewal loop");
+    let mut said = Vec::new();
+    while let Ok(e) = events.try_recv() {
+        said.push(e);
+    }
+    let suspects = said
+        .iter()
+        .filter(|e| matches!(e, VaultEvent::ClockSuspect { .. }))
+        .count();
+    assert_eq!(suspects, 1, "said once: {said:?}");
+    assert!(
+        !said.iter().any(|e| matches!(e, VaultEvent::Renewed { .. })),
+        "{said:?}"
+    );
+}
+
+/// A compressed working day (role credentials of 30 s, warnings at 10 min and 1 min) made
+/// thousands of notifications: each set of credentials was warned of twice at once, both
+/// warnings already past. Now one that will not be renewed gets at most one warning, never
+/// one already past, and credentials that will be renewed get none.
+#[tokio::test]
+async fn short_credentials_are_warned_of_at_most_once_and_renewed_ones_never() {
+    let r = rig(Organisation::generated(1, 1), |o| {
+        o.auto_approve_after = Some(0);
+        o.role_credentials_ttl = Duration::from_secs(3);
+    })
+    .await;
+    r.device_sign_in().await.expect("signed in");
+    let key = RoleKey::new("sim", "100000000000", "Role00");
+    let vault = r.vault(VaultOptions {
+        warnings: vec![
+            Duration::from_secs(600),
+            Duration::from_secs(60),
+            Duration::from_secs(2),
+            Duration::from_secs(1),
+        ],
+        min_remaining: Duration::ZERO,
+        ..VaultOptions::default()
+    });
+    let mut events = vault.subscribe();
+    vault.get(&r.session, &key).await.expect("credentials");
+    tokio::time::sleep(Duration::from_secs(4)).await;
+    let mut said = Vec::new();
+    while let Ok(e) = events.try_recv() {
+        said.push(match e {
+            VaultEvent::Issued { .. } => "issued".to_owned(),
+            VaultEvent::Warning { .. } => "warning".to_owned(),
+            VaultEvent::Expired { .. } => "expired".to_owned(),
+            other => format!("{other:?}"),
+        });
+    }
+    assert_eq!(said, ["issued", "warning", "expired"]);
+
+    let renewing = r.vault(VaultOptions {
+        warnings: vec![Duration::from_secs(600), Duration::from_secs(2)],
+        auto_renew: true,
+        renew_before: Duration::from_secs(1),
+        min_remaining: Duration::ZERO,
+        ..VaultOptions::default()
+    });
+    let mut events = renewing.subscribe();
+    renewing.get(&r.session, &key).await.expect("credentials");
+    tokio::time::sleep(Duration::from_secs(5)).await;
+    while let Ok(e) = events.try_recv() {
+        assert!(
+            !matches!(e, VaultEvent::Warning { .. }),
+            "credentials that will be renewed are not warned of: {e:?}"
+        );
+    }
 }

@@ -104,6 +104,13 @@ pub enum VaultEvent {
     Forgotten {
         key: RoleKey,
     },
+    /// Credentials came with less time left than the renewal margin: this machine's clock
+    /// is probably ahead. They are not renewed automatically (renewing would bring the same),
+    /// and this is said once per vault.
+    ClockSuspect {
+        key: RoleKey,
+        remaining: Duration,
+    },
 }
 
 #[derive(Debug, Clone)]
@@ -204,6 +211,8 @@ struct Inner {
     /// Turns at the portal's throttle, shared with the sweeps: while a sweep runs, a role's
     /// credentials take the next turn instead of being refused with 429.
     pacers: Arc<Pacers>,
+    /// Whether [`VaultEvent::ClockSuspect`] was said already.
+    clock_suspected: std::sync::atomic::AtomicBool,
 }
 
 /// Holds role credentials in memory and hands them out.
@@ -230,6 +239,7 @@ impl CredentialVault {
                 fetches: SingleFlight::default(),
                 events,
                 pacers: Arc::new(Pacers::default()),
+                clock_suspected: std::sync::atomic::AtomicBool::new(false),
             }),
         }
     }
@@ -431,13 +441,35 @@ impl Inner {
         } else {
             SSO_CAP
         };
-        creds.expiration = creds.expiration.min(self.clock.now() + cap);
+        let now = self.clock.now();
+        creds.expiration = creds.expiration.min(now + cap);
         let expires_at = creds.expiration;
+        // Credentials that already leave less than the renewal margin would be renewed at
+        // once, into the same again, for ever (a clock an hour fast made thousands of portal
+        // requests a minute): such credentials are held until they expire, not renewed.
+        let left = expires_at.duration_since(now).unwrap_or_default();
+        let may_renew = left > self.options.renew_before;
+        if self.options.auto_renew
+            && !may_renew
+            && !self
+                .clock_suspected
+                .swap(true, std::sync::atomic::Ordering::Relaxed)
+        {
+            tracing::warn!(
+                "credentials for {key} came with {} s left, less than the renewal margin: this machine's clock may be wrong; they will not be renewed automatically",
+                left.as_secs()
+            );
+            let _ = self.events.send(VaultEvent::ClockSuspect {
+                key: key.clone(),
+                remaining: left,
+            });
+        }
         let timer = tokio::spawn(watch_expiry(
             Arc::downgrade(self),
             session.clone(),
             key.clone(),
             expires_at,
+            may_renew,
         ));
         let held = creds.clone();
         let previous = lock(&self.entries).insert(key.clone(), Entry { creds, timer });
@@ -466,44 +498,52 @@ impl Inner {
     }
 }
 
-/// The life of one entry: warnings, optional renewal, and removal at expiry.
+/// The life of one entry: a warning or a renewal, and removal at expiry.
+///
+/// Credentials that will be renewed get no warning. Those that will not get at most one: the
+/// first of the configured warnings still ahead when they were stored (none that is already
+/// past, so short credentials are not warned of at once, again and again), or one when a
+/// renewal fails. Expiry is said once, by [`VaultEvent::Expired`].
 async fn watch_expiry(
     vault: Weak<Inner>,
     session: SsoSession,
     key: RoleKey,
     expires_at: SystemTime,
+    may_renew: bool,
 ) {
     let Some(inner) = vault.upgrade() else { return };
     let clock = inner.clock.clone();
-    let mut marks: Vec<(SystemTime, Option<Duration>)> = inner
-        .options
-        .warnings
-        .iter()
-        .filter_map(|w| expires_at.checked_sub(*w).map(|at| (at, Some(*w))))
-        .collect();
-    let renew_at = (inner.options.auto_renew)
+    let now = clock.now();
+    let renew_at = (inner.options.auto_renew && may_renew)
         .then(|| expires_at.checked_sub(inner.options.renew_before))
         .flatten();
+    let warning = if renew_at.is_some() {
+        None
+    } else {
+        inner
+            .options
+            .warnings
+            .iter()
+            .filter_map(|w| expires_at.checked_sub(*w).map(|at| (at, *w)))
+            .filter(|(at, _)| *at >= now)
+            .min()
+    };
     drop(inner);
-    marks.sort();
-    for (at, warning) in marks {
-        if let Some(renew_at) = renew_at
-            && renew_at <= at
-        {
-            break;
-        }
+    let warn = |inner: &Inner| {
+        let remaining = expires_at.duration_since(clock.now()).unwrap_or_default();
+        let _ = inner.events.send(VaultEvent::Warning {
+            key: key.clone(),
+            expires_at,
+            remaining,
+        });
+    };
+    if let Some((at, _)) = warning {
         clock.sleep_until(at).await;
         let Some(inner) = vault.upgrade() else { return };
         if !inner.still_holds(&key, expires_at) {
             return;
         }
-        if let Some(remaining) = warning {
-            let _ = inner.events.send(VaultEvent::Warning {
-                key: key.clone(),
-                expires_at,
-                remaining,
-            });
-        }
+        warn(&inner);
     }
     if let Some(renew_at) = renew_at {
         clock.sleep_until(renew_at).await;
@@ -527,9 +567,13 @@ async fn watch_expiry(
                 }
                 Ok(_) => return,
                 Err(e) => {
-                    tracing::info!("auto-renew of {key} failed, keeping it until expiry: {e}")
+                    tracing::info!("auto-renew of {key} failed, keeping it until expiry: {e}");
+                    warn(&inner);
                 }
             }
+        } else {
+            // Signed out: nothing will renew them now.
+            warn(&inner);
         }
     }
     clock.sleep_until(expires_at).await;
