@@ -265,24 +265,7 @@ async fn a_running_agent_drops_a_session_whose_start_url_changed() {
     let agent = m.agent(&[]).await;
     let listed = m.ok(&["ls"], &[]).await;
     assert!(text(&listed.stdout).contains("payments-prod"));
-    let out = m
-        .ok(
-            &["env", "payments-prod", "ReadOnlyAccess", "--endpoint"],
-            &[],
-        )
-        .await;
-    let exports = text(&out.stdout);
-    let var = |name: &str| {
-        exports
-            .lines()
-            .find_map(|l| l.strip_prefix(&format!("export {name}='")))
-            .map(|v| v.trim_end_matches('\'').to_owned())
-            .expect(name)
-    };
-    let (url, token) = (
-        var("AWS_CONTAINER_CREDENTIALS_FULL_URI"),
-        var("AWS_CONTAINER_AUTHORIZATION_TOKEN"),
-    );
+    let (url, token) = endpoint_grant(&m, "payments-prod", "ReadOnlyAccess").await;
     assert_eq!(get_credentials(&url, &token).await.0, 200);
 
     let other_org = format!("{}/other-directory", m.sim.endpoints().base);

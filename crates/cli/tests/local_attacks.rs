@@ -8,7 +8,8 @@ use std::time::{Duration, Instant};
 
 use idc_sim::Organisation;
 use support::{
-    Machine, OTHER_UID, cpu_time, get_credentials, second_user, shared_folder, wait_for,
+    Machine, OTHER_UID, cpu_time, endpoint_grant, get_credentials, second_user, shared_folder,
+    wait_for,
 };
 
 const IMPOSTOR: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/support/impostor.py");
@@ -182,24 +183,7 @@ async fn idle_connections_do_not_stall_the_endpoint_or_the_agent() {
     let m = Machine::new(Organisation::demo(), "flood").await;
     m.signed_in(&[]).await;
     let agent = m.agent(&[]).await;
-    let out = m
-        .ok(
-            &["env", "payments-prod", "ReadOnlyAccess", "--endpoint"],
-            &[],
-        )
-        .await;
-    let exports = text(&out.stdout);
-    let var = |name: &str| {
-        exports
-            .lines()
-            .find_map(|l| l.strip_prefix(&format!("export {name}='")))
-            .map(|v| v.trim_end_matches('\'').to_owned())
-            .expect(name)
-    };
-    let (url, token) = (
-        var("AWS_CONTAINER_CREDENTIALS_FULL_URI"),
-        var("AWS_CONTAINER_AUTHORIZATION_TOKEN"),
-    );
+    let (url, token) = endpoint_grant(&m, "payments-prod", "ReadOnlyAccess").await;
     assert_eq!(get_credentials(&url, &token).await.0, 200, "warm");
 
     let parsed = url::Url::parse(&url).expect("url");

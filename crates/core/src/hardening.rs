@@ -32,9 +32,9 @@ pub fn keep_secrets_in_this_process() {
     }
 }
 
-/// Whether this process is dumpable now (Linux), for the tests and `rolecall doctor`-like checks.
-#[cfg(any(target_os = "linux", target_os = "android"))]
-pub fn is_dumpable() -> bool {
+/// Whether this process is dumpable now (Linux): what the test checks.
+#[cfg(all(test, target_os = "linux"))]
+fn is_dumpable() -> bool {
     !matches!(
         rustix::process::dumpable_behavior(),
         Ok(rustix::process::DumpableBehavior::NotDumpable)
