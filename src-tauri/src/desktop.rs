@@ -111,6 +111,7 @@ async fn start_demo(core: &Rolecall) -> Option<DemoOrganisation> {
                     sts: Some(e.sts),
                     federation: Some(e.federation),
                 },
+                session_duration_seconds: None,
             };
             if let Err(err) = core.update_config(|c| c.upsert_session(session)) {
                 tracing::error!("demo session: {err}");
@@ -302,6 +303,14 @@ impl Desktop {
                 // token's own clock says.
                 let ended = error.as_ref().is_some_and(|e| e.code == "sign_in_required");
                 let signed_in = status.signed_in && !ended;
+                let lead = s.ending_lead(Duration::from_secs(
+                    config.preferences.session_warning_seconds,
+                ));
+                let now = self.core.clock().now();
+                let ending_soon = signed_in
+                    && status
+                        .session_ends_at
+                        .is_some_and(|end| now + lead >= end && now < end);
                 let state = if prompt.is_some() {
                     "signing_in"
                 } else if signed_in {
@@ -313,6 +322,12 @@ impl Desktop {
                     signed_in,
                     state: state.into(),
                     expires_at_ms: status.expires_at.map(ms),
+                    session_ends_at_ms: status.session_ends_at.map(ms),
+                    ending_soon,
+                    signed_in_with_code: lock(&self.device_code)
+                        .get(&s.name)
+                        .copied()
+                        .unwrap_or(false),
                     refreshed_at_ms: catalog.as_ref().map(|c| ms(c.refreshed_at)),
                     accounts: catalog.as_ref().map_or(0, |c| c.accounts.len() as u32),
                     roles: catalog.as_ref().map_or(0, |c| c.role_count() as u32),
@@ -510,6 +525,7 @@ impl Desktop {
             start_url,
             region,
             endpoints: Endpoints::default(),
+            session_duration_seconds: None,
         };
         self.core.update_config(|c| c.upsert_session(session))
     }
@@ -581,6 +597,15 @@ impl Desktop {
             }
             SignInEvent::KeychainUnavailable { message } => {
                 *lock(&self.keychain_warning) = Some(message.clone());
+                None
+            }
+            // The window reads the time left from the session's status; the notification is
+            // the shell's.
+            SignInEvent::EndingSoon { .. } => None,
+            SignInEvent::Ended { session } => {
+                let error = rolecall_engine::signin::SignInError::SignInRequired(session.clone());
+                let view = self.error_view(session, error.code(), &error.to_string(), None);
+                lock(&self.errors).insert(session.clone(), view);
                 None
             }
         }

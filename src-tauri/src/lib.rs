@@ -17,6 +17,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use rolecall_engine::secret::Secret;
+use rolecall_engine::signin::SignInEvent;
 use rolecall_engine::text::printable;
 use rolecall_engine::vault::VaultEvent;
 use tauri::{AppHandle, Emitter, Manager, Runtime, WindowEvent};
@@ -445,6 +446,32 @@ fn notify_vault<R: Runtime>(app: &AppHandle<R>, desktop: &Desktop, event: &Vault
     notify(app, &body);
 }
 
+/// What the person hears of a sign-in by itself: that it ends soon (with the time left and
+/// what to do) and that it has ended.
+fn notify_sign_in<R: Runtime>(app: &AppHandle<R>, desktop: &Desktop, event: &SignInEvent) {
+    let body = match event {
+        SignInEvent::EndingSoon { session, ends_at } => {
+            let left = ends_at
+                .duration_since(desktop.core.clock().now())
+                .unwrap_or_default()
+                .as_secs();
+            let left = if left < 120 {
+                format!("{left} s")
+            } else {
+                format!("{} min", left.div_ceil(60))
+            };
+            format!(
+                "Your sign-in to {session} ends in {left}. Sign in again now (tray or window) and your roles keep working without a break."
+            )
+        }
+        SignInEvent::Ended { session } => format!(
+            "Your sign-in to {session} has ended. Sign in again to get credentials for its roles."
+        ),
+        _ => return,
+    };
+    notify(app, &body);
+}
+
 /// A notification body as the notification server must be given it: hidden characters made
 /// visible, and the markup some servers read in bodies (`<b>`, `&amp;`) escaped, so a name
 /// is shown as it is.
@@ -457,6 +484,8 @@ pub fn notification_text(text: &str) -> String {
 
 fn pump_events<R: Runtime>(app: &AppHandle<R>, desktop: Arc<Desktop>) {
     let mut sign_ins = desktop.core.signin().subscribe();
+    // After the subscription, so that no warning is said before anyone listens.
+    tauri::async_runtime::spawn(desktop.core.watch_session_endings());
     let (a, d) = (app.clone(), desktop.clone());
     tauri::async_runtime::spawn(async move {
         loop {
@@ -465,6 +494,7 @@ fn pump_events<R: Runtime>(app: &AppHandle<R>, desktop: Arc<Desktop>) {
                     if let Some(url) = d.on_sign_in_event(&event) {
                         open_url(&url);
                     }
+                    notify_sign_in(&a, &d, &event);
                     changed(&a);
                 }
                 Err(tokio::sync::broadcast::error::RecvError::Lagged(_)) => continue,

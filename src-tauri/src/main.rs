@@ -2,6 +2,12 @@
 // the process environment, which is only sound while no other thread exists.
 #![allow(unsafe_code)]
 
+/// Every heap block of Rust's is wiped when it is freed (as in the CLI): the copies of a secret
+/// that pass through buffers leave nothing behind once they are dropped.
+#[global_allocator]
+static ALLOCATOR: zeroizing_alloc::ZeroAlloc<std::alloc::System> =
+    zeroizing_alloc::ZeroAlloc(std::alloc::System);
+
 fn main() {
     // Rolecall's windows are a list and a few forms: WebKit's GPU compositing buys them
     // nothing and costs about 100 MiB per open window, and some start-up time

@@ -194,6 +194,18 @@ pub fn model(desktop: &Desktop) -> Vec<Entry> {
     entries.push(Entry::Separator);
     for s in &view.sessions {
         let session = s.name.clone();
+        if let (true, Some(end)) = (s.ending_soon, s.session_ends_at_ms) {
+            entries.push(Entry::Item {
+                text: format!(
+                    "Sign in again to {} (sign-in ends in {})",
+                    printable(&s.name),
+                    time_left(end, now)
+                ),
+                action: TrayAction::SignIn {
+                    session: session.clone(),
+                },
+            });
+        }
         entries.push(if s.signed_in {
             Entry::Item {
                 text: format!("Sign out of {}", printable(&s.name)),

@@ -70,6 +70,14 @@ pub struct SessionView {
     pub expires_at_ms: Option<u64>,
     #[ts(type = "number | null")]
     pub refreshed_at_ms: Option<u64>,
+    /// When the person must sign in again (the organisation's session duration after the
+    /// sign-in; the config's `session_duration_seconds`, 8 hours unless set).
+    #[ts(type = "number | null")]
+    pub session_ends_at_ms: Option<u64>,
+    /// The sign-in ends within the warning time: the window offers to sign in again now.
+    pub ending_soon: bool,
+    /// The last sign-in of this run used a code (device flow): signing in again does too.
+    pub signed_in_with_code: bool,
     pub accounts: u32,
     pub roles: u32,
     /// `signed_in`, `signing_in` or `signed_out`: the one word the window shows, decided here

@@ -88,7 +88,7 @@ def free_port():
 class Desktop:
     """A running app, driven through WebDriver."""
 
-    def __init__(self, tmp_path, sim, clipboard_clear=0, session=True, extra_config="", log="info"):
+    def __init__(self, tmp_path, sim, clipboard_clear=0, session=True, extra_config="", log="info", session_duration=None):
         from selenium import webdriver
         from selenium.webdriver.common.options import ArgOptions
 
@@ -96,7 +96,7 @@ class Desktop:
         (self.home / "config").mkdir(parents=True, exist_ok=True)
         (self.home / "config" / "config.toml").write_text(
             f"[preferences]\nwarnings_seconds = [15]\nclipboard_clear_seconds = {clipboard_clear}\n"
-            + (sim.session_toml() if session else "")
+            + (sim.session_toml(duration=session_duration) if session else "")
             + extra_config
         )
         self.opened = tmp_path / "opened.txt"

@@ -6,8 +6,11 @@
 - a sign-in the portal ended shows "Signed out" with the Sign in buttons, never "Signed in"
   beside an error, in the window's own words (no terminal command);
 - the verification link opens the sign-in page again, and focus goes to the search box once
-  the sign-in is done.
+  the sign-in is done;
+- a sign-in about to end says so, and signing in again takes over with no break.
 """
+
+import time
 
 ROWS = "#role-list [role=option]"
 
@@ -77,3 +80,33 @@ def test_the_sign_in_page_opens_again_and_focus_goes_to_the_search(start_sim, de
     sim.click(code)
     app.wait(lambda: len(app.css(ROWS)) == 92, timeout=60, what="the 92 roles")
     app.wait(lambda: app.web.switch_to.active_element == app.css("#search")[0], what="focus in the search box")
+
+
+def test_a_sign_in_ending_soon_says_so_and_signing_in_again_takes_over(start_sim, desktop):
+    """Finding 11 of round 3: nothing said a sign-in was about to end, and calls failed from its
+    end until the person signed in again. Now the window, the tray and a notification say so a
+    quarter of this 40-second session ahead, and "Sign in again" takes over before the end: past
+    the old sign-in's end the session is still signed in and the portal still answers."""
+    sim = start_sim("--org", "demo", "--auto-approve-after", "0", "--session-ttl", "40s", "--access-token-ttl", "120s")
+    app = desktop(sim, session_duration=40)
+    app.wait(lambda: app.css("button.sign-in-code"), what="the sign-in button")[0].click()
+    app.wait(lambda: len(app.css(ROWS)) == 92, timeout=60, what="the 92 roles")
+    first_ends = time.time() + 40
+
+    ending = app.wait(lambda: app.css(".session-ending"), timeout=45, what="the sign-in said to end soon")[0]
+    assert "sign-in ends in" in ending.text, ending.text
+    app.wait(lambda: "ends in" in app.notified(), timeout=10, what="a notification that the sign-in ends soon")
+    assert "sign in again" in app.notified().lower()
+    app.css("button.sign-in-again")[0].click()
+    app.wait(
+        lambda: not app.css(".session-ending") and app.css(".session-status")[0].text == "Signed in",
+        timeout=30,
+        what="the new sign-in taking over",
+    )
+    time.sleep(max(0, first_ends - time.time()) + 3)
+    assert app.css(".session-status")[0].text == "Signed in", "still signed in past the first sign-in's end"
+    assert not app.css(".session-error"), app.css(".session-error")[0].text
+    app.css("button.refresh")[0].click()
+    app.wait(lambda: "refreshed just now" in app.css(".refreshed")[0].text or "s ago" in app.css(".refreshed")[0].text, timeout=30, what="a sweep with the new sign-in")
+    assert not app.css(".session-error"), app.css(".session-error")[0].text
+    assert "has ended" not in app.notified()

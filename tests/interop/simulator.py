@@ -85,14 +85,16 @@ class Sim:
         assert f'data-result="{"approved" if decision == "approve" else "denied"}"' in result, result
         return result
 
-    def session_toml(self, name="sim"):
-        """A Rolecall config.toml session pointing every endpoint at this simulator."""
+    def session_toml(self, name="sim", duration=None):
+        """A Rolecall config.toml session pointing every endpoint at this simulator; `duration`:
+        its session_duration_seconds."""
+        lasts = f"session_duration_seconds = {duration}\n" if duration else ""
         return f"""
 [[session]]
 name = "{name}"
 start_url = "{self.start_url}"
 region = "us-east-1"
-[session.endpoints]
+{lasts}[session.endpoints]
 oidc = "{self.oidc}"
 portal = "{self.portal}"
 sts = "{self.sts}"

@@ -40,6 +40,7 @@ async fn rig(org: Organisation, tweak: impl FnOnce(&mut SimOptions)) -> Rig {
             sts: Some(e.sts.clone()),
             federation: Some(e.federation.clone()),
         },
+        session_duration_seconds: None,
     };
     let connector = Arc::new(HttpsConnector::new());
     let store = Arc::new(MemoryStore::default());
@@ -455,6 +456,7 @@ async fn credentials_warn_expire_and_renew_on_a_fake_clock() {
             sts: Some(e.sts.clone()),
             federation: Some(e.federation.clone()),
         },
+        session_duration_seconds: None,
     };
     let connector = Arc::new(HttpsConnector::new());
     let signin = Arc::new(SignIn::new(
@@ -880,4 +882,97 @@ async fn short_credentials_are_warned_of_at_most_once_and_renewed_ones_never() {
             "credentials that will be renewed are not warned of: {e:?}"
         );
     }
+}
+
+/// A sign-in's end used to fail every client call from then until the person signed in again,
+/// and nothing said it was coming. Now it is said before (a quarter of this 4-second session
+/// ahead), and a person who signs in again when told sees no call fail: the new sign-in takes
+/// over from the old one with no gap, twice over.
+#[tokio::test]
+async fn a_person_who_answers_the_ending_warning_sees_no_failed_call() {
+    let r = rig(Organisation::generated(1, 1), |o| {
+        o.auto_approve_after = Some(0);
+        o.session_ttl = Duration::from_secs(4);
+        o.access_token_ttl = Duration::from_secs(120);
+        o.role_credentials_ttl = Duration::from_secs(2);
+    })
+    .await;
+    let session = SsoSession {
+        session_duration_seconds: Some(4),
+        ..r.session.clone()
+    };
+    r.device_sign_in().await.expect("signed in");
+    let mut said = r.signin.subscribe();
+    let watched = session.clone();
+    let watch = tokio::spawn(
+        r.signin
+            .clone()
+            .warn_before_endings(move || (vec![watched.clone()], Duration::from_secs(900))),
+    );
+    let vault = r.vault(VaultOptions {
+        auto_renew: true,
+        renew_before: Duration::from_millis(500),
+        min_remaining: Duration::ZERO,
+        ..VaultOptions::default()
+    });
+    let key = RoleKey::new("sim", "100000000000", "Role00");
+    let start = std::time::Instant::now();
+    let (mut calls, mut failed, mut warnings, mut ended) = (0, Vec::new(), 0, 0);
+    while start.elapsed() < Duration::from_secs(10) {
+        while let Ok(event) = said.try_recv() {
+            match event {
+                SignInEvent::EndingSoon { .. } => {
+                    warnings += 1;
+                    // The person answers the warning.
+                    r.device_sign_in().await.expect("signed in again");
+                }
+                SignInEvent::Ended { .. } => ended += 1,
+                _ => {}
+            }
+        }
+        calls += 1;
+        if let Err(e) = vault.get(&session, &key).await {
+            failed.push(format!("{:?}: {e}", start.elapsed()));
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    watch.abort();
+    assert!(
+        failed.is_empty(),
+        "{} of {calls} calls failed: {failed:?}",
+        failed.len()
+    );
+    assert!(
+        warnings >= 2,
+        "warned {warnings} times in 10 s of 4-second sessions"
+    );
+    assert_eq!(ended, 0, "no sign-in ended");
+}
+
+/// When the service refuses to refresh (the session is over), the sign-in says it ended,
+/// once: before, `SignIn::forget` dropped it in silence and the app showed nothing.
+#[tokio::test]
+async fn a_refused_refresh_says_the_session_ended() {
+    let r = rig(Organisation::demo(), |o| {
+        o.session_ttl = Duration::from_secs(2);
+        o.access_token_ttl = Duration::from_secs(120);
+    })
+    .await;
+    r.device_sign_in().await.expect("signed in");
+    let mut said = r.signin.subscribe();
+    tokio::time::sleep(Duration::from_millis(2500)).await;
+    for _ in 0..2 {
+        assert!(matches!(
+            r.signin.access_token(&r.session).await,
+            Err(SignInError::SignInRequired(_))
+        ));
+    }
+    let mut ended = Vec::new();
+    while let Ok(e) = said.try_recv() {
+        if let SignInEvent::Ended { session } = e {
+            ended.push(session);
+        }
+    }
+    assert_eq!(ended, ["sim"]);
+    assert!(!r.signin.status(&r.session).signed_in);
 }

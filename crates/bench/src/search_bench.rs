@@ -162,6 +162,7 @@ fn core_over(
                 start_url: "https://bench.awsapps.com/start".into(),
                 region: "us-east-1".parse().expect("region"),
                 endpoints: Default::default(),
+                session_duration_seconds: None,
             });
             c.favourites.push(rolecall_engine::config::Favourite {
                 session: "bench".into(),

@@ -85,6 +85,7 @@ async fn main() -> ExitCode {
             sts: Some(e.sts.clone()),
             federation: Some(e.federation.clone()),
         },
+        session_duration_seconds: None,
     };
     let connector = Arc::new(HttpsConnector::new());
     let signin = SignIn::new(

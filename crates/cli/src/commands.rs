@@ -418,6 +418,7 @@ async fn session_command(cmd: SessionCommand) -> Result<(), CoreError> {
                 start_url,
                 region,
                 endpoints: Default::default(),
+                session_duration_seconds: None,
             };
             core.update_config(|c| c.upsert_session(session))?;
             let name = printable(&name);

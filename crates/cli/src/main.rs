@@ -13,6 +13,13 @@ mod status;
 
 use std::process::ExitCode;
 
+/// Every heap block is wiped when it is freed: the copies of a secret that pass through
+/// buffers on their way in and out (HTTP, JSON, strings on the way into `Secret`) leave
+/// nothing behind once they are dropped.
+#[global_allocator]
+static ALLOCATOR: zeroizing_alloc::ZeroAlloc<std::alloc::System> =
+    zeroizing_alloc::ZeroAlloc(std::alloc::System);
+
 use clap::{CommandFactory, Parser, Subcommand};
 use clap_complete::engine::ArgValueCompleter;
 

@@ -54,6 +54,9 @@ struct SessionStatus {
     signed_in: bool,
     expires_at: Option<String>,
     seconds_left: Option<u64>,
+    /// When the person must sign in again, and how long that is from now.
+    session_ends_at: Option<String>,
+    session_seconds_left: Option<u64>,
 }
 
 #[derive(Debug, Serialize)]
@@ -91,6 +94,11 @@ pub async fn status(no_agent: bool, json: bool) -> Result<ExitCode, CoreError> {
             .into_iter()
             .map(|s| SessionStatus {
                 seconds_left: s.expires_at.as_deref().and_then(|t| seconds_until(t, now)),
+                session_seconds_left: s
+                    .session_ends_at
+                    .as_deref()
+                    .and_then(|t| seconds_until(t, now)),
+                session_ends_at: s.session_ends_at,
                 name: s.name,
                 start_url: s.start_url,
                 region: s.region,
@@ -119,9 +127,10 @@ pub async fn status(no_agent: bool, json: bool) -> Result<ExitCode, CoreError> {
     }
     let left = |s: u64| short_duration(Duration::from_secs(s));
     for s in &status.sessions {
-        let state = match (s.signed_in, s.seconds_left) {
-            (true, Some(secs)) => format!("signed in, {} left", left(secs)),
-            (true, None) => "signed in".into(),
+        let state = match (s.signed_in, s.session_seconds_left, s.seconds_left) {
+            (true, Some(session), _) => format!("signed in, sign-in ends in {}", left(session)),
+            (true, None, Some(secs)) => format!("signed in, {} left", left(secs)),
+            (true, None, None) => "signed in".into(),
             _ => "not signed in".into(),
         };
         let _ = writeln!(

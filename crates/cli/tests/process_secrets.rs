@@ -148,3 +148,144 @@ async fn a_killed_exec_leaves_no_grant_behind() {
     }
     agent.stop().await;
 }
+
+/// Every secret the simulator issued that `pid`'s memory holds, read through
+/// `/proc/PID/mem` (the test runs as root, which may read a non-dumpable process).
+fn secrets_in_memory(pid: u32, secrets: &[String]) -> Vec<String> {
+    use std::os::unix::fs::FileExt;
+    let maps = std::fs::read_to_string(format!("/proc/{pid}/maps")).expect("maps");
+    let mem = std::fs::File::open(format!("/proc/{pid}/mem")).expect(
+        "/proc/PID/mem opens (the tests run as root: see scripts/test and ROLECALL_REQUIRE_SECOND_UID)",
+    );
+    let mut found = std::collections::BTreeSet::new();
+    let mut read = 0usize;
+    for line in maps.lines() {
+        let mut fields = line.split_whitespace();
+        let (Some(range), Some(perms)) = (fields.next(), fields.next()) else {
+            continue;
+        };
+        let name = fields.nth(3).unwrap_or("");
+        if !perms.starts_with('r') || name == "[vvar]" || name == "[vsyscall]" {
+            continue;
+        }
+        let Some((from, to)) = range.split_once('-') else {
+            continue;
+        };
+        let (Ok(from), Ok(to)) = (u64::from_str_radix(from, 16), u64::from_str_radix(to, 16))
+        else {
+            continue;
+        };
+        let mut region = vec![0u8; usize::try_from(to - from).expect("size")];
+        if mem.read_exact_at(&mut region, from).is_err() {
+            continue;
+        }
+        read += region.len();
+        for s in secrets {
+            if memchr::memmem::find(&region, s.as_bytes()).is_some() {
+                found.insert(format!(
+                    "{s:.12}… in {}",
+                    if name.is_empty() {
+                        "anonymous memory"
+                    } else {
+                        name
+                    }
+                ));
+            }
+        }
+    }
+    assert!(
+        read > 1 << 20,
+        "read only {read} bytes of the agent's memory"
+    );
+    found.into_iter().collect()
+}
+
+/// After `rolecall logout` the agent's memory still held the role's secret key and session
+/// token (4 copies each) and the SSO access and refresh tokens (2 each): in HTTP buffers, in
+/// JSON on its way in and out, in strings made on the way into `Secret`. Every heap block is
+/// now wiped when it is freed, and signing out drops the connections whose buffers held them:
+/// the agent's whole memory, read after sign-out, holds no secret the simulator issued.
+#[tokio::test(flavor = "multi_thread")]
+async fn signing_out_leaves_no_secret_in_the_agents_memory() {
+    let m = Machine::new(Organisation::demo(), "memory").await;
+    let start = m.sim.endpoints().start_url.clone();
+    m.ok(
+        &[
+            "session",
+            "add",
+            "memory",
+            "--start-url",
+            &start,
+            "--region",
+            "us-east-1",
+        ],
+        &[],
+    )
+    .await;
+    let agent = m.agent(&[]).await;
+    m.ok(&["login", "--device-code"], &[]).await;
+    let out = m.ok(&["env", "payments-prod", "ReadOnlyAccess"], &[]).await;
+    let env = String::from_utf8_lossy(&out.stdout).into_owned();
+    let secret_key = env
+        .lines()
+        .find_map(|l| l.strip_prefix("export AWS_SECRET_ACCESS_KEY="))
+        .expect("a secret key")
+        .trim_matches(['\'', '"'])
+        .to_owned();
+    let issued = m.sim.issued_secrets();
+    assert!(
+        issued.contains(&secret_key),
+        "the simulator lists what it issued"
+    );
+    let held = secrets_in_memory(agent.pid(), &issued);
+    assert!(
+        held.iter()
+            .any(|f| secret_key.starts_with(f.split('…').next().unwrap_or("-"))),
+        "the scan finds what the agent holds while signed in: {held:?}"
+    );
+
+    m.ok(&["logout"], &[]).await;
+    let status = m.ok(&["status"], &[]).await;
+    assert!(String::from_utf8_lossy(&status.stdout).contains("not signed in"));
+    let left = secrets_in_memory(agent.pid(), &m.sim.issued_secrets());
+    assert!(
+        left.is_empty(),
+        "secrets left in the agent after sign-out: {left:#?}"
+    );
+    agent.stop().await;
+}
+
+/// Credentials that expire are wiped from the vault, and with them every copy: once a role's
+/// 3-second credentials have expired, the agent (still signed in) holds neither their secret
+/// key nor their session token anywhere in its memory.
+#[tokio::test(flavor = "multi_thread")]
+async fn expired_credentials_leave_no_copy_in_the_agents_memory() {
+    let m = Machine::with(Organisation::demo(), "memory-expiry", |o| {
+        o.role_credentials_ttl = Duration::from_secs(3);
+    })
+    .await;
+    m.signed_in(&[]).await;
+    let agent = m.agent(&[]).await;
+    let out = m.ok(&["env", "payments-prod", "ReadOnlyAccess"], &[]).await;
+    let env = String::from_utf8_lossy(&out.stdout).into_owned();
+    let value = |name: &str| {
+        env.lines()
+            .find_map(|l| l.strip_prefix(&format!("export {name}=")))
+            .expect(name)
+            .trim_matches(['\'', '"'])
+            .to_owned()
+    };
+    let role_secrets = vec![value("AWS_SECRET_ACCESS_KEY"), value("AWS_SESSION_TOKEN")];
+    assert_eq!(
+        secrets_in_memory(agent.pid(), &role_secrets).len(),
+        2,
+        "held while they are good"
+    );
+    tokio::time::sleep(Duration::from_secs(5)).await;
+    let left = secrets_in_memory(agent.pid(), &role_secrets);
+    assert!(
+        left.is_empty(),
+        "expired credentials left in the agent: {left:#?}"
+    );
+    agent.stop().await;
+}

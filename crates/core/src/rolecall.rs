@@ -4,7 +4,7 @@
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex, RwLock};
-use std::time::SystemTime;
+use std::time::{Duration, SystemTime};
 
 use rolecall_engine::api::{AwsConnector, CallerIdentity, RoleCredentials};
 use rolecall_engine::catalog::{AccountRoles, Catalog, SweepEvent, SweepOptions, sweep};
@@ -157,6 +157,25 @@ impl Rolecall {
             sweeps: SingleFlight::default(),
             jars: Jars::default(),
         }
+    }
+
+    /// Watches the signed-in sessions and says, with [`SignInEvent::EndingSoon`], when one's
+    /// sign-in is about to end (the app and the agent, which live long enough to say it).
+    ///
+    /// [`SignInEvent::EndingSoon`]: rolecall_engine::signin::SignInEvent::EndingSoon
+    /// Runs until dropped: spawn it on the runtime at hand.
+    pub fn watch_session_endings(
+        self: &Arc<Self>,
+    ) -> impl std::future::Future<Output = ()> + Send + 'static {
+        let me = Arc::downgrade(self);
+        self.signin.clone().warn_before_endings(move || {
+            let Some(me) = me.upgrade() else {
+                return (Vec::new(), Duration::ZERO);
+            };
+            me.reload_config_if_changed();
+            let lead = me.config().preferences.session_warning_seconds;
+            (me.sessions(), Duration::from_secs(lead))
+        })
     }
 
     pub fn signin(&self) -> &Arc<SignIn> {
@@ -1131,6 +1150,7 @@ mod tests {
             start_url: "https://d-1234567890.awsapps.com/start".into(),
             region: "eu-west-1".parse().expect("region"),
             endpoints: Default::default(),
+            session_duration_seconds: None,
         };
         core.update_config(|c| c.upsert_session(session.clone()))
             .expect("session");
@@ -1158,6 +1178,7 @@ mod tests {
                 sts: Some(e.sts.clone()),
                 federation: Some(e.federation.clone()),
             },
+            session_duration_seconds: None,
         };
         let core = core_in(home);
         core.update_config(|c| c.upsert_session(session.clone()))

@@ -62,6 +62,7 @@ pub fn sso_sessions(text: &str) -> Result<Vec<Found>, String> {
                         start_url,
                         region,
                         endpoints: Endpoints::default(),
+                        session_duration_seconds: None,
                     }));
                 }
             }

@@ -91,9 +91,32 @@ pub struct SsoSession {
     pub region: Region,
     #[serde(default, skip_serializing_if = "Endpoints::is_empty")]
     pub endpoints: Endpoints,
+    /// How long a sign-in lasts in this organisation (IAM Identity Center's session duration,
+    /// set by its administrator: 15 minutes to 90 days). The service does not say; unset means
+    /// its default, [`IDC_DEFAULT_SESSION`].
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub session_duration_seconds: Option<u64>,
 }
 
+/// IAM Identity Center's default session duration.
+pub const IDC_DEFAULT_SESSION: std::time::Duration = std::time::Duration::from_secs(8 * 3600);
+
+/// The bounds IAM Identity Center allows for a session duration.
+pub const SESSION_DURATION_BOUNDS: (u64, u64) = (15 * 60, 90 * 24 * 3600);
+
 impl SsoSession {
+    /// How long a sign-in of this session lasts before the person must sign in again.
+    pub fn session_duration(&self) -> std::time::Duration {
+        self.session_duration_seconds
+            .map_or(IDC_DEFAULT_SESSION, std::time::Duration::from_secs)
+    }
+
+    /// How long before a sign-in ends to say so, for a configured `lead`: a quarter of the
+    /// session at most, so a short session is not all warning.
+    pub fn ending_lead(&self, lead: std::time::Duration) -> std::time::Duration {
+        lead.min(self.session_duration() / 4)
+    }
+
     /// The SSO OIDC endpoint (its `/authorize` is where PKCE sends the browser).
     pub fn oidc_url(&self) -> String {
         self.endpoints.oidc.clone().unwrap_or_else(|| {
@@ -225,6 +248,7 @@ mod tests {
             start_url: "u".into(),
             region: "eu-west-1".parse().expect("region"),
             endpoints: Endpoints::default(),
+            session_duration_seconds: None,
         };
         assert_eq!(s.oidc_url(), "https://oidc.eu-west-1.amazonaws.com");
         assert_eq!(s.portal_url(), "https://portal.sso.eu-west-1.amazonaws.com");

@@ -22,6 +22,9 @@ pub struct StoredLogin {
     pub access_token: Secret,
     pub expires_at: SystemTime,
     pub refresh_token: Option<Secret>,
+    /// When the person signed in (a refresh keeps it): with the session's duration, when the
+    /// sign-in ends. `None` for items kept before Rolecall recorded it.
+    pub signed_in_at: Option<SystemTime>,
 }
 
 impl StoredLogin {
@@ -49,6 +52,8 @@ struct KeychainForm {
     access_token: String,
     expires_at: u64,
     refresh_token: Option<String>,
+    #[serde(default)]
+    signed_in_at: Option<u64>,
 }
 
 impl StoredLogin {
@@ -65,6 +70,7 @@ impl StoredLogin {
             "accessToken": self.access_token.expose(),
             "expiresAt": secs(self.expires_at),
             "refreshToken": self.refresh_token.as_ref().map(Secret::expose),
+            "signedInAt": self.signed_in_at.map(secs),
         });
         Secret::new(value.to_string())
     }
@@ -91,6 +97,7 @@ impl StoredLogin {
             access_token: Secret::new(form.access_token),
             expires_at: at(form.expires_at),
             refresh_token: form.refresh_token.map(Secret::new),
+            signed_in_at: form.signed_in_at.map(at),
         })
     }
 }
@@ -158,6 +165,7 @@ mod tests {
             access_token: Secret::new("at"),
             expires_at: UNIX_EPOCH + Duration::from_secs(1_900_000_000),
             refresh_token: Some(Secret::new("rt")),
+            signed_in_at: Some(UNIX_EPOCH + Duration::from_secs(1_899_990_000)),
         };
         let json = login.to_keychain_json();
         assert_eq!(

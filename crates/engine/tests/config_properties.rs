@@ -61,6 +61,7 @@ fn session(n: u8) -> SsoSession {
         start_url: format!("https://s{n}.awsapps.com/start"),
         region: "us-east-1".parse().expect("region"),
         endpoints: Default::default(),
+        session_duration_seconds: None,
     }
 }
 

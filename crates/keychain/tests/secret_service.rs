@@ -75,6 +75,7 @@ fn login(token: &str) -> StoredLogin {
         access_token: Secret::new(token),
         expires_at: UNIX_EPOCH + Duration::from_secs(1_900_000_000),
         refresh_token: Some(Secret::new("refresh")),
+        signed_in_at: Some(UNIX_EPOCH + Duration::from_secs(1_899_990_000)),
     }
 }
 

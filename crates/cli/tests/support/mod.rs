@@ -24,9 +24,19 @@ impl Machine {
     /// A fresh home with a simulator whose sign-ins are approved at once. `session` names the
     /// SSO session (tests share the keychain, so each uses its own name).
     pub async fn new(org: Organisation, session: &str) -> Self {
+        Self::with(org, session, |_| {}).await
+    }
+
+    /// [`Machine::new`] with the simulator's options changed by `tweak`.
+    pub async fn with(
+        org: Organisation,
+        session: &str,
+        tweak: impl FnOnce(&mut SimOptions),
+    ) -> Self {
         let mut options = SimOptions::new(org);
         options.auto_approve_after = Some(0);
         options.device_interval = Duration::from_secs(1);
+        tweak(&mut options);
         let sim = Simulator::start(options).await.expect("simulator");
         let dir = tempfile::tempdir().expect("tempdir");
         std::fs::create_dir_all(dir.path().join("home/.aws")).expect("home");

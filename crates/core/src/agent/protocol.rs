@@ -220,6 +220,9 @@ pub struct SessionInfo {
     pub region: String,
     pub signed_in: bool,
     pub expires_at: Option<String>,
+    /// When the person must sign in again (see `LoginStatus::session_ends_at`).
+    #[serde(default)]
+    pub session_ends_at: Option<String>,
 }
 
 /// Which role a set of credentials (or a grant) is for: ids as the portal gave them, the

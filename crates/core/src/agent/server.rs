@@ -215,6 +215,7 @@ pub fn session_infos(core: &Rolecall) -> Vec<SessionInfo> {
                 region: s.region.to_string(),
                 signed_in: st.signed_in,
                 expires_at: st.expires_at.map(rfc3339),
+                session_ends_at: st.session_ends_at.filter(|_| st.signed_in).map(rfc3339),
             }
         })
         .collect()

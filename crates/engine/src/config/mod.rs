@@ -143,6 +143,9 @@ pub struct Preferences {
     /// Keep the window's web view loaded while it is hidden: it reopens faster but holds
     /// about 150 MiB more (see README, benchmarks).
     pub keep_window_loaded: bool,
+    /// Say this long before a sign-in ends that it is ending, in seconds (a quarter of the
+    /// session for shorter sessions).
+    pub session_warning_seconds: u64,
 }
 
 impl Default for Preferences {
@@ -158,6 +161,7 @@ impl Default for Preferences {
             portal_rps: 20,
             autostart: false,
             keep_window_loaded: false,
+            session_warning_seconds: 15 * 60,
         }
     }
 }
@@ -371,8 +375,15 @@ fn known_keys(segments: &[Segment]) -> &'static [&'static str] {
             "portal_rps",
             "autostart",
             "keep_window_loaded",
+            "session_warning_seconds",
         ],
-        ["session", _] => &["name", "start_url", "region", "endpoints"],
+        ["session", _] => &[
+            "name",
+            "start_url",
+            "region",
+            "endpoints",
+            "session_duration_seconds",
+        ],
         ["session", "endpoints", _] => &["oidc", "portal", "sts", "federation"],
         ["favourite", _] => &["session", "account_id", "role"],
         ["chain", _] => &["name", "session", "account_id", "role", "role_arn"],
@@ -515,6 +526,14 @@ impl Config {
             s.endpoints
                 .validate()
                 .map_err(|e| format!("session {:?}: {e}", s.name))?;
+            if let Some(d) = s.session_duration_seconds
+                && (d == 0 || d > crate::session::SESSION_DURATION_BOUNDS.1)
+            {
+                return Err(format!(
+                    "session {:?}: session_duration_seconds must be the organisation's IAM Identity Center session duration, 900 (15 minutes) to 7776000 (90 days); it is {d}",
+                    s.name
+                ));
+            }
         }
         for f in &self.favourites {
             if !is_account_id(&f.account_id) || !is_role_name(&f.role) {

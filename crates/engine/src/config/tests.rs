@@ -43,6 +43,7 @@ fn session(name: &str) -> SsoSession {
         start_url: format!("https://{name}.awsapps.com/start"),
         region: "eu-west-1".parse().expect("region"),
         endpoints: Default::default(),
+        session_duration_seconds: None,
     }
 }
 
@@ -542,4 +543,27 @@ fn console_settings_that_cannot_work_are_refused() {
     assert!(typo.contains("did you mean `mode`"), "{typo}");
     let (_, _, unknown) = parse_error("[console]\nmode = \"tabs\"\n");
     assert!(unknown.contains("unknown variant"), "{unknown}");
+}
+
+#[test]
+fn a_sessions_duration_is_the_organisations_and_is_kept() {
+    let text = "[[session]]\nname = \"a\"\nstart_url = \"https://a.awsapps.com/start\"\nregion = \"eu-west-1\"\nsession_duration_seconds = 43200\n";
+    let config = Config::parse(text, "x").expect("parses");
+    assert_eq!(
+        config.sessions[0].session_duration(),
+        std::time::Duration::from_secs(12 * 3600)
+    );
+    assert_eq!(
+        Config::parse(&config.to_toml(), "again").expect("round trip"),
+        config
+    );
+    assert_eq!(
+        session("b").session_duration(),
+        crate::session::IDC_DEFAULT_SESSION
+    );
+    for bad in ["0", "7776001"] {
+        let text = text.replace("43200", bad);
+        let e = Config::parse(&text, "x").expect_err("refused");
+        assert!(e.to_string().contains("session_duration_seconds"), "{e}");
+    }
 }

@@ -21,6 +21,9 @@ pub(super) struct ScriptedOidc {
     pub(super) polls: Mutex<Vec<SystemTime>>,
     /// The device authorization's lifetime and polling interval, as the service states them.
     pub(super) device_timing: Mutex<(Duration, Duration)>,
+    /// When set, a refresh waits for this before it is answered (a refresh on its way while
+    /// something else happens).
+    pub(super) refresh_gate: Mutex<Option<Arc<tokio::sync::Semaphore>>>,
 }
 
 #[async_trait]
@@ -51,9 +54,13 @@ impl OidcApi for ScriptedOidc {
     async fn create_token(
         &self,
         _: &ClientRegistration,
-        _: &Grant,
+        grant: &Grant,
     ) -> Result<TokenGrant, ApiError> {
         lock(&self.polls).push(self.clock.now());
+        let gate = lock(&self.refresh_gate).clone();
+        if let (Grant::RefreshToken(_), Some(gate)) = (grant, gate) {
+            let _open = gate.acquire().await;
+        }
         let mut answers = lock(&self.answers);
         if answers.is_empty() {
             Err(ApiError::AuthorizationPending)
@@ -146,6 +153,7 @@ pub(super) fn session() -> SsoSession {
         start_url: "https://d-1.awsapps.com/start".into(),
         region: "eu-west-1".parse().expect("region"),
         endpoints: Default::default(),
+        session_duration_seconds: None,
     }
 }
 
@@ -181,6 +189,7 @@ impl ScriptedOidc {
             answers: Mutex::new(answers),
             polls: Mutex::new(vec![]),
             device_timing: Mutex::new((Duration::from_secs(600), Duration::from_secs(5))),
+            refresh_gate: Mutex::new(None),
         })
     }
 }

@@ -82,6 +82,16 @@ pub enum SignInEvent {
     SignedOut {
         session: String,
     },
+    /// The sign-in ends soon (the session's duration is nearly over): sign in again before
+    /// `ends_at`, and the new sign-in takes over with no gap. Said once per sign-in.
+    EndingSoon {
+        session: String,
+        ends_at: SystemTime,
+    },
+    /// The sign-in has ended (the service refused to refresh it): sign in again.
+    Ended {
+        session: String,
+    },
     Failed {
         session: String,
         error: SignInError,
@@ -189,6 +199,9 @@ pub struct LoginStatus {
     pub signed_in: bool,
     pub expires_at: Option<SystemTime>,
     pub refreshable: bool,
+    /// When the person must sign in again: the sign-in time plus the session's duration for a
+    /// refreshable sign-in, the token's end for one that cannot be refreshed.
+    pub session_ends_at: Option<SystemTime>,
 }
 
 /// Signs sessions in and hands out valid access tokens.
@@ -206,6 +219,8 @@ pub struct SignIn {
     refreshing: tokio::sync::Mutex<()>,
     events: broadcast::Sender<SignInEvent>,
     keychain_warned: std::sync::atomic::AtomicBool,
+    /// Told when a sign-in is kept or dropped, so the watch of endings looks again.
+    logins_changed: tokio::sync::Notify,
 }
 
 impl SignIn {
@@ -227,6 +242,7 @@ impl SignIn {
             refreshing: tokio::sync::Mutex::new(()),
             events,
             keychain_warned: false.into(),
+            logins_changed: tokio::sync::Notify::new(),
         }
     }
 
@@ -289,6 +305,7 @@ impl SignIn {
             self.store_failed(&e);
         }
         lock(&self.memory).insert(session.to_owned(), login);
+        self.logins_changed.notify_one();
     }
 
     pub fn status(&self, session: &SsoSession) -> LoginStatus {
@@ -301,8 +318,45 @@ impl SignIn {
         LoginStatus {
             session: session.name.clone(),
             signed_in: valid || refreshable,
+            session_ends_at: login.as_ref().and_then(|l| ends_at(session, l)),
             expires_at: login.map(|l| l.expires_at),
             refreshable,
+        }
+    }
+
+    /// Says [`SignInEvent::EndingSoon`] once per sign-in, `lead` before it ends (a quarter of
+    /// the session for sessions shorter than four leads). `watched` gives the sessions and the
+    /// lead as configured now; it is asked again whenever a sign-in is kept or dropped, and at
+    /// least every minute. Runs until the task holding it is dropped.
+    pub async fn warn_before_endings(
+        self: std::sync::Arc<Self>,
+        watched: impl Fn() -> (Vec<SsoSession>, Duration) + Send,
+    ) {
+        let mut warned: HashMap<String, SystemTime> = HashMap::new();
+        loop {
+            let (sessions, lead) = watched();
+            let now = self.clock.now();
+            let mut next = now + Duration::from_secs(60);
+            for session in &sessions {
+                let status = self.status(session);
+                let Some(end) = status.session_ends_at.filter(|_| status.signed_in) else {
+                    continue;
+                };
+                let warn_at = end.checked_sub(session.ending_lead(lead)).unwrap_or(end);
+                if now < warn_at {
+                    next = next.min(warn_at);
+                } else if now < end && warned.get(&session.name) != Some(&end) {
+                    warned.insert(session.name.clone(), end);
+                    self.emit(SignInEvent::EndingSoon {
+                        session: session.name.clone(),
+                        ends_at: end,
+                    });
+                }
+            }
+            tokio::select! {
+                () = self.clock.sleep_until(next) => {}
+                () = self.logins_changed.notified() => {}
+            }
         }
     }
 
@@ -391,6 +445,7 @@ impl SignIn {
                 access_token: grant.access_token,
                 expires_at,
                 refresh_token: grant.refresh_token,
+                signed_in_at: Some(self.clock.now()),
             },
         );
         expires_at
@@ -405,6 +460,7 @@ impl SignIn {
 
     fn forget(&self, session: &str) {
         lock(&self.memory).remove(session);
+        self.logins_changed.notify_one();
         if let Err(e) = self.store.delete(session) {
             self.store_failed(&e);
         }
@@ -428,6 +484,15 @@ impl SignIn {
             session: session.name.clone(),
         });
     }
+}
+
+/// When `login` of `session` ends: see [`LoginStatus::session_ends_at`].
+fn ends_at(session: &SsoSession, login: &StoredLogin) -> Option<SystemTime> {
+    if login.refresh_token.is_none() {
+        return Some(login.expires_at);
+    }
+    let end = login.signed_in_at? + session.session_duration();
+    Some(end.min(login.registration.expires_at.max(login.expires_at)))
 }
 
 fn random_token(bytes: usize) -> Secret {
@@ -463,6 +528,147 @@ mod tests {
                 "no keychain service answered".into(),
             ))
         }
+    }
+
+    fn token(name: &str, lifetime: Duration) -> TokenGrant {
+        TokenGrant {
+            access_token: Secret::new(name),
+            expires_in: lifetime,
+            refresh_token: Some(Secret::new(format!("refresh-{name}"))),
+        }
+    }
+
+    async fn signed_in(signin: &Arc<SignIn>, clock: &FakeClock, session: &SsoSession) {
+        let (s, session) = (signin.clone(), session.clone());
+        let task = tokio::spawn(async move { s.sign_in(&session, SignInMethod::DeviceCode).await });
+        run_on_fake_clock(clock, task).await.expect("signed in");
+    }
+
+    fn events_of(events: &mut broadcast::Receiver<SignInEvent>) -> Vec<SignInEvent> {
+        std::iter::from_fn(|| events.try_recv().ok()).collect()
+    }
+
+    #[tokio::test]
+    async fn a_sign_in_says_once_before_it_ends_that_it_is_ending() {
+        let (clock, _oidc, signin) = rig(vec![Ok(grant())]);
+        let session = SsoSession {
+            session_duration_seconds: Some(3600),
+            ..session()
+        };
+        signed_in(&signin, &clock, &session).await;
+        // The fake clock may have moved on a second since the sign-in was kept.
+        let ends_at = signin.status(&session).session_ends_at.expect("ends");
+        let after = ends_at.duration_since(clock.now()).expect("ahead");
+        assert!(after <= Duration::from_secs(3600) && after >= Duration::from_secs(3598));
+        let mut events = signin.subscribe();
+        let watched = session.clone();
+        let watch = tokio::spawn(
+            signin
+                .clone()
+                .warn_before_endings(move || (vec![watched.clone()], Duration::from_secs(600))),
+        );
+        let settle = || async {
+            for _ in 0..20 {
+                tokio::task::yield_now().await;
+            }
+        };
+        settle().await;
+        clock.set(ends_at - Duration::from_secs(601));
+        settle().await;
+        assert_eq!(events_of(&mut events), vec![], "too early to warn");
+        clock.set(ends_at - Duration::from_secs(599));
+        settle().await;
+        assert_eq!(
+            events_of(&mut events),
+            vec![SignInEvent::EndingSoon {
+                session: "corp".into(),
+                ends_at
+            }]
+        );
+        clock.set(ends_at - Duration::from_secs(30));
+        settle().await;
+        assert_eq!(events_of(&mut events), vec![], "said once per sign-in");
+        watch.abort();
+    }
+
+    #[tokio::test]
+    async fn a_short_session_is_warned_a_quarter_before_its_end() {
+        let s = SsoSession {
+            session_duration_seconds: Some(40),
+            ..session()
+        };
+        assert_eq!(
+            s.ending_lead(Duration::from_secs(900)),
+            Duration::from_secs(10)
+        );
+        assert_eq!(
+            session().ending_lead(Duration::from_secs(900)),
+            Duration::from_secs(900)
+        );
+    }
+
+    #[tokio::test]
+    async fn a_refused_refresh_says_the_sign_in_ended() {
+        let (clock, oidc, signin) = rig(vec![Ok(token("old", Duration::from_secs(60)))]);
+        signed_in(&signin, &clock, &session()).await;
+        let mut events = signin.subscribe();
+        lock(&oidc.answers).push(Err(ApiError::InvalidGrant("the session has ended".into())));
+        assert!(matches!(
+            signin.access_token(&session()).await,
+            Err(SignInError::SignInRequired(_))
+        ));
+        assert!(matches!(
+            signin.access_token(&session()).await,
+            Err(SignInError::SignInRequired(_))
+        ));
+        assert_eq!(
+            events_of(&mut events),
+            vec![SignInEvent::Ended {
+                session: "corp".into()
+            }],
+            "said once"
+        );
+    }
+
+    #[tokio::test]
+    async fn a_new_sign_in_takes_over_from_a_refresh_refused_on_its_way() {
+        let (clock, oidc, signin) = rig(vec![Ok(token("old", Duration::from_secs(60)))]);
+        signed_in(&signin, &clock, &session()).await;
+        let gate = Arc::new(tokio::sync::Semaphore::new(0));
+        *lock(&oidc.refresh_gate) = Some(gate.clone());
+        // The device poll is answered first (the new sign-in), the held refresh last.
+        lock(&oidc.answers).extend([
+            Ok(token("new", Duration::from_secs(3600))),
+            Err(ApiError::InvalidGrant("the session has ended".into())),
+        ]);
+        let mut events = signin.subscribe();
+        let polls = lock(&oidc.polls).len();
+        let s = signin.clone();
+        let refresh = tokio::spawn(async move { s.access_token(&session()).await });
+        while lock(&oidc.polls).len() == polls {
+            tokio::task::yield_now().await;
+        }
+        signed_in(&signin, &clock, &session()).await;
+        gate.add_permits(1);
+        let got = refresh
+            .await
+            .expect("joined")
+            .expect("the new sign-in's token");
+        assert_eq!(got.expose(), "new");
+        assert_eq!(
+            signin
+                .access_token(&session())
+                .await
+                .expect("kept")
+                .expose(),
+            "new"
+        );
+        assert!(
+            !events_of(&mut events)
+                .iter()
+                .any(|e| matches!(e, SignInEvent::Ended { .. })),
+            "the sign-in did not end"
+        );
     }
 
     #[tokio::test]

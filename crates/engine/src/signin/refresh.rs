@@ -37,15 +37,25 @@ impl SignIn {
             return if still_valid {
                 Ok(login.access_token)
             } else {
+                self.ended(&session.name);
                 Err(SignInError::SignInRequired(session.name.clone()))
             };
         };
-        match self
+        let answer = self
             .connector
             .oidc(session)
             .create_token(&login.registration, &Grant::RefreshToken(refresh.clone()))
-            .await
-        {
+            .await;
+        // A new sign-in may have taken over while the refresh was on its way: it wins, whatever
+        // the service said about the old one. A sign-out on the way wins too.
+        match self.current(session) {
+            None => return Err(SignInError::SignInRequired(session.name.clone())),
+            Some(newer) if newer.access_token != login.access_token => {
+                return Ok(newer.access_token);
+            }
+            Some(_) => {}
+        }
+        match answer {
             Ok(grant) => {
                 let expires_at = now + grant.expires_in;
                 let token = grant.access_token.clone();
@@ -70,10 +80,18 @@ impl SignIn {
                     "refresh refused ({e}); session {} must sign in again",
                     session.name
                 );
-                self.forget(&session.name);
+                self.ended(&session.name);
                 Err(SignInError::SignInRequired(session.name.clone()))
             }
         }
+    }
+
+    /// The sign-in of `session` is over: dropped, and said so once.
+    fn ended(&self, session: &str) {
+        self.forget(session);
+        self.emit(super::SignInEvent::Ended {
+            session: session.to_owned(),
+        });
     }
 
     /// The portal refused the token (401): drop the access token so the next request refreshes,

@@ -7,7 +7,20 @@ export type SessionView = { name: string, start_url: string, region: string, sig
 /**
  * When the current access token ends (it is refreshed before that while signed in).
  */
-expires_at_ms: number | null, refreshed_at_ms: number | null, accounts: number, roles: number, 
+expires_at_ms: number | null, refreshed_at_ms: number | null, 
+/**
+ * When the person must sign in again (the organisation's session duration after the
+ * sign-in; the config's `session_duration_seconds`, 8 hours unless set).
+ */
+session_ends_at_ms: number | null, 
+/**
+ * The sign-in ends within the warning time: the window offers to sign in again now.
+ */
+ending_soon: boolean, 
+/**
+ * The last sign-in of this run used a code (device flow): signing in again does too.
+ */
+signed_in_with_code: boolean, accounts: number, roles: number, 
 /**
  * `signed_in`, `signing_in` or `signed_out`: the one word the window shows, decided here
  * so that no two parts of it can contradict each other.
