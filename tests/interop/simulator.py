@@ -19,6 +19,16 @@ ROOT = pathlib.Path(__file__).resolve().parents[2]
 SIM_BIN = os.environ.get("IDC_SIM_BIN", str(ROOT / "target" / "debug" / "idc-sim"))
 
 
+def botocore_models():
+    """botocore's data folder: every simulator these tests start checks each request and answer
+    against AWS's service models in it."""
+    import botocore
+
+    data = pathlib.Path(botocore.__file__).parent / "data"
+    assert (data / "sso-oidc").is_dir(), f"no botocore models in {data}"
+    return str(data)
+
+
 class NoRedirect(urllib.request.HTTPRedirectHandler):
     def redirect_request(self, req, fp, code, msg, headers, newurl):
         return None
@@ -29,7 +39,7 @@ class Sim:
 
     def __init__(self, *args):
         self.proc = subprocess.Popen(
-            [SIM_BIN, "--addr", "127.0.0.1:0", *args],
+            [SIM_BIN, "--addr", "127.0.0.1:0", "--models", botocore_models(), *args],
             stdout=subprocess.PIPE,
             stderr=subprocess.PIPE,
             text=True,
@@ -102,11 +112,19 @@ federation = "{self.federation}"
 """
 
     def stop(self):
+        """Stops the simulator; fails the test if any answer of its broke AWS's models."""
+        violations = []
+        if self.proc.poll() is None:
+            try:
+                violations = self.stats().get("model_violations", [])
+            except Exception:
+                pass
         self.proc.terminate()
         try:
             self.proc.wait(timeout=10)
         except subprocess.TimeoutExpired:
             self.proc.kill()
+        assert not violations, f"the simulator answered against AWS's models: {violations}"
 
 
 

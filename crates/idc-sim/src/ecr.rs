@@ -34,7 +34,7 @@ pub(crate) struct RegistryPassword {
     pub expires: SystemTime,
 }
 
-fn error(status: StatusCode, kind: &str, message: &str) -> Response {
+pub(crate) fn error(status: StatusCode, kind: &str, message: &str) -> Response {
     let mut response = (
         status,
         axum::Json(json!({ "__type": kind, "message": message })),

@@ -16,6 +16,7 @@ mod error;
 mod federation;
 mod html;
 mod ids;
+pub mod model;
 mod oidc;
 mod options;
 pub mod org;
@@ -109,7 +110,16 @@ impl Simulator {
         let listener = tokio::net::TcpListener::bind(options.addr).await?;
         let addr = listener.local_addr()?;
         let base = format!("http://{addr}");
-        let sim = Arc::new(state::Sim::new(options, base.clone()));
+        let models = match &options.models {
+            Some(dir) => Some(model::Models::cached(dir).map_err(std::io::Error::other)?),
+            None => model::find_models_dir()
+                .map(|dir| model::Models::cached(&dir))
+                .transpose()
+                .map_err(std::io::Error::other)?,
+        };
+        let mut sim = state::Sim::new(options, base.clone());
+        sim.models = models;
+        let sim = Arc::new(sim);
         let app = server::router(sim.clone());
         let (tx, rx) = tokio::sync::oneshot::channel::<()>();
         let task = tokio::spawn(async move {
@@ -208,6 +218,11 @@ impl Simulator {
     /// The simulator's time (the wall clock plus what [`Simulator::advance`] added).
     pub fn now(&self) -> std::time::SystemTime {
         self.sim.now()
+    }
+
+    /// The botocore models every request and answer is checked against, if any were found.
+    pub fn models_dir(&self) -> Option<&std::path::Path> {
+        self.sim.models.as_deref().map(|m| m.dir.as_path())
     }
 
     pub fn stats(&self) -> Stats {

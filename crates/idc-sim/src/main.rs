@@ -69,6 +69,10 @@ struct Args {
     /// for them in another process's logs and files.
     #[arg(long)]
     expose_issued_secrets: bool,
+    /// botocore's `data` folder: every request and answer is checked against AWS's service
+    /// models (found in the repository's .venv, or IDC_SIM_MODELS, when not given).
+    #[arg(long)]
+    models: Option<std::path::PathBuf>,
 }
 
 fn main() -> ExitCode {
@@ -117,6 +121,7 @@ fn main() -> ExitCode {
     options.fail_rate = args.fail_rate;
     options.registration_key = args.registration_key;
     options.expose_issued_secrets = args.expose_issued_secrets;
+    options.models = args.models;
 
     let runtime = match tokio::runtime::Runtime::new() {
         Ok(rt) => rt,

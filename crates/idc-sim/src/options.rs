@@ -39,6 +39,10 @@ pub struct SimOptions {
     /// Serve `GET /_sim/issued-secrets`: every secret handed out, for tests in other
     /// processes that look for them where none may be (logs, files). Off unless asked for.
     pub expose_issued_secrets: bool,
+    /// Where botocore's service models are (`botocore/data`): every request and answer is
+    /// checked against them. `None`: found by [`crate::model::find_models_dir`], or no check
+    /// where botocore is not installed (a person's demo).
+    pub models: Option<std::path::PathBuf>,
 }
 
 impl SimOptions {
@@ -59,6 +63,7 @@ impl SimOptions {
             fail_rate: 0.0,
             registration_key: "rolecall-idc-sim".into(),
             expose_issued_secrets: false,
+            models: None,
         }
     }
 }

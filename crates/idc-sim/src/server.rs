@@ -24,6 +24,7 @@ enum Service {
     Portal,
     Sts,
     Federation,
+    Ecr,
 }
 
 impl Service {
@@ -34,6 +35,7 @@ impl Service {
             }
             "/sts" | "/sts/" => Some(Self::Sts),
             "/federation" => Some(Self::Federation),
+            "/ecr" | "/ecr/" => Some(Self::Ecr),
             p if p.starts_with("/portal/") => Some(Self::Portal),
             _ => None,
         }
@@ -49,8 +51,99 @@ impl Service {
                 "Injected server fault\n",
             )
                 .into_response(),
+            Self::Ecr => crate::ecr::error(
+                axum::http::StatusCode::INTERNAL_SERVER_ERROR,
+                "ServerException",
+                "Injected server fault",
+            ),
         }
     }
+
+    /// The service's own answer to a request its model says is malformed.
+    fn malformed(self, why: &str) -> Response {
+        match self {
+            Self::Oidc => OidcError::invalid_request(why).into_response(),
+            Self::Portal => PortalError::invalid_request(why).into_response(),
+            Self::Sts => StsError::validation(why).into_response(),
+            Self::Ecr => crate::ecr::error(
+                axum::http::StatusCode::BAD_REQUEST,
+                "InvalidParameterException",
+                why,
+            ),
+            Self::Federation => {
+                (axum::http::StatusCode::BAD_REQUEST, format!("{why}\n")).into_response()
+            }
+        }
+    }
+}
+
+/// The largest request or answer body the model check reads.
+const CHECKED_BODY_LIMIT: usize = 4 << 20;
+
+/// `req` against its service's model: refused with the service's own error when malformed,
+/// else served, and the answer checked against the operation's output shape.
+async fn checked(
+    sim: &Sim,
+    service: Service,
+    req: Request,
+    serve: impl AsyncFnOnce(Request) -> Response,
+) -> Response {
+    let path = req.uri().path().to_owned();
+    let Some((model, rest)) = sim.models.as_deref().and_then(|m| m.for_path(&path)) else {
+        return serve(req).await;
+    };
+    let (parts, body) = req.into_parts();
+    let Ok(body) = axum::body::to_bytes(body, CHECKED_BODY_LIMIT).await else {
+        return service.malformed("the request body is too large or broken");
+    };
+    let seen = crate::model::Seen {
+        method: parts.method.as_str(),
+        path: rest,
+        query: parts
+            .uri
+            .query()
+            .map(|q| form_urlencoded::parse(q.as_bytes()).into_owned().collect())
+            .unwrap_or_default(),
+        headers: parts
+            .headers
+            .iter()
+            .filter_map(|(k, v)| Some((k.as_str().to_owned(), v.to_str().ok()?.to_owned())))
+            .collect(),
+        body: &body,
+    };
+    let operation = match model.check_request(&seen) {
+        Ok(op) => op,
+        Err(why) => {
+            tracing::warn!(target: "idc_sim::model", "{} refused: {why}", model.name);
+            sim.ledger()
+                .stats
+                .model_rejections
+                .push(format!("{}: {why}", model.name));
+            return service.malformed(&why);
+        }
+    };
+    let model_name = &model.name;
+    let response = serve(Request::from_parts(parts, axum::body::Body::from(body))).await;
+    if response.status() != axum::http::StatusCode::OK {
+        return response;
+    }
+    let (parts, body) = response.into_parts();
+    let Ok(body) = axum::body::to_bytes(body, CHECKED_BODY_LIMIT).await else {
+        return service.injected_fault();
+    };
+    if let Err(why) = model.check_answer(&operation, &body) {
+        tracing::error!(target: "idc_sim::model", "{model_name} answer breaks the model: {why}");
+        sim.ledger()
+            .stats
+            .model_violations
+            .push(format!("{model_name}: {why}"));
+        return (
+            axum::http::StatusCode::INTERNAL_SERVER_ERROR,
+            format!("idc-sim: this answer breaks AWS's {model_name} model: {why}\n"),
+        )
+            .into_response();
+    }
+    Response::from_parts(parts, axum::body::Body::from(body))
 }
 
 pub(crate) fn router(sim: Arc<Sim>) -> Router {
@@ -103,24 +196,27 @@ async fn front_door(State(sim): State<Arc<Sim>>, req: Request, next: Next) -> Re
         None => next.run(req).await,
         Some(service) => {
             // Throttling is decided on arrival, before the simulated service time.
-            let throttled = service == Service::Portal
-                && sim
-                    .limiter
-                    .as_ref()
-                    .is_some_and(|limiter| limiter.check().is_err());
-            if !sim.opts.latency.is_zero() {
-                tokio::time::sleep(sim.opts.latency).await;
-            }
-            let fail_rate = sim.ledger().fail_rate;
-            if throttled {
-                sim.ledger().stats.throttled += 1;
-                PortalError::throttled().into_response()
-            } else if fail_rate > 0.0 && rand::random::<f64>() < fail_rate {
-                sim.ledger().stats.injected_failures += 1;
-                service.injected_fault()
-            } else {
-                next.run(req).await
-            }
+            let served = async |req: Request| {
+                let throttled = service == Service::Portal
+                    && sim
+                        .limiter
+                        .as_ref()
+                        .is_some_and(|limiter| limiter.check().is_err());
+                if !sim.opts.latency.is_zero() {
+                    tokio::time::sleep(sim.opts.latency).await;
+                }
+                let fail_rate = sim.ledger().fail_rate;
+                if throttled {
+                    sim.ledger().stats.throttled += 1;
+                    PortalError::throttled().into_response()
+                } else if fail_rate > 0.0 && rand::random::<f64>() < fail_rate {
+                    sim.ledger().stats.injected_failures += 1;
+                    service.injected_fault()
+                } else {
+                    next.run(req).await
+                }
+            };
+            checked(&sim, service, req, served).await
         }
     };
     tracing::info!(

@@ -121,6 +121,10 @@ pub struct Stats {
     pub injected_failures: u64,
     /// CreateToken calls that used the refresh-token grant and succeeded.
     pub refreshes: u64,
+    /// Requests refused because AWS's model says they are malformed (service and why).
+    pub model_rejections: Vec<String>,
+    /// Answers of the simulator's own that AWS's model does not allow: the simulator's bugs.
+    pub model_violations: Vec<String>,
 }
 
 #[derive(Debug, Default)]
@@ -179,6 +183,8 @@ pub(crate) struct Sim {
     /// How far this simulator's clock runs ahead of the wall clock (tests move it, so
     /// lifetimes of an hour pass in no time).
     pub ahead_ms: std::sync::atomic::AtomicU64,
+    /// AWS's service models every request and answer is checked against.
+    pub models: Option<std::sync::Arc<crate::model::Models>>,
 }
 
 impl Sim {
@@ -197,6 +203,7 @@ impl Sim {
             limiter,
             ledger: Mutex::new(ledger),
             ahead_ms: std::sync::atomic::AtomicU64::new(0),
+            models: None,
         }
     }
 
