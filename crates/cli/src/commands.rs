@@ -132,10 +132,26 @@ pub async fn run(cli: Cli) -> Result<ExitCode, CoreError> {
             region,
             endpoint,
         } => {
+            let aws_cli = format.as_deref().and_then(shell::AwsCliFormat::parse);
+            if let Some(aws_cli) = aws_cli {
+                if endpoint {
+                    return Err(CoreError::Invalid(format!(
+                        "--format {} prints keys, as `aws configure export-credentials` does; with --endpoint use sh, fish, pwsh, cmd or dotenv",
+                        aws_cli.name()
+                    )));
+                }
+                let backend = Backend::choose(cli.no_agent).await?;
+                let (creds, _, _) = backend.credentials(session, &account, &role).await?;
+                let text = aws_cli
+                    .render(&creds)
+                    .map_err(|e| CoreError::Invalid(e.to_string()))?;
+                print_secret(&text)?;
+                return Ok(ExitCode::SUCCESS);
+            }
             let format = match format {
                 Some(f) => ShellFormat::parse(&f).ok_or_else(|| {
                     CoreError::Invalid(format!(
-                        "unknown format {:?}: use sh, fish, pwsh, cmd or dotenv",
+                        "unknown format {:?}: use sh, fish, pwsh, cmd or dotenv, or one of the AWS CLI's: process, env, env-no-export, powershell, windows-cmd",
                         printable(&f)
                     ))
                 })?,

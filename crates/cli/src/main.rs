@@ -62,7 +62,9 @@ pub enum Command {
     Env {
         #[command(flatten)]
         target: RoleArgs,
-        /// sh (bash, zsh), fish, pwsh, cmd or dotenv; default from the config.
+        /// sh (bash, zsh), fish, pwsh, cmd or dotenv; default from the config. Also the formats
+        /// of `aws configure export-credentials`, in its shapes: process, env, env-no-export,
+        /// powershell, windows-cmd.
         #[arg(long, short)]
         format: Option<String>,
         /// Also set AWS_REGION and AWS_DEFAULT_REGION.

@@ -66,7 +66,7 @@ impl ShellFormat {
             "fish" => Self::Fish,
             "pwsh" | "powershell" | "ps" => Self::Pwsh,
             "cmd" | "cmd.exe" | "bat" => Self::Cmd,
-            "dotenv" | "env" | ".env" => Self::Dotenv,
+            "dotenv" | ".env" => Self::Dotenv,
             "credential-process" | "credential_process" | "json" => Self::CredentialProcess,
             _ => return None,
         })
@@ -86,6 +86,108 @@ pub enum ShellError {
         "{name} cannot be written as dotenv: it contains {what}, which dotenv readers and shells read differently"
     )]
     Dotenv { name: String, what: &'static str },
+    #[error(
+        "{name} cannot be written in the AWS CLI's unquoted format: it contains {0:?}; use --format sh",
+        .character
+    )]
+    Unquoted { name: String, character: char },
+}
+
+/// The formats of `aws configure export-credentials --format`, in that command's own output
+/// shapes, so that whatever reads its output reads Rolecall's: `process` (the
+/// `credential_process` JSON, indented), `env` (`export NAME=value`), `env-no-export`,
+/// `powershell` (`$Env:NAME="value"`) and `windows-cmd` (`set NAME=value`). Values are written
+/// unquoted, as the AWS CLI writes them; one that would need quoting is refused.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum AwsCliFormat {
+    Process,
+    Env,
+    EnvNoExport,
+    Powershell,
+    WindowsCmd,
+}
+
+impl AwsCliFormat {
+    pub const ALL: [Self; 5] = [
+        Self::Process,
+        Self::Env,
+        Self::EnvNoExport,
+        Self::Powershell,
+        Self::WindowsCmd,
+    ];
+
+    pub fn name(self) -> &'static str {
+        match self {
+            Self::Process => "process",
+            Self::Env => "env",
+            Self::EnvNoExport => "env-no-export",
+            Self::Powershell => "powershell",
+            Self::WindowsCmd => "windows-cmd",
+        }
+    }
+
+    /// The AWS CLI's names, exactly.
+    pub fn parse(name: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|f| f.name() == name)
+    }
+
+    /// `creds` as `aws configure export-credentials --format <self>` prints credentials: the
+    /// key id, the secret key, the session token and the expiration (ISO 8601 with `+00:00`).
+    pub fn render(self, creds: &RoleCredentials) -> Result<Secret, ShellError> {
+        let expiration = iso8601_utc(creds.expiration);
+        let vars = [
+            ("AWS_ACCESS_KEY_ID", creds.access_key_id.as_str()),
+            ("AWS_SECRET_ACCESS_KEY", creds.secret_access_key.expose()),
+            ("AWS_SESSION_TOKEN", creds.session_token.expose()),
+            ("AWS_CREDENTIAL_EXPIRATION", expiration.as_str()),
+        ];
+        if self == Self::Process {
+            let quoted = |s: &str| serde_json::Value::from(s).to_string();
+            return Ok(Secret::new(format!(
+                "{{\n  \"Version\": 1,\n  \"AccessKeyId\": {},\n  \"SecretAccessKey\": {},\n  \"SessionToken\": {},\n  \"Expiration\": {}\n}}\n",
+                quoted(vars[0].1),
+                quoted(vars[1].1),
+                quoted(vars[2].1),
+                quoted(vars[3].1),
+            )));
+        }
+        let mut out = String::new();
+        for (name, value) in vars {
+            if let Some(character) = value
+                .chars()
+                .find(|c| !(c.is_ascii_alphanumeric() || "+/=:._-".contains(*c)))
+            {
+                return Err(ShellError::Unquoted {
+                    name: name.to_owned(),
+                    character,
+                });
+            }
+            let line = match self {
+                Self::Env => format!("export {name}={value}"),
+                Self::EnvNoExport => format!("{name}={value}"),
+                Self::Powershell => format!("$Env:{name}=\"{value}\""),
+                Self::WindowsCmd => format!("set {name}={value}"),
+                Self::Process => unreachable!("written above"),
+            };
+            out.push_str(&line);
+            out.push('\n');
+        }
+        Ok(Secret::new(out))
+    }
+}
+
+/// ISO 8601 in UTC with `+00:00`, as Python's `isoformat()` (and so the AWS CLI) writes it:
+/// microseconds only when there are any.
+pub fn iso8601_utc(t: SystemTime) -> String {
+    let t = OffsetDateTime::from(t);
+    let whole =
+        time::macros::format_description!("[year]-[month]-[day]T[hour]:[minute]:[second]+00:00");
+    let micro = time::macros::format_description!(
+        "[year]-[month]-[day]T[hour]:[minute]:[second].[subsecond digits:6]+00:00"
+    );
+    let format = if t.microsecond() == 0 { whole } else { micro };
+    t.format(format)
+        .unwrap_or_else(|_| "1970-01-01T00:00:00+00:00".into())
 }
 
 /// RFC 3339 in UTC with a `Z`, as the AWS tools write expirations.
@@ -252,6 +354,45 @@ mod tests {
             session_token: Secret::new("tok"),
             expiration: SystemTime::UNIX_EPOCH + Duration::from_secs(1_893_456_000),
         }
+    }
+
+    #[test]
+    fn the_aws_clis_export_formats_have_its_exact_shapes() {
+        let c = creds();
+        let text = |f: AwsCliFormat| f.render(&c).expect("renders").expose().to_owned();
+        assert_eq!(
+            text(AwsCliFormat::Env),
+            "export AWS_ACCESS_KEY_ID=ASIAEXAMPLE\nexport AWS_SECRET_ACCESS_KEY=se/cr+et=\nexport AWS_SESSION_TOKEN=tok\nexport AWS_CREDENTIAL_EXPIRATION=2030-01-01T00:00:00+00:00\n"
+        );
+        assert!(text(AwsCliFormat::EnvNoExport).starts_with("AWS_ACCESS_KEY_ID=ASIAEXAMPLE\n"));
+        assert!(
+            text(AwsCliFormat::Powershell).starts_with("$Env:AWS_ACCESS_KEY_ID=\"ASIAEXAMPLE\"\n")
+        );
+        assert!(text(AwsCliFormat::WindowsCmd).starts_with("set AWS_ACCESS_KEY_ID=ASIAEXAMPLE\n"));
+        assert_eq!(
+            text(AwsCliFormat::Process),
+            "{\n  \"Version\": 1,\n  \"AccessKeyId\": \"ASIAEXAMPLE\",\n  \"SecretAccessKey\": \"se/cr+et=\",\n  \"SessionToken\": \"tok\",\n  \"Expiration\": \"2030-01-01T00:00:00+00:00\"\n}\n"
+        );
+        for f in AwsCliFormat::ALL {
+            assert_eq!(AwsCliFormat::parse(f.name()), Some(f));
+        }
+        let odd = RoleCredentials {
+            session_token: Secret::new("a b"),
+            ..creds()
+        };
+        assert!(matches!(
+            AwsCliFormat::Env.render(&odd),
+            Err(ShellError::Unquoted { .. })
+        ));
+        assert!(
+            AwsCliFormat::Process.render(&odd).is_ok(),
+            "JSON quotes anything"
+        );
+        assert_eq!(
+            iso8601_utc(SystemTime::UNIX_EPOCH + Duration::from_millis(1_893_456_000_056)),
+            "2030-01-01T00:00:00.056000+00:00",
+            "as Python's isoformat() writes milliseconds"
+        );
     }
 
     #[test]
