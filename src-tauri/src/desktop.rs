@@ -112,6 +112,8 @@ async fn start_demo(core: &Rolecall) -> Option<DemoOrganisation> {
                     federation: Some(e.federation),
                 },
                 session_duration_seconds: None,
+                use_fips_endpoint: None,
+                use_dualstack_endpoint: None,
             };
             if let Err(err) = core.update_config(|c| c.upsert_session(session)) {
                 tracing::error!("demo session: {err}");
@@ -526,6 +528,8 @@ impl Desktop {
             region,
             endpoints: Endpoints::default(),
             session_duration_seconds: None,
+            use_fips_endpoint: None,
+            use_dualstack_endpoint: None,
         };
         self.core.update_config(|c| c.upsert_session(session))
     }

@@ -80,11 +80,7 @@ impl AwsConnector for HttpsConnector {
     }
     fn sts(&self, session: &SsoSession) -> Arc<dyn StsApi> {
         let region = &session.region;
-        let endpoint = sts_endpoint(
-            session.sts_url().as_deref(),
-            region.as_str(),
-            region.partition().dns_suffix(),
-        );
+        let endpoint = session.sts_endpoint(region);
         Arc::new(HttpSts::new(self.http.clone(), endpoint, region.as_str()))
     }
     fn federation(&self) -> Arc<dyn FederationApi> {

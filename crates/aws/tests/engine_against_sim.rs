@@ -41,6 +41,8 @@ async fn rig(org: Organisation, tweak: impl FnOnce(&mut SimOptions)) -> Rig {
             federation: Some(e.federation.clone()),
         },
         session_duration_seconds: None,
+        use_fips_endpoint: None,
+        use_dualstack_endpoint: None,
     };
     let connector = Arc::new(HttpsConnector::new());
     let store = Arc::new(MemoryStore::default());
@@ -457,6 +459,8 @@ async fn credentials_warn_expire_and_renew_on_a_fake_clock() {
             federation: Some(e.federation.clone()),
         },
         session_duration_seconds: None,
+        use_fips_endpoint: None,
+        use_dualstack_endpoint: None,
     };
     let connector = Arc::new(HttpsConnector::new());
     let signin = Arc::new(SignIn::new(

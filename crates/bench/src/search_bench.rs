@@ -163,6 +163,8 @@ fn core_over(
                 region: "us-east-1".parse().expect("region"),
                 endpoints: Default::default(),
                 session_duration_seconds: None,
+                use_fips_endpoint: None,
+                use_dualstack_endpoint: None,
             });
             c.favourites.push(rolecall_engine::config::Favourite {
                 session: "bench".into(),

@@ -86,6 +86,8 @@ async fn main() -> ExitCode {
             federation: Some(e.federation.clone()),
         },
         session_duration_seconds: None,
+        use_fips_endpoint: None,
+        use_dualstack_endpoint: None,
     };
     let connector = Arc::new(HttpsConnector::new());
     let signin = SignIn::new(

@@ -435,6 +435,8 @@ async fn session_command(cmd: SessionCommand) -> Result<(), CoreError> {
                 region,
                 endpoints: Default::default(),
                 session_duration_seconds: None,
+                use_fips_endpoint: None,
+                use_dualstack_endpoint: None,
             };
             core.update_config(|c| c.upsert_session(session))?;
             let name = printable(&name);
@@ -458,6 +460,31 @@ async fn session_command(cmd: SessionCommand) -> Result<(), CoreError> {
                     s.region
                 );
             }
+        }
+        SessionCommand::Show { name } => {
+            let s = core.session(Some(&name))?;
+            let on = |v: Option<bool>| if v.unwrap_or(false) { "yes" } else { "no" };
+            let duration = s.session_duration().as_secs();
+            println!("session            {}", printable(&s.name));
+            println!("start URL          {}", printable(&s.start_url));
+            println!("region             {}", s.region);
+            println!(
+                "sign-in lasts      {}{}",
+                rolecall_engine::held::short_duration(std::time::Duration::from_secs(duration)),
+                if s.session_duration_seconds.is_none() {
+                    " (IAM Identity Center's default; set session_duration_seconds if yours differs)"
+                } else {
+                    ""
+                }
+            );
+            println!("FIPS endpoints     {}", on(s.use_fips_endpoint));
+            println!("dual-stack         {}", on(s.use_dualstack_endpoint));
+            println!("OIDC endpoint      {}", printable(&s.oidc_url()));
+            println!("portal endpoint    {}", printable(&s.portal_url()));
+            println!(
+                "STS endpoint       {}",
+                printable(&s.sts_endpoint(&s.region))
+            );
         }
         SessionCommand::Rm { name } => {
             core.remove_session(&name).await?;

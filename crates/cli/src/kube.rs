@@ -66,20 +66,13 @@ pub async fn token(
         None => Region::parse(&session_region).map_err(CoreError::Invalid)?,
     };
     // The session's STS endpoint (config, or AWS_ENDPOINT_URL_STS), else the partition's.
-    let sts_override = config
-        .sessions
-        .iter()
-        .find(|s| s.name == role.session)
-        .and_then(|s| {
-            let mut s = s.clone();
-            s.endpoints = s.endpoints.with_env(|k| std::env::var(k).ok());
-            s.sts_url()
-        });
-    let sts = rolecall_aws::sts_endpoint(
-        sts_override.as_deref(),
-        region.as_str(),
-        region.partition().dns_suffix(),
-    );
+    let sts = match config.sessions.iter().find(|s| s.name == role.session) {
+        Some(s) => s
+            .clone()
+            .with_env(|k| std::env::var(k).ok())
+            .sts_endpoint(&region),
+        None => rolecall_aws::sts_endpoint(None, region.as_str(), region.partition().dns_suffix()),
+    };
     let (token, expires) = eks::token(
         &creds,
         &sts,

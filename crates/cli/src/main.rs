@@ -303,6 +303,9 @@ pub enum SessionCommand {
     },
     /// List sessions and their sign-in state.
     Ls,
+    /// A session's settings and the SSO OIDC, portal and STS endpoints it will use (FIPS and
+    /// dual-stack included).
+    Show { name: String },
     /// Remove a session (and sign it out).
     Rm { name: String },
     /// Import the sso-session sections of ~/.aws/config.

@@ -321,10 +321,9 @@ impl Rolecall {
         Ok(self.with_env(session))
     }
 
-    fn with_env(&self, mut session: SsoSession) -> SsoSession {
+    fn with_env(&self, session: SsoSession) -> SsoSession {
         let env = &self.parts.env;
-        session.endpoints = session.endpoints.with_env(|k| env.get(k).cloned());
-        session
+        session.with_env(|k| env.get(k).cloned())
     }
 
     pub fn sessions(&self) -> Vec<SsoSession> {
@@ -1151,6 +1150,8 @@ mod tests {
             region: "eu-west-1".parse().expect("region"),
             endpoints: Default::default(),
             session_duration_seconds: None,
+            use_fips_endpoint: None,
+            use_dualstack_endpoint: None,
         };
         core.update_config(|c| c.upsert_session(session.clone()))
             .expect("session");
@@ -1179,6 +1180,8 @@ mod tests {
                 federation: Some(e.federation.clone()),
             },
             session_duration_seconds: None,
+            use_fips_endpoint: None,
+            use_dualstack_endpoint: None,
         };
         let core = core_in(home);
         core.update_config(|c| c.upsert_session(session.clone()))

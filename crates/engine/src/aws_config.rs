@@ -54,15 +54,37 @@ pub fn sso_sessions(text: &str) -> Result<Vec<Found>, String> {
             });
             continue;
         };
+        // FIPS and dual-stack: set on the section itself, or on a profile that uses the
+        // sso-session (where the AWS CLI reads them).
+        let setting = |key: &str| -> Option<bool> {
+            let own = props.get(key);
+            let from_profile = || {
+                ini.iter()
+                    .filter(|(_, p)| p.get("sso_session").map(str::trim) == Some(name.as_str()))
+                    .find_map(|(_, p)| p.get(key))
+            };
+            match own
+                .or_else(from_profile)?
+                .trim()
+                .to_ascii_lowercase()
+                .as_str()
+            {
+                "true" => Some(true),
+                "false" => Some(false),
+                _ => None,
+            }
+        };
         match validate_start_url(url).and_then(|u| Ok((u, Region::parse(region.trim())?))) {
             Ok((start_url, region)) => {
                 if seen_urls.insert((start_url.clone(), region.to_string())) {
                     found.push(Found::Session(SsoSession {
-                        name,
                         start_url,
                         region,
                         endpoints: Endpoints::default(),
                         session_duration_seconds: None,
+                        use_fips_endpoint: setting("use_fips_endpoint"),
+                        use_dualstack_endpoint: setting("use_dualstack_endpoint"),
+                        name,
                     }));
                 }
             }
@@ -90,6 +112,26 @@ pub fn read_sso_sessions(path: &Path) -> Result<Vec<Found>, String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn fips_and_dual_stack_come_from_the_section_or_its_profiles() {
+        let text = "
+[sso-session gov]
+sso_start_url = https://start.us-gov-home.awsapps.com/directory/d-1
+sso_region = us-gov-west-1
+use_dualstack_endpoint = true
+
+[profile gov-admin]
+sso_session = gov
+use_fips_endpoint = true
+";
+        let found = sso_sessions(text).expect("parses");
+        let Some(Found::Session(s)) = found.first() else {
+            panic!("{found:?}");
+        };
+        assert_eq!(s.use_fips_endpoint, Some(true));
+        assert_eq!(s.use_dualstack_endpoint, Some(true));
+    }
 
     #[test]
     fn finds_sso_sessions_and_legacy_profiles() {

@@ -59,6 +59,15 @@ impl Partition {
         }
     }
 
+    /// The partition's DNS suffix for dual-stack (IPv4 and IPv6) endpoints.
+    pub fn dual_stack_dns_suffix(self) -> &'static str {
+        match self {
+            Self::Aws | Self::AwsUsGov => "api.aws",
+            Self::AwsCn => "api.amazonwebservices.com.cn",
+            Self::AwsEusc => "api.amazonwebservices.eu",
+        }
+    }
+
     /// The console sign-in (federation) host for `region`.
     pub fn signin_host(self, region: &Region) -> String {
         let r = region.as_str();

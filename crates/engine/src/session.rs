@@ -96,6 +96,32 @@ pub struct SsoSession {
     /// its default, [`IDC_DEFAULT_SESSION`].
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub session_duration_seconds: Option<u64>,
+    /// FIPS endpoints for SSO OIDC, the portal and STS (`AWS_USE_FIPS_ENDPOINT` when unset).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub use_fips_endpoint: Option<bool>,
+    /// Dual-stack (IPv6) endpoints (`AWS_USE_DUALSTACK_ENDPOINT` when unset).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub use_dualstack_endpoint: Option<bool>,
+}
+
+/// The AWS services a session talks to, for [`SsoSession::default_endpoint`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum AwsService {
+    Oidc,
+    Portal,
+    Sts,
+}
+
+/// A `true`/`false` setting as the SDKs read it from the environment.
+fn env_bool(get: &impl Fn(&str) -> Option<String>, name: &str) -> Option<bool> {
+    match get(name)?.trim().to_ascii_lowercase().as_str() {
+        "true" => Some(true),
+        "false" => Some(false),
+        other => {
+            tracing::warn!("{name}={other:?} ignored: it must be true or false");
+            None
+        }
+    }
 }
 
 /// IAM Identity Center's default session duration.
@@ -105,6 +131,55 @@ pub const IDC_DEFAULT_SESSION: std::time::Duration = std::time::Duration::from_s
 pub const SESSION_DURATION_BOUNDS: (u64, u64) = (15 * 60, 90 * 24 * 3600);
 
 impl SsoSession {
+    /// The session with what the environment sets and it does not: endpoint overrides
+    /// (`AWS_ENDPOINT_URL_SSO_OIDC`, ...) and the FIPS and dual-stack choices.
+    pub fn with_env(mut self, get: impl Fn(&str) -> Option<String>) -> Self {
+        self.endpoints = self.endpoints.with_env(&get);
+        self.use_fips_endpoint = self
+            .use_fips_endpoint
+            .or_else(|| env_bool(&get, "AWS_USE_FIPS_ENDPOINT"));
+        self.use_dualstack_endpoint = self
+            .use_dualstack_endpoint
+            .or_else(|| env_bool(&get, "AWS_USE_DUALSTACK_ENDPOINT"));
+        self
+    }
+
+    /// `service`'s endpoint in `region` as the SDKs' endpoint rules (botocore's
+    /// `endpoint-rule-set-1.json` of sso-oidc, sso and sts) build it for this session's FIPS and
+    /// dual-stack choice: `oidc-fips.`, `portal.sso-fips.`, `sts-fips.` hosts for FIPS (GovCloud's
+    /// regular STS host is its FIPS one), the partition's dual-stack suffix for dual-stack. An
+    /// endpoint override is not affected. `tests/interop/test_endpoints.py` holds this to
+    /// botocore's own resolver.
+    pub fn default_endpoint(&self, service: AwsService, region: &Region) -> String {
+        let fips = self.use_fips_endpoint.unwrap_or(false);
+        let dual = self.use_dualstack_endpoint.unwrap_or(false);
+        let partition = region.partition();
+        let (plain, fips_host) = match service {
+            AwsService::Oidc => ("oidc", "oidc-fips"),
+            AwsService::Portal => ("portal.sso", "portal.sso-fips"),
+            AwsService::Sts => ("sts", "sts-fips"),
+        };
+        let suffix = if dual {
+            partition.dual_stack_dns_suffix()
+        } else {
+            partition.dns_suffix()
+        };
+        let host = match (fips, dual, partition, service) {
+            (true, false, crate::partition::Partition::AwsUsGov, AwsService::Sts) => plain,
+            (true, ..) => fips_host,
+            (false, ..) => plain,
+        };
+        format!("https://{host}.{region}.{suffix}")
+    }
+
+    /// STS for `region`: the override, else [`SsoSession::default_endpoint`].
+    pub fn sts_endpoint(&self, region: &Region) -> String {
+        self.endpoints.sts.as_deref().map_or_else(
+            || self.default_endpoint(AwsService::Sts, region),
+            |url| url.trim_end_matches('/').to_owned(),
+        )
+    }
+
     /// How long a sign-in of this session lasts before the person must sign in again.
     pub fn session_duration(&self) -> std::time::Duration {
         self.session_duration_seconds
@@ -119,23 +194,17 @@ impl SsoSession {
 
     /// The SSO OIDC endpoint (its `/authorize` is where PKCE sends the browser).
     pub fn oidc_url(&self) -> String {
-        self.endpoints.oidc.clone().unwrap_or_else(|| {
-            format!(
-                "https://oidc.{}.{}",
-                self.region,
-                self.region.partition().dns_suffix()
-            )
-        })
+        self.endpoints
+            .oidc
+            .clone()
+            .unwrap_or_else(|| self.default_endpoint(AwsService::Oidc, &self.region))
     }
 
     pub fn portal_url(&self) -> String {
-        self.endpoints.portal.clone().unwrap_or_else(|| {
-            format!(
-                "https://portal.sso.{}.{}",
-                self.region,
-                self.region.partition().dns_suffix()
-            )
-        })
+        self.endpoints
+            .portal
+            .clone()
+            .unwrap_or_else(|| self.default_endpoint(AwsService::Portal, &self.region))
     }
 
     /// Whether `url` may be a sign-in page of this session's IAM Identity Center (the device
@@ -211,6 +280,70 @@ mod tests {
     use super::*;
 
     #[test]
+    fn fips_and_dual_stack_endpoints_follow_the_sdks_rules() {
+        let session = |region: &str, fips: bool, dual: bool| SsoSession {
+            name: "s".into(),
+            start_url: "https://d-1.awsapps.com/start".into(),
+            region: region.parse().expect("region"),
+            endpoints: Endpoints::default(),
+            session_duration_seconds: None,
+            use_fips_endpoint: Some(fips),
+            use_dualstack_endpoint: Some(dual),
+        };
+        let s = session("eu-west-1", true, false);
+        assert_eq!(s.oidc_url(), "https://oidc-fips.eu-west-1.amazonaws.com");
+        assert_eq!(
+            s.portal_url(),
+            "https://portal.sso-fips.eu-west-1.amazonaws.com"
+        );
+        assert_eq!(
+            s.sts_endpoint(&s.region),
+            "https://sts-fips.eu-west-1.amazonaws.com"
+        );
+        let s = session("eu-west-1", false, true);
+        assert_eq!(s.oidc_url(), "https://oidc.eu-west-1.api.aws");
+        let s = session("eu-west-1", true, true);
+        assert_eq!(s.portal_url(), "https://portal.sso-fips.eu-west-1.api.aws");
+        // GovCloud's regular STS host is its FIPS one.
+        let s = session("us-gov-west-1", true, false);
+        assert_eq!(
+            s.oidc_url(),
+            "https://oidc-fips.us-gov-west-1.amazonaws.com"
+        );
+        assert_eq!(
+            s.sts_endpoint(&s.region),
+            "https://sts.us-gov-west-1.amazonaws.com"
+        );
+        let s = session("cn-north-1", true, false);
+        assert_eq!(
+            s.sts_endpoint(&s.region),
+            "https://sts-fips.cn-north-1.amazonaws.com.cn"
+        );
+        // An override is not changed by either choice.
+        let s = SsoSession {
+            endpoints: Endpoints {
+                oidc: Some("http://127.0.0.1:9/oidc".into()),
+                ..Endpoints::default()
+            },
+            ..session("eu-west-1", true, true)
+        };
+        assert_eq!(s.oidc_url(), "http://127.0.0.1:9/oidc");
+        // The environment fills what the config leaves unset, never what it sets.
+        let env = |k: &str| (k == "AWS_USE_FIPS_ENDPOINT").then(|| "TRUE".to_owned());
+        let unset = SsoSession {
+            use_fips_endpoint: None,
+            ..session("eu-west-1", false, false)
+        };
+        assert_eq!(unset.with_env(env).use_fips_endpoint, Some(true));
+        assert_eq!(
+            session("eu-west-1", false, false)
+                .with_env(env)
+                .use_fips_endpoint,
+            Some(false)
+        );
+    }
+
+    #[test]
     fn start_urls_and_regions() {
         assert_eq!(
             validate_start_url(" https://d-1234567890.awsapps.com/start/#/ ").as_deref(),
@@ -249,6 +382,8 @@ mod tests {
             region: "eu-west-1".parse().expect("region"),
             endpoints: Endpoints::default(),
             session_duration_seconds: None,
+            use_fips_endpoint: None,
+            use_dualstack_endpoint: None,
         };
         assert_eq!(s.oidc_url(), "https://oidc.eu-west-1.amazonaws.com");
         assert_eq!(s.portal_url(), "https://portal.sso.eu-west-1.amazonaws.com");

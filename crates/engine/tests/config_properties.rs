@@ -62,6 +62,8 @@ fn session(n: u8) -> SsoSession {
         region: "us-east-1".parse().expect("region"),
         endpoints: Default::default(),
         session_duration_seconds: None,
+        use_fips_endpoint: None,
+        use_dualstack_endpoint: None,
     }
 }
 

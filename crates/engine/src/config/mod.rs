@@ -383,6 +383,8 @@ fn known_keys(segments: &[Segment]) -> &'static [&'static str] {
             "region",
             "endpoints",
             "session_duration_seconds",
+            "use_fips_endpoint",
+            "use_dualstack_endpoint",
         ],
         ["session", "endpoints", _] => &["oidc", "portal", "sts", "federation"],
         ["favourite", _] => &["session", "account_id", "role"],

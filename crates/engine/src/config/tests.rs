@@ -44,6 +44,8 @@ fn session(name: &str) -> SsoSession {
         region: "eu-west-1".parse().expect("region"),
         endpoints: Default::default(),
         session_duration_seconds: None,
+        use_fips_endpoint: None,
+        use_dualstack_endpoint: None,
     }
 }
 

@@ -154,6 +154,8 @@ pub(super) fn session() -> SsoSession {
         region: "eu-west-1".parse().expect("region"),
         endpoints: Default::default(),
         session_duration_seconds: None,
+        use_fips_endpoint: None,
+        use_dualstack_endpoint: None,
     }
 }
 
