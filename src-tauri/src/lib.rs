@@ -208,6 +208,7 @@ fn keep_loaded<R: Runtime>(app: &AppHandle<R>) -> bool {
 
 /// Hides a window, or drops it (and its web view) unless the person chose to keep it loaded.
 pub fn dismiss<R: Runtime>(window: &tauri::Window<R>) {
+    tracing::debug!("dismissing the {} window", window.label());
     if keep_loaded(window.app_handle()) {
         let _ = window.hide();
     } else {
@@ -218,7 +219,13 @@ pub fn dismiss<R: Runtime>(window: &tauri::Window<R>) {
 /// A later launch of Rolecall handed its arguments over: the window comes up, and a
 /// `rolecall://` link among them is acted on as any link is.
 fn later_launch<R: Runtime>(app: &AppHandle<R>, args: &[String]) {
-    show_main(app);
+    // `rolecall-desktop --picker`: what a desktop's own shortcut settings bind where the
+    // global shortcut cannot be grabbed (Wayland).
+    if args.iter().any(|a| a == PICKER_ARG) {
+        show_picker(app);
+    } else {
+        show_main(app);
+    }
     for link in args.iter().filter(|a| is_link(a)) {
         link_arrived(app, link.clone());
     }
@@ -301,7 +308,18 @@ pub(crate) fn show_settings<R: Runtime>(app: &AppHandle<R>) {
     }
 }
 
+/// The argument that shows the quick picker (a second launch hands it to the running app).
+pub const PICKER_ARG: &str = "--picker";
+
+/// How long a focus-out of the picker must last before the picker goes.
+const FOCUS_SETTLE: Duration = Duration::from_millis(200);
+
+/// Whether the picker shown last has had the focus since (see `on_window_event`).
+static PICKER_HAD_FOCUS: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
+
 fn show_picker<R: Runtime>(app: &AppHandle<R>) {
+    tracing::debug!("showing the quick picker");
+    PICKER_HAD_FOCUS.store(false, std::sync::atomic::Ordering::SeqCst);
     if let Some(w) = ensure_window(app, "picker") {
         let _ = w.center();
         let _ = w.show();
@@ -685,7 +703,9 @@ pub fn run() {
     let args: Vec<String> = std::env::args_os()
         .map(|a| a.to_string_lossy().into_owned())
         .collect();
-    let hidden = args.iter().any(|a| a == "--hidden");
+    // Started with `--picker`, Rolecall starts with the quick picker shown and no main window.
+    let picker = args.iter().any(|a| a == PICKER_ARG);
+    let hidden = picker || args.iter().any(|a| a == "--hidden");
     let links: Vec<String> = args.iter().filter(|a| is_link(a)).cloned().collect();
     let launch = Launch {
         demo: args.iter().any(|a| a == "--demo"),
@@ -738,7 +758,26 @@ pub fn run() {
                 api.prevent_close();
                 let _ = window.hide();
             }
-            WindowEvent::Focused(false) if window.label() == "picker" => dismiss(window),
+            // The picker goes when the person moves on from it: never before it had the focus
+            // (a window manager that refuses a background app the focus, as for a picker
+            // brought up by `--picker`), and not for a focus that comes straight back (a
+            // window being shown can lose and regain it within a millisecond).
+            WindowEvent::Focused(true) if window.label() == "picker" => {
+                PICKER_HAD_FOCUS.store(true, std::sync::atomic::Ordering::SeqCst);
+            }
+            WindowEvent::Focused(false)
+                if window.label() == "picker"
+                    && PICKER_HAD_FOCUS.load(std::sync::atomic::Ordering::SeqCst) =>
+            {
+                let window = window.clone();
+                tauri::async_runtime::spawn(async move {
+                    tokio::time::sleep(FOCUS_SETTLE).await;
+                    if !window.is_focused().unwrap_or(false) {
+                        PICKER_HAD_FOCUS.store(false, std::sync::atomic::Ordering::SeqCst);
+                        dismiss(&window);
+                    }
+                });
+            }
             _ => {}
         })
         .setup(move |app| {
@@ -775,6 +814,9 @@ pub fn run() {
                 finish_startup(&later);
             });
             pump_events(&handle, desktop.clone());
+            if picker {
+                show_picker(&handle);
+            }
             for link in links {
                 link_arrived(&handle, link);
             }

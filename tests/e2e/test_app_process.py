@@ -147,3 +147,30 @@ def test_start_at_login_follows_the_preference(start_sim, tmp_path, monkeypatch)
     finally:
         app.terminate()
         app.wait(timeout=10)
+
+
+def test_the_quick_picker_from_a_launch_with_picker(start_sim, tmp_path):
+    """Where the global shortcut cannot be grabbed (Wayland), a desktop's own shortcut settings
+    bind `rolecall-desktop --picker`: a second launch hands it to the running app, which shows
+    the quick picker (not the main window); a first launch with it starts with the picker."""
+    sim = start_sim("--org", "demo")
+    first, log = launch(tmp_path, sim, "--hidden", "--no-agent")
+    try:
+        wait(lambda: "credential endpoint listening" in pathlib.Path(log).read_text(), 30, "the first instance")
+        assert not visible_window("Rolecall quick picker")
+        second, second_log = launch(tmp_path, sim, "--picker", "--no-agent")
+        assert second.wait(timeout=30) == 0, pathlib.Path(second_log).read_text()
+        wait(lambda: visible_window("Rolecall quick picker"), 20, "the quick picker, brought up by --picker")
+        assert not visible_window("Rolecall"), "the picker alone, not the main window"
+        assert first.poll() is None
+    finally:
+        first.terminate()
+        first.wait(timeout=10)
+
+    alone, log = launch(tmp_path, sim, "--picker", "--no-agent")
+    try:
+        wait(lambda: visible_window("Rolecall quick picker"), 30, "the quick picker of a first launch with --picker")
+        assert not visible_window("Rolecall")
+    finally:
+        alone.terminate()
+        alone.wait(timeout=10)
