@@ -50,6 +50,34 @@ pub struct Launch {
     pub home: Option<std::path::PathBuf>,
 }
 
+/// Set when the global shortcut could not be registered.
+pub static SHORTCUT_FAILED: std::sync::atomic::AtomicBool =
+    std::sync::atomic::AtomicBool::new(false);
+
+/// Why the quick picker's global shortcut cannot work in this session, if it cannot: Tauri
+/// grabs keys through X11 only, so in a Wayland session it sees keys only while an X11 window
+/// has the focus; or registering it failed. The person binds `rolecall-desktop --picker` in
+/// the desktop's own keyboard settings instead.
+pub fn shortcut_unavailable(
+    env: impl Fn(&str) -> Option<String>,
+    registration_failed: bool,
+) -> Option<String> {
+    let wayland = env("XDG_SESSION_TYPE").is_some_and(|t| t.eq_ignore_ascii_case("wayland"))
+        || env("WAYLAND_DISPLAY").is_some_and(|d| !d.is_empty());
+    let bind = "bind the command rolecall-desktop --picker to a key in your desktop's keyboard settings (README: GNOME, KDE, Sway)";
+    if wayland {
+        Some(format!(
+            "This desktop runs Wayland, where Rolecall cannot grab a global shortcut: {bind}."
+        ))
+    } else if registration_failed {
+        Some(format!(
+            "The quick picker's shortcut could not be registered (another program may hold it): {bind}."
+        ))
+    } else {
+        None
+    }
+}
+
 pub fn ms(t: SystemTime) -> u64 {
     t.duration_since(UNIX_EPOCH)
         .map_or(0, |d| d.as_millis() as u64)
@@ -1018,6 +1046,10 @@ impl Desktop {
         }
         accounts.sort_by(|a, b| a.account_name.cmp(&b.account_name));
         SettingsView {
+            shortcut_unavailable: shortcut_unavailable(
+                |k| std::env::var(k).ok(),
+                SHORTCUT_FAILED.load(std::sync::atomic::Ordering::SeqCst),
+            ),
             preferences: PreferencesView {
                 warnings_seconds: p.warnings_seconds.clone(),
                 auto_renew: p.auto_renew,
@@ -1310,6 +1342,27 @@ pub fn grouped_by_account<T>(hits: Vec<T>, account: impl Fn(&T) -> (String, Stri
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn the_shortcut_is_said_to_be_unavailable_on_wayland_or_when_it_failed() {
+        use super::shortcut_unavailable;
+        let env = |pairs: &'static [(&'static str, &'static str)]| {
+            move |k: &str| {
+                pairs
+                    .iter()
+                    .find(|(n, _)| *n == k)
+                    .map(|(_, v)| (*v).to_owned())
+            }
+        };
+        assert_eq!(
+            shortcut_unavailable(env(&[("XDG_SESSION_TYPE", "x11")]), false),
+            None
+        );
+        let wayland = shortcut_unavailable(env(&[("XDG_SESSION_TYPE", "wayland")]), false);
+        assert!(wayland.is_some_and(|t| t.contains("rolecall-desktop --picker")));
+        assert!(shortcut_unavailable(env(&[("WAYLAND_DISPLAY", "wayland-0")]), false).is_some());
+        let failed = shortcut_unavailable(env(&[]), true).expect("said");
+        assert!(failed.contains("could not be registered"), "{failed}");
+    }
     use super::*;
 
     /// The window draws a short answer and then the rest below it: a short answer must be the

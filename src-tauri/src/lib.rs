@@ -636,9 +636,11 @@ pub(crate) fn change_shortcut<R: Runtime>(
 
 fn register_shortcut<R: Runtime>(app: &AppHandle<R>, shortcut: &str) {
     use tauri_plugin_global_shortcut::GlobalShortcutExt;
-    if let Err(e) = app.global_shortcut().register(shortcut) {
-        tracing::warn!("cannot register the quick picker shortcut {shortcut}: {e}");
+    let failed = app.global_shortcut().register(shortcut).is_err();
+    if failed {
+        tracing::warn!("cannot register the quick picker shortcut {shortcut}");
     }
+    desktop::SHORTCUT_FAILED.store(failed, std::sync::atomic::Ordering::SeqCst);
 }
 
 /// The command handler, shared by the app and the mock-runtime tests.

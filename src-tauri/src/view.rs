@@ -336,6 +336,10 @@ pub struct SessionSettingsView {
 #[ts(export, export_to = "../../ui/src/lib/bindings/")]
 pub struct SettingsView {
     pub preferences: PreferencesView,
+    /// Why the global shortcut cannot work here (a Wayland session, or the shortcut could not
+    /// be registered), with what to bind instead; Settings then shows this, not a shortcut
+    /// field that would silently do nothing.
+    pub shortcut_unavailable: Option<String>,
     pub shells: Vec<String>,
     /// The console modes, and the browsers found on this machine.
     pub console_modes: Vec<String>,

@@ -88,7 +88,7 @@ def free_port():
 class Desktop:
     """A running app, driven through WebDriver."""
 
-    def __init__(self, tmp_path, sim, clipboard_clear=0, session=True, extra_config="", log="info", session_duration=None):
+    def __init__(self, tmp_path, sim, clipboard_clear=0, session=True, extra_config="", log="info", session_duration=None, session_type="x11"):
         from selenium import webdriver
         from selenium.webdriver.common.options import ArgOptions
 
@@ -104,6 +104,9 @@ class Desktop:
         recorder.write_text(f"#!/bin/sh\nprintf '%s\\n' \"$1\" >> {self.opened}\n")
         recorder.chmod(0o755)
         env = dict(os.environ, ROLECALL_HOME=str(self.home), ROLECALL_OPENER=str(recorder), ROLECALL_LOG=log)
+        # The app runs on Xvfb (X11); `session_type` is what it is told the desktop session is.
+        env["XDG_SESSION_TYPE"] = session_type
+        env.pop("WAYLAND_DISPLAY", None)
         self.env = env
         for k in ("AWS_ENDPOINT_URL_SSO_OIDC", "AWS_ENDPOINT_URL_SSO", "AWS_ENDPOINT_URL_STS", "ROLECALL_FEDERATION_URL"):
             env.pop(k, None)

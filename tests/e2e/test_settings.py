@@ -111,3 +111,17 @@ def test_settings_change_what_the_list_shows_and_keep_the_file(start_sim, deskto
         return handles
 
     app.wait(picker, what="the picker from the new shortcut")
+
+
+def test_on_wayland_settings_shows_what_to_bind_instead_of_a_shortcut_that_cannot_work(start_sim, desktop):
+    """Tauri grabs global shortcuts through X11 only: in a Wayland session the quick picker's
+    shortcut would silently do nothing. Settings says so and shows the command to bind in the
+    desktop's own keyboard settings, instead of the shortcut field."""
+    sim = start_sim("--org", "demo")
+    app = desktop(sim, session_type="wayland")
+    app.wait(lambda: app.css("button.open-settings"), what="the main window")
+    open_settings(app)
+    note = app.wait(lambda: app.css("#shortcut-unavailable"), what="the shortcut note")[0]
+    assert "Wayland" in note.text and "rolecall-desktop --picker" in note.text, note.text
+    assert app.css("code.picker-command")[0].text == "rolecall-desktop --picker"
+    assert not app.css("#pref-shortcut"), "no shortcut field that would do nothing"

@@ -8,7 +8,13 @@ import type { SessionSettingsView } from "./SessionSettingsView";
 /**
  * What the Settings window shows.
  */
-export type SettingsView = { preferences: PreferencesView, shells: Array<string>, 
+export type SettingsView = { preferences: PreferencesView, 
+/**
+ * Why the global shortcut cannot work here (a Wayland session, or the shortcut could not
+ * be registered), with what to bind instead; Settings then shows this, not a shortcut
+ * field that would silently do nothing.
+ */
+shortcut_unavailable: string | null, shells: Array<string>, 
 /**
  * The console modes, and the browsers found on this machine.
  */
