@@ -43,5 +43,9 @@ def test_a_chain_is_listed_under_its_account_and_opens_its_console(start_sim, de
     # The quick picker lists the chain too, by its name.
     box = app.open_picker()
     box.send_keys("deploy")
-    option = app.wait(lambda: app.css("#picker-list [role=option]"), what="picker results")[0]
-    assert "deploy" in option.get_attribute("textContent") and "1 h" in option.get_attribute("textContent")
+    # Read afresh until the answer to the whole query is on screen: the list is redrawn for
+    # each key typed, and a node kept from an earlier answer goes stale.
+    def first():
+        return app.css("#picker-list [role=option]")[0].get_attribute("textContent")
+
+    app.wait(lambda: "deploy" in first() and "1 h" in first(), what=lambda: f"the chain by its name, 1 h: {first()}")
