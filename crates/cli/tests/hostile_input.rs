@@ -454,20 +454,7 @@ async fn a_fifo_in_place_of_a_file_never_hangs_the_cli() {
 #[tokio::test(flavor = "multi_thread")]
 async fn the_agent_signs_in_the_way_the_config_prefers() {
     let m = Machine::new(Organisation::demo(), "prefers-device").await;
-    let start = m.sim.endpoints().start_url.clone();
-    m.ok(
-        &[
-            "session",
-            "add",
-            "prefers-device",
-            "--start-url",
-            &start,
-            "--region",
-            "us-east-1",
-        ],
-        &[],
-    )
-    .await;
+    m.session_added(&[]).await;
     let config = m.path("rolecall/config/config.toml");
     let text_now = std::fs::read_to_string(&config).expect("config");
     std::fs::write(

@@ -115,8 +115,8 @@ impl Machine {
         out
     }
 
-    /// The session added and signed in (device code, approved by the simulator).
-    pub async fn signed_in(&self, extra: &[(&str, &str)]) {
+    /// The session added (`rolecall session add`), not signed in.
+    pub async fn session_added(&self, extra: &[(&str, &str)]) {
         let start = self.sim.endpoints().start_url.clone();
         self.ok(
             &[
@@ -131,6 +131,11 @@ impl Machine {
             extra,
         )
         .await;
+    }
+
+    /// The session added and signed in (device code, approved by the simulator).
+    pub async fn signed_in(&self, extra: &[(&str, &str)]) {
+        self.session_added(extra).await;
         self.ok(&["--no-agent", "login", "--device-code"], extra)
             .await;
     }
