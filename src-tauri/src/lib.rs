@@ -10,6 +10,7 @@ pub mod bus;
 pub mod clipboard;
 mod commands;
 pub mod desktop;
+pub mod main_thread;
 pub mod tray;
 pub mod view;
 
@@ -683,6 +684,8 @@ pub fn handler<R: Runtime>() -> impl Fn(tauri::ipc::Invoke<R>) -> bool + Send + 
 }
 
 pub fn run() {
+    // The thread that runs the event loop: the only one that may touch the tray and menus.
+    main_thread::claim();
     // Before any secret exists: no core file, not dumpable (WebKit's own processes are
     // dumpable again, and hold none).
     rolecall_core::hardening::keep_secrets_in_this_process();

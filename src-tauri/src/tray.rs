@@ -394,7 +394,7 @@ pub fn build_menu<R: Runtime>(app: &AppHandle<R>, model: &[Entry]) -> tauri::Res
 /// The model the tray shows now, so that a refresh with nothing new does not rebuild it.
 static SHOWN: Mutex<Vec<Entry>> = Mutex::new(Vec::new());
 
-/// The menu for the state now (for a new tray).
+/// The menu for the state now (for a new tray). Main thread only.
 pub fn menu_now<R: Runtime>(app: &AppHandle<R>, desktop: &Desktop) -> tauri::Result<Menu<R>> {
     let now = model(desktop);
     let menu = build_menu(app, &now)?;
@@ -403,15 +403,28 @@ pub fn menu_now<R: Runtime>(app: &AppHandle<R>, desktop: &Desktop) -> tauri::Res
 }
 
 /// Rebuilds the menu if what it shows changed, and sets the title (the soonest expiry's time
-/// left).
+/// left), on the main thread ([`crate::main_thread`] says why), from any thread.
 pub fn refresh<R: Runtime>(app: &AppHandle<R>) {
+    let handle = app.clone();
+    let _ = app.run_on_main_thread(move || refresh_here(&handle));
+}
+
+/// Sets the title and tooltip (the soonest expiry's time left) on the main thread, from any
+/// thread.
+pub fn set_title<R: Runtime>(app: &AppHandle<R>) {
+    let handle = app.clone();
+    let _ = app.run_on_main_thread(move || set_title_here(&handle));
+}
+
+fn refresh_here<R: Runtime>(app: &AppHandle<R>) {
+    if !crate::main_thread::check("the tray's refresh") {
+        return;
+    }
     let Some(tray) = app.tray_by_id(TRAY_ID) else {
         return;
     };
     let desktop = app.state::<Arc<Desktop>>().inner().clone();
     let now = model(&desktop);
-    // Never hold the lock over menu calls: from another thread they wait for the main
-    // thread, which may itself be waiting here.
     if *lock(&SHOWN) != now {
         match build_menu(app, &now) {
             Ok(menu) => {
@@ -421,10 +434,13 @@ pub fn refresh<R: Runtime>(app: &AppHandle<R>) {
             Err(e) => tracing::warn!("tray menu: {e}"),
         }
     }
-    set_title(app);
+    set_title_here(app);
 }
 
-pub fn set_title<R: Runtime>(app: &AppHandle<R>) {
+fn set_title_here<R: Runtime>(app: &AppHandle<R>) {
+    if !crate::main_thread::check("the tray's title") {
+        return;
+    }
     let Some(tray) = app.tray_by_id(TRAY_ID) else {
         return;
     };

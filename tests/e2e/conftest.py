@@ -79,6 +79,18 @@ def wait_for_port(port, log_path, seconds=20):
     raise AssertionError(f"nothing listens on port {port} after {seconds}s; tauri-driver said:\n{log_path.read_text()}")
 
 
+def app_log_problems(text):
+    """What in an app's log means the app is broken whatever a test saw: a panic (a crashed
+    app answers nothing, and its test fails later with a confusing "connection refused"), or
+    a tray or menu call that reached a thread other than the main one (tray-icon and muda
+    handles are `Rc`s: such a call races the main thread and crashes the app, now and then)."""
+    lines = text.splitlines()
+    for n, line in enumerate(lines):
+        if "panicked at" in line or "was called off the main thread" in line:
+            return "\n".join(lines[max(0, n - 3) : n + 12])
+    return None
+
+
 def free_port():
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
@@ -207,6 +219,8 @@ class Desktop:
             pass
         end_tree(self.driver_proc)
         self.log.close()
+        problem = app_log_problems(self.log_path.read_text(errors="replace"))
+        assert problem is None, f"the app's log says it is broken:\n{problem}"
 
 
 @pytest.fixture

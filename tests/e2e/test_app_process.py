@@ -9,10 +9,21 @@ import subprocess
 import sys
 import time
 
+import pytest
+from conftest import app_log_problems
 from simulator import Sim  # noqa: F401  (importable: the e2e conftest puts it on the path)
 
 ROOT = pathlib.Path(__file__).resolve().parents[2]
 APP = os.environ.get("ROLECALL_DESKTOP_BIN", str(ROOT / "target" / "debug" / "rolecall-desktop"))
+
+
+@pytest.fixture(autouse=True)
+def no_app_broke(tmp_path):
+    """Every app a test here started logged no panic and no tray call off the main thread."""
+    yield
+    for log in sorted(tmp_path.glob("*.log")):
+        problem = app_log_problems(log.read_text(errors="replace"))
+        assert problem is None, f"{log.name} says the app is broken:\n{problem}"
 
 
 def visible_window(name):
