@@ -1,17 +1,18 @@
-//! ECR's `GetAuthorizationToken` (JSON 1.1, SigV4-signed with a role's credentials): the Docker
-//! password of a registry, for `docker-credential-rolecall`.
+//! ECR's `GetAuthorizationToken` through `aws-sdk-ecr` (SigV4-signed with a role's
+//! credentials): the Docker password of a registry, for `docker-credential-rolecall`.
 
-use std::time::{Duration, SystemTime};
+use std::time::SystemTime;
 
+use aws_sdk_ecr::Client;
+use aws_sdk_ecr::config::{BehaviorVersion, Region};
 use base64::Engine;
 use rolecall_engine::api::{ApiError, RoleCredentials};
 use rolecall_engine::secret::Secret;
-use serde::Deserialize;
 
+use crate::sdk::{SdkHttp, api_error, retries};
 use crate::wire::{self, Http};
 
-const ATTEMPTS: usize = 3;
-const TARGET: &str = "AmazonEC2ContainerRegistry_V20150921.GetAuthorizationToken";
+const ATTEMPTS: u32 = 3;
 
 /// A registry's Docker login: the user name (always `AWS`) and the password.
 #[derive(Debug)]
@@ -19,21 +20,6 @@ pub struct DockerLogin {
     pub username: String,
     pub password: Secret,
     pub expires_at: Option<SystemTime>,
-}
-
-#[derive(Deserialize)]
-#[serde(rename_all = "camelCase")]
-struct TokenAnswer {
-    #[serde(default)]
-    authorization_data: Vec<AuthorizationData>,
-}
-
-#[derive(Deserialize)]
-#[serde(rename_all = "camelCase")]
-struct AuthorizationData {
-    authorization_token: Option<String>,
-    /// Epoch seconds, with a fraction.
-    expires_at: Option<f64>,
 }
 
 /// ECR's own endpoint in `region`: `https://api.ecr.{region}.{dnsSuffix}`.
@@ -56,30 +42,26 @@ pub async fn docker_login(
         Some(url) => url.to_owned(),
         None => default_endpoint(region)?,
     };
-    let http = Http::default();
-    let url = wire::url(&endpoint, "/").map_err(|e| e.to_string())?;
-    let answer = wire::with_retries(ATTEMPTS, || async {
-        let request = http
-            .client(&url)?
-            .post(url.clone())
-            .header("content-type", "application/x-amz-json-1.1")
-            .header("x-amz-target", TARGET)
-            .body("{}");
-        wire::exchange(
-            wire::sign(request, creds, "ecr", region, b"{}")?,
-            wire::json_error,
-        )
+    let config = aws_sdk_ecr::Config::builder()
+        .http_client(SdkHttp::shared(&Http::default()))
+        .behavior_version(BehaviorVersion::latest())
+        .region(Region::new(region.to_owned()))
+        .endpoint_url(endpoint)
+        .retry_config(retries(ATTEMPTS))
+        .credentials_provider(crate::sdk_credentials(creds))
+        .build();
+    let out = Client::from_conf(config)
+        .get_authorization_token()
+        .send()
         .await
-    })
-    .await
-    .map_err(|e| match e {
-        ApiError::Network(why) => format!("ECR did not answer: {why}"),
-        ApiError::Other { code, message } => format!("ECR refused: {code}: {message}"),
-        other => format!("ECR refused: {other}"),
-    })?;
-    let out: TokenAnswer = answer.json().map_err(|_| "ECR's answer is unreadable")?;
+        .map_err(|e| match api_error(&e, wire::json_error) {
+            ApiError::Network(why) => format!("ECR did not answer: {why}"),
+            ApiError::Other { code, message } => format!("ECR refused: {code}: {message}"),
+            other => format!("ECR refused: {other}"),
+        })?;
     let data = out
         .authorization_data
+        .unwrap_or_default()
         .into_iter()
         .next()
         .ok_or("ECR gave no authorization data")?;
@@ -100,9 +82,8 @@ pub async fn docker_login(
         password: Secret::new(password),
         expires_at: data
             .expires_at
-            .filter(|s| s.is_finite() && *s >= 0.0)
-            .and_then(|s| Duration::try_from_secs_f64(s).ok())
-            .map(|d| SystemTime::UNIX_EPOCH + d),
+            .and_then(|t| SystemTime::try_from(t).ok())
+            .filter(|t| *t >= SystemTime::UNIX_EPOCH),
     })
 }
 

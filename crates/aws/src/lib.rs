@@ -1,19 +1,19 @@
 //! The engine's network seams, implemented for real over one HTTPS client (reqwest on rustls
-//! with ring and the OS's roots): SSO OIDC and the portal (REST-JSON), STS (the query protocol,
-//! SigV4), ECR (JSON 1.1, SigV4), EKS tokens (presigned STS) and the console federation
-//! endpoint. Each speaks only the few calls Rolecall makes, as the service models define them
-//! (`../shared/reference/aws-identity-center-protocol.md`); the AWS SDK for Rust is the
-//! simulator's test client (`idc-sim/tests/rust_sdk.rs`), no longer in what ships, which it made
-//! some 2 MiB larger. Signing is the SDK's own `aws-sigv4`.
+//! with ring and the OS's roots). The AWS SDK for Rust builds, signs, retries and parses every
+//! SSO OIDC (`aws-sdk-ssooidc`), portal (`aws-sdk-sso`), STS (`aws-sdk-sts`) and ECR
+//! (`aws-sdk-ecr`) call, sending it through that client ([`sdk`]). Only what no SDK operation
+//! covers is written here: the console federation endpoint (`getSigninToken`, over reqwest) and
+//! EKS tokens (a GetCallerIdentity presigned with the SDK's own `aws-sigv4`).
 //!
-//! Portal calls are never retried here: the role catalogue paces and retries every portal call
-//! itself, so that no retry slips past its rate limiter. Nothing here logs a secret or writes a
-//! file.
+//! Portal calls are never retried here (the SDK's retries are off for the portal): the role
+//! catalogue paces and retries every portal call itself, so that no retry slips past its rate
+//! limiter. Nothing here logs a secret or writes a file.
 
 mod errors;
 mod federation;
 mod oidc;
 mod portal;
+mod sdk;
 mod sts;
 mod wire;
 
@@ -37,6 +37,12 @@ pub use wire::Http;
 
 /// A role's credentials as a SigV4 signing identity.
 pub(crate) fn identity(creds: &RoleCredentials) -> Identity {
+    sdk_credentials(creds).into()
+}
+
+/// A role's credentials for the SDK's signer. The SDK's `Credentials` zeroizes its copy of the
+/// secret when dropped.
+pub(crate) fn sdk_credentials(creds: &RoleCredentials) -> Credentials {
     Credentials::new(
         creds.access_key_id.clone(),
         creds.secret_access_key.expose().to_owned(),
@@ -44,11 +50,10 @@ pub(crate) fn identity(creds: &RoleCredentials) -> Identity {
         Some(creds.expiration),
         "rolecall",
     )
-    .into()
 }
 
 /// The clients of each session, all over one HTTPS client and so one connection pool. A
-/// client is two strings and that shared handle: made for each call, never cached.
+/// client is an SDK client over that shared handle: made for each use, never cached.
 #[derive(Debug)]
 pub struct HttpsConnector {
     http: Http,
@@ -73,10 +78,18 @@ impl HttpsConnector {
 
 impl AwsConnector for HttpsConnector {
     fn oidc(&self, session: &SsoSession) -> Arc<dyn OidcApi> {
-        Arc::new(HttpOidc::new(self.http.clone(), session.oidc_url()))
+        Arc::new(HttpOidc::new(
+            self.http.clone(),
+            session.oidc_url(),
+            session.region.as_str(),
+        ))
     }
     fn portal(&self, session: &SsoSession) -> Arc<dyn PortalApi> {
-        Arc::new(HttpPortal::new(self.http.clone(), session.portal_url()))
+        Arc::new(HttpPortal::new(
+            self.http.clone(),
+            session.portal_url(),
+            session.region.as_str(),
+        ))
     }
     fn sts(&self, session: &SsoSession) -> Arc<dyn StsApi> {
         let region = &session.region;

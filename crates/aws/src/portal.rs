@@ -1,111 +1,50 @@
-//! The access portal (REST-JSON, unsigned, the access token in `x-amz-sso_bearer_token`):
-//! `ListAccounts`, `ListAccountRoles`, `GetRoleCredentials`, `Logout`. Never retried here: the
-//! role catalogue paces and retries every portal call itself, so no retry slips past its rate
-//! limiter.
+//! The access portal through `aws-sdk-sso` (unsigned, the access token in
+//! `x-amz-sso_bearer_token`): `ListAccounts`, `ListAccountRoles`, `GetRoleCredentials`,
+//! `Logout`. Never retried here (the SDK's retries are off): the role catalogue paces and
+//! retries every portal call itself, so no retry slips past its rate limiter.
 
 use std::time::{Duration, UNIX_EPOCH};
 
 use async_trait::async_trait;
+use aws_sdk_sso::Client;
+use aws_sdk_sso::config::retry::RetryConfig;
+use aws_sdk_sso::config::{BehaviorVersion, Region};
 use rolecall_engine::api::{AccountInfo, ApiError, Page, PortalApi, RoleCredentials};
 use rolecall_engine::secret::Secret;
-use serde::Deserialize;
 
-use crate::wire::{self, Answer, Http};
-
-const BEARER: &str = "x-amz-sso_bearer_token";
+use crate::sdk::{SdkHttp, api_error};
+use crate::wire::{self, Http};
 
 #[derive(Debug, Clone)]
 pub struct HttpPortal {
-    http: Http,
-    endpoint: String,
+    client: Client,
 }
 
 impl HttpPortal {
-    /// The portal at `endpoint` (`https://portal.sso.{region}.{dnsSuffix}` or an override).
-    pub fn new(http: Http, endpoint: impl Into<String>) -> Self {
+    /// The portal at `endpoint` (`https://portal.sso.{region}.{dnsSuffix}` or an override) in
+    /// `region`.
+    pub fn new(http: Http, endpoint: impl Into<String>, region: impl Into<String>) -> Self {
+        let config = aws_sdk_sso::Config::builder()
+            .http_client(SdkHttp::shared(&http))
+            .behavior_version(BehaviorVersion::latest())
+            .region(Region::new(region.into()))
+            .endpoint_url(endpoint.into())
+            .retry_config(RetryConfig::disabled())
+            .build();
         Self {
-            http,
-            endpoint: endpoint.into(),
+            client: Client::from_conf(config),
         }
     }
-
-    async fn call(
-        &self,
-        method: reqwest::Method,
-        path: &str,
-        query: &[(&str, &str)],
-        access_token: &Secret,
-    ) -> Result<Answer, ApiError> {
-        let mut url = wire::url(&self.endpoint, path)?;
-        if !query.is_empty() {
-            url.query_pairs_mut().extend_pairs(query);
-        }
-        wire::exchange(
-            self.http
-                .client(&url)?
-                .request(method, url.clone())
-                .header(BEARER, access_token.expose()),
-            wire::json_error,
-        )
-        .await
-    }
 }
 
-#[derive(Deserialize)]
-#[serde(rename_all = "camelCase")]
-struct AccountsAnswer {
-    #[serde(default)]
-    account_list: Vec<Account>,
-    next_token: Option<String>,
+fn failed<E: std::error::Error + 'static>(
+    e: &aws_sdk_sso::error::SdkError<E, aws_smithy_runtime_api::client::orchestrator::HttpResponse>,
+) -> ApiError {
+    api_error(e, wire::json_error)
 }
 
-#[derive(Deserialize)]
-#[serde(rename_all = "camelCase")]
-struct Account {
-    #[serde(default)]
-    account_id: String,
-    #[serde(default)]
-    account_name: String,
-    #[serde(default)]
-    email_address: String,
-}
-
-#[derive(Deserialize)]
-#[serde(rename_all = "camelCase")]
-struct RolesAnswer {
-    #[serde(default)]
-    role_list: Vec<Role>,
-    next_token: Option<String>,
-}
-
-#[derive(Deserialize)]
-#[serde(rename_all = "camelCase")]
-struct Role {
-    role_name: Option<String>,
-}
-
-#[derive(Deserialize)]
-#[serde(rename_all = "camelCase")]
-struct CredentialsAnswer {
-    role_credentials: Option<Credentials>,
-}
-
-#[derive(Deserialize)]
-#[serde(rename_all = "camelCase")]
-struct Credentials {
-    #[serde(default)]
-    access_key_id: String,
-    #[serde(default)]
-    secret_access_key: String,
-    #[serde(default)]
-    session_token: String,
-    /// Epoch milliseconds.
-    #[serde(default)]
-    expiration: i64,
-}
-
-fn page_size(max_results: u32) -> String {
-    max_results.clamp(1, 100).to_string()
+fn page_size(max_results: u32) -> i32 {
+    i32::try_from(max_results.clamp(1, 100)).unwrap_or(100)
 }
 
 #[async_trait]
@@ -116,28 +55,24 @@ impl PortalApi for HttpPortal {
         next_token: Option<&str>,
         max_results: u32,
     ) -> Result<Page<AccountInfo>, ApiError> {
-        let size = page_size(max_results);
-        let mut query = vec![("max_result", size.as_str())];
-        if let Some(token) = next_token {
-            query.push(("next_token", token));
-        }
-        let out: AccountsAnswer = self
-            .call(
-                reqwest::Method::GET,
-                "/assignment/accounts",
-                &query,
-                access_token,
-            )
-            .await?
-            .json()?;
+        let out = self
+            .client
+            .list_accounts()
+            .access_token(access_token.expose())
+            .max_results(page_size(max_results))
+            .set_next_token(next_token.map(str::to_owned))
+            .send()
+            .await
+            .map_err(|e| failed(&e))?;
         Ok(Page {
             items: out
                 .account_list
+                .unwrap_or_default()
                 .into_iter()
                 .map(|a| AccountInfo {
-                    account_id: a.account_id,
-                    account_name: a.account_name,
-                    email: a.email_address,
+                    account_id: a.account_id.unwrap_or_default(),
+                    account_name: a.account_name.unwrap_or_default(),
+                    email: a.email_address.unwrap_or_default(),
                 })
                 .collect(),
             next_token: out.next_token,
@@ -151,23 +86,20 @@ impl PortalApi for HttpPortal {
         next_token: Option<&str>,
         max_results: u32,
     ) -> Result<Page<String>, ApiError> {
-        let size = page_size(max_results);
-        let mut query = vec![("account_id", account_id), ("max_result", size.as_str())];
-        if let Some(token) = next_token {
-            query.push(("next_token", token));
-        }
-        let out: RolesAnswer = self
-            .call(
-                reqwest::Method::GET,
-                "/assignment/roles",
-                &query,
-                access_token,
-            )
-            .await?
-            .json()?;
+        let out = self
+            .client
+            .list_account_roles()
+            .access_token(access_token.expose())
+            .account_id(account_id)
+            .max_results(page_size(max_results))
+            .set_next_token(next_token.map(str::to_owned))
+            .send()
+            .await
+            .map_err(|e| failed(&e))?;
         Ok(Page {
             items: out
                 .role_list
+                .unwrap_or_default()
                 .into_iter()
                 .filter_map(|r| r.role_name)
                 .collect(),
@@ -181,30 +113,34 @@ impl PortalApi for HttpPortal {
         account_id: &str,
         role_name: &str,
     ) -> Result<RoleCredentials, ApiError> {
-        let out: CredentialsAnswer = self
-            .call(
-                reqwest::Method::GET,
-                "/federation/credentials",
-                &[("role_name", role_name), ("account_id", account_id)],
-                access_token,
-            )
-            .await?
-            .json()?;
+        let out = self
+            .client
+            .get_role_credentials()
+            .access_token(access_token.expose())
+            .account_id(account_id)
+            .role_name(role_name)
+            .send()
+            .await
+            .map_err(|e| failed(&e))?;
         let c = out
             .role_credentials
             .ok_or_else(|| ApiError::Server("no credentials in the answer".into()))?;
         Ok(RoleCredentials {
-            access_key_id: c.access_key_id,
-            secret_access_key: Secret::new(c.secret_access_key),
-            session_token: Secret::new(c.session_token),
+            access_key_id: c.access_key_id.unwrap_or_default(),
+            secret_access_key: Secret::new(c.secret_access_key.unwrap_or_default()),
+            session_token: Secret::new(c.session_token.unwrap_or_default()),
             expiration: UNIX_EPOCH
                 + Duration::from_millis(u64::try_from(c.expiration).unwrap_or(0)),
         })
     }
 
     async fn logout(&self, access_token: &Secret) -> Result<(), ApiError> {
-        self.call(reqwest::Method::POST, "/logout", &[], access_token)
-            .await?;
+        self.client
+            .logout()
+            .access_token(access_token.expose())
+            .send()
+            .await
+            .map_err(|e| failed(&e))?;
         Ok(())
     }
 }

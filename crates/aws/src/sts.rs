@@ -1,20 +1,22 @@
-//! STS (the query protocol, SigV4-signed with the credentials each call is given):
-//! `GetCallerIdentity` and `AssumeRole`. Retried up to three times on a transient error, as the
-//! SDK's standard mode does.
+//! STS through `aws-sdk-sts` (SigV4-signed with the credentials each call is given):
+//! `GetCallerIdentity` and `AssumeRole`. Three attempts on a transient error, in the SDK's
+//! standard retry mode.
 
-use std::collections::HashMap;
 use std::time::{Duration, SystemTime};
 
 use async_trait::async_trait;
-use aws_smithy_xml::decode::{Document, ScopedDecoder, try_data};
+use aws_sdk_sts::Client;
+use aws_sdk_sts::config::{BehaviorVersion, Region};
+use aws_sdk_sts::error::ProvideErrorMetadata;
+use aws_smithy_runtime_api::client::orchestrator::HttpResponse;
 use rolecall_engine::api::{ApiError, CallerIdentity, RoleCredentials, StsApi};
 use rolecall_engine::secret::Secret;
 
 use crate::errors::from_code;
-use crate::wire::{self, Answer, Http};
+use crate::sdk::{SdkHttp, api_error, retries};
+use crate::wire::{Answer, Http};
 
-const ATTEMPTS: usize = 3;
-const VERSION: &str = "2011-06-15";
+const ATTEMPTS: u32 = 3;
 
 /// The STS endpoint of a call or of a presigned token: `sts_override` (the session's endpoint,
 /// or `AWS_ENDPOINT_URL_STS`), else the regional endpoint of the region's partition.
@@ -43,112 +45,41 @@ impl HttpSts {
         }
     }
 
-    /// Sends `Action` with `params`, signed with `creds`; the answer's `fields` under
-    /// `<Action>Response/<Action>Result/<path...>`.
-    async fn call(
-        &self,
-        creds: &RoleCredentials,
-        action: &str,
-        params: &[(&str, &str)],
-        path: &[&str],
-        fields: &[&str],
-    ) -> Result<HashMap<String, Secret>, ApiError> {
-        let url = wire::url(&self.endpoint, "/")?;
-        let body: String = form_urlencoded::Serializer::new(String::new())
-            .append_pair("Action", action)
-            .append_pair("Version", VERSION)
-            .extend_pairs(params)
-            .finish();
-        let client = self.http.client(&url)?;
-        let answer = wire::with_retries(ATTEMPTS, || async {
-            let request = client
-                .post(url.clone())
-                .header(
-                    "content-type",
-                    "application/x-www-form-urlencoded; charset=utf-8",
-                )
-                .body(body.clone());
-            wire::exchange(
-                wire::sign(request, creds, "sts", &self.region, body.as_bytes())?,
-                query_error,
-            )
-            .await
-        })
-        .await?;
-        let result = format!("{action}Result");
-        let mut inside = vec![result.as_str()];
-        inside.extend_from_slice(path);
-        xml_fields(
-            answer.text()?,
-            &format!("{action}Response"),
-            &inside,
-            fields,
-        )
-        .ok_or_else(|| answer.unreadable())
+    /// A client that signs with `creds` (each call is given its own).
+    fn client(&self, creds: &RoleCredentials) -> Client {
+        let config = aws_sdk_sts::Config::builder()
+            .http_client(SdkHttp::shared(&self.http))
+            .behavior_version(BehaviorVersion::latest())
+            .region(Region::new(self.region.clone()))
+            .endpoint_url(&self.endpoint)
+            .retry_config(retries(ATTEMPTS))
+            .credentials_provider(crate::sdk_credentials(creds))
+            .build();
+        Client::from_conf(config)
     }
 }
 
-/// The text of each of `fields` found under `root`/`path...`, or `None` when the document is
-/// not XML or its root is another element.
-fn xml_fields(
-    xml: &str,
-    root: &str,
-    path: &[&str],
-    fields: &[&str],
-) -> Option<HashMap<String, Secret>> {
-    fn descend(
-        scope: &mut ScopedDecoder<'_, '_>,
-        path: &[&str],
-        fields: &[&str],
-        out: &mut HashMap<String, Secret>,
-    ) -> Option<()> {
-        while let Some(mut tag) = scope.next_tag() {
-            let name = tag.start_el().local().to_owned();
-            match path.split_first() {
-                Some((first, rest)) if name == *first => descend(&mut tag, rest, fields, out)?,
-                None if fields.contains(&name.as_str()) => {
-                    let text = try_data(&mut tag).ok()?;
-                    out.insert(name, Secret::new(text.into_owned()));
-                }
-                _ => {}
-            }
-        }
-        Some(())
-    }
-    let mut doc = Document::new(xml);
-    let mut scope = doc.root_element().ok()?;
-    if scope.start_el().local() != root {
-        return None;
-    }
-    let mut out = HashMap::new();
-    descend(&mut scope, path, fields, &mut out)?;
-    Some(out)
-}
-
-/// A query-protocol error: `<ErrorResponse><Error><Code>…</Code><Message>…</Message>`.
-fn query_error(answer: &Answer) -> ApiError {
-    let status = answer.status.as_u16();
-    let found = answer
-        .text()
-        .ok()
-        .and_then(|xml| xml_fields(xml, "ErrorResponse", &["Error"], &["Code", "Message"]));
-    let get = |k: &str| {
-        found
-            .as_ref()
-            .and_then(|f| f.get(k))
-            .map(|v| v.expose().to_owned())
+/// A query-protocol error, as the SDK read it: its code and message, with the answer's status.
+fn failed<E>(e: &aws_sdk_sts::error::SdkError<E, HttpResponse>) -> ApiError
+where
+    E: ProvideErrorMetadata + std::error::Error + 'static,
+{
+    let Some(raw) = e.raw_response() else {
+        return api_error(e, Answer::unreadable);
     };
-    let code = get("Code").unwrap_or_default();
-    let message = get("Message").unwrap_or_else(|| format!("HTTP {status}"));
-    from_code(status, &code, message)
+    let status = raw.status().as_u16();
+    if (200..300).contains(&status) {
+        return ApiError::Network(format!("unreadable answer (HTTP {status})"));
+    }
+    let message = e
+        .message()
+        .filter(|m| !m.is_empty())
+        .map_or_else(|| format!("HTTP {status}"), str::to_owned);
+    from_code(status, e.code().unwrap_or_default(), message)
 }
 
-/// STS's `Expiration` (ISO 8601, as `2026-11-29T17:00:00Z`).
-fn timestamp(text: &str) -> Option<SystemTime> {
-    let t =
-        time::OffsetDateTime::parse(text, &time::format_description::well_known::Rfc3339).ok()?;
-    let nanos = u64::try_from(t.unix_timestamp_nanos()).ok()?;
-    Some(SystemTime::UNIX_EPOCH + Duration::from_nanos(nanos))
+fn time(t: &aws_sdk_sts::primitives::DateTime) -> Option<SystemTime> {
+    SystemTime::try_from(*t).ok()
 }
 
 #[async_trait]
@@ -157,24 +88,16 @@ impl StsApi for HttpSts {
         &self,
         credentials: &RoleCredentials,
     ) -> Result<CallerIdentity, ApiError> {
-        let mut out = self
-            .call(
-                credentials,
-                "GetCallerIdentity",
-                &[],
-                &[],
-                &["Account", "Arn", "UserId"],
-            )
-            .await?;
-        let mut take = |k: &str| {
-            out.remove(k)
-                .map(|v| v.expose().to_owned())
-                .unwrap_or_default()
-        };
+        let out = self
+            .client(credentials)
+            .get_caller_identity()
+            .send()
+            .await
+            .map_err(|e| failed(&e))?;
         Ok(CallerIdentity {
-            account: take("Account"),
-            arn: take("Arn"),
-            user_id: take("UserId"),
+            account: out.account.unwrap_or_default(),
+            arn: out.arn.unwrap_or_default(),
+            user_id: out.user_id.unwrap_or_default(),
         })
     }
 
@@ -185,41 +108,32 @@ impl StsApi for HttpSts {
         session_name: &str,
         duration: Duration,
     ) -> Result<RoleCredentials, ApiError> {
-        let seconds = duration.as_secs().to_string();
-        let mut out = self
-            .call(
-                credentials,
-                "AssumeRole",
-                &[
-                    ("RoleArn", role_arn),
-                    ("RoleSessionName", session_name),
-                    ("DurationSeconds", &seconds),
-                ],
-                &["Credentials"],
-                &[
-                    "AccessKeyId",
-                    "SecretAccessKey",
-                    "SessionToken",
-                    "Expiration",
-                ],
-            )
-            .await?;
-        let mut take = |k: &str| {
-            out.remove(k)
-                .filter(|v| !v.is_empty())
-                .ok_or_else(|| ApiError::Server(format!("no {k} in the AssumeRole answer")))
+        let out = self
+            .client(credentials)
+            .assume_role()
+            .role_arn(role_arn)
+            .role_session_name(session_name)
+            .duration_seconds(i32::try_from(duration.as_secs()).unwrap_or(i32::MAX))
+            .send()
+            .await
+            .map_err(|e| failed(&e))?;
+        let c = out
+            .credentials
+            .ok_or_else(|| ApiError::Server("no Credentials in the AssumeRole answer".into()))?;
+        let present = |k: &str, v: String| {
+            if v.is_empty() {
+                Err(ApiError::Server(format!("no {k} in the AssumeRole answer")))
+            } else {
+                Ok(v)
+            }
         };
-        let access_key_id = take("AccessKeyId")?.expose().to_owned();
-        let secret_access_key = take("SecretAccessKey")?;
-        let session_token = take("SessionToken")?;
-        let expiration = timestamp(take("Expiration")?.expose()).ok_or_else(|| {
-            ApiError::Server("the AssumeRole answer's Expiration is unreadable".into())
-        })?;
         Ok(RoleCredentials {
-            access_key_id,
-            secret_access_key,
-            session_token,
-            expiration,
+            access_key_id: present("AccessKeyId", c.access_key_id)?,
+            secret_access_key: Secret::new(present("SecretAccessKey", c.secret_access_key)?),
+            session_token: Secret::new(present("SessionToken", c.session_token)?),
+            expiration: time(&c.expiration).ok_or_else(|| {
+                ApiError::Server("the AssumeRole answer's Expiration is unreadable".into())
+            })?,
         })
     }
 }
@@ -227,65 +141,6 @@ impl StsApi for HttpSts {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use zeroize::Zeroizing;
-
-    #[test]
-    fn answers_are_read_at_their_place_and_entities_unescaped() {
-        let xml = r#"<AssumeRoleResponse xmlns="https://sts.amazonaws.com/doc/2011-06-15/">
-  <AssumeRoleResult>
-    <AssumedRoleUser><Arn>arn:aws:sts::1:assumed-role/A/s</Arn><AssumedRoleId>X:s</AssumedRoleId></AssumedRoleUser>
-    <Credentials>
-      <AccessKeyId>ASIA1</AccessKeyId>
-      <SecretAccessKey>a&amp;b</SecretAccessKey>
-      <SessionToken>tok/+=</SessionToken>
-      <Expiration>2026-11-29T17:00:00Z</Expiration>
-    </Credentials>
-  </AssumeRoleResult>
-</AssumeRoleResponse>"#;
-        let out = xml_fields(
-            xml,
-            "AssumeRoleResponse",
-            &["AssumeRoleResult", "Credentials"],
-            &["AccessKeyId", "SecretAccessKey", "Arn"],
-        )
-        .expect("read");
-        assert_eq!(out.get("AccessKeyId").map(Secret::expose), Some("ASIA1"));
-        assert_eq!(out.get("SecretAccessKey").map(Secret::expose), Some("a&b"));
-        // An Arn elsewhere in the answer is not the one asked for.
-        assert_eq!(out.get("Arn"), None);
-        assert_eq!(
-            timestamp("2026-11-29T17:00:00Z"),
-            Some(SystemTime::UNIX_EPOCH + Duration::from_secs(1_795_971_600))
-        );
-    }
-
-    #[test]
-    fn an_error_response_names_its_code_and_a_page_that_is_not_xml_its_status() {
-        let answer = |status: u16, body: &str| Answer {
-            status: reqwest::StatusCode::from_u16(status).expect("status"),
-            headers: reqwest::header::HeaderMap::new(),
-            body: Zeroizing::new(body.as_bytes().to_vec()),
-        };
-        let denied = answer(
-            403,
-            "<ErrorResponse><Error><Type>Sender</Type><Code>AccessDenied</Code>\
-             <Message>not allowed &lt;here&gt;</Message></Error><RequestId>1</RequestId></ErrorResponse>",
-        );
-        assert!(
-            matches!(query_error(&denied), ApiError::Forbidden(m) if m == "not allowed <here>")
-        );
-        assert!(matches!(
-            query_error(&answer(503, "<html>")),
-            ApiError::Server(_)
-        ));
-        assert!(matches!(
-            query_error(&answer(
-                400,
-                "<ErrorResponse><Error><Code>Throttling</Code></Error></ErrorResponse>"
-            )),
-            ApiError::Throttled
-        ));
-    }
 
     #[test]
     fn the_sts_endpoint_is_the_override_or_the_partitions() {

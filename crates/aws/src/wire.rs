@@ -1,19 +1,18 @@
-//! One HTTPS client for every AWS call, and what the three wire protocols Rolecall speaks share:
-//! REST-JSON (SSO OIDC and the portal), the query protocol (STS) and JSON 1.1 (ECR).
+//! One HTTPS client for every AWS call (the SDK's, through `sdk`, and the federation
+//! endpoint's), and how a REST-JSON or JSON 1.1 error answer reads (SSO OIDC's OAuth errors carry
+//! `error` and `error_description`, which the SDK's generic error metadata does not read).
 //!
 //! The client follows no redirect: an AWS API never answers with one, and a redirect would carry
 //! the portal's bearer token header (which reqwest does not know to strip) to another host.
 //! Answers are read up to [`MAX_ANSWER`] bytes, then refused; what is read is zeroized once
 //! parsed, as it may hold a token or a key.
 
-use std::future::Future;
 use std::sync::{Arc, OnceLock};
 use std::time::Duration;
 
-use backon::{ExponentialBuilder, Retryable};
 use reqwest::StatusCode;
 use reqwest::header::HeaderMap;
-use rolecall_engine::api::{ApiError, RoleCredentials};
+use rolecall_engine::api::ApiError;
 use zeroize::Zeroizing;
 
 use crate::errors::from_code;
@@ -97,10 +96,6 @@ impl Answer {
         serde_json::from_slice(&self.body).map_err(|_| self.unreadable())
     }
 
-    pub fn text(&self) -> Result<&str, ApiError> {
-        std::str::from_utf8(&self.body).map_err(|_| self.unreadable())
-    }
-
     pub fn unreadable(&self) -> ApiError {
         ApiError::Network(format!("unreadable answer (HTTP {})", self.status.as_u16()))
     }
@@ -127,20 +122,6 @@ pub(crate) async fn send(request: reqwest::RequestBuilder) -> Result<Answer, Api
         headers,
         body,
     })
-}
-
-/// Sends a request and reads its answer: the answer when its status says success, else the error
-/// `error_of` reads from it (the protocol's error shape).
-pub(crate) async fn exchange(
-    request: reqwest::RequestBuilder,
-    error_of: fn(&Answer) -> ApiError,
-) -> Result<Answer, ApiError> {
-    let answer = send(request).await?;
-    if answer.status.is_success() {
-        Ok(answer)
-    } else {
-        Err(error_of(&answer))
-    }
 }
 
 /// What a request that got no answer tells the person. Never the URL: a federation request
@@ -171,32 +152,6 @@ fn network(e: &reqwest::Error) -> ApiError {
         }
         .into(),
     )
-}
-
-/// Makes a call up to `attempts` times while it fails with a transient error
-/// ([`ApiError::is_transient`]), with exponential
-/// backoff and jitter (as the SDK's standard retry mode does).
-pub(crate) async fn with_retries<T, F, Fut>(attempts: usize, call: F) -> Result<T, ApiError>
-where
-    F: FnMut() -> Fut,
-    Fut: Future<Output = Result<T, ApiError>>,
-{
-    call.retry(
-        ExponentialBuilder::default()
-            .with_min_delay(Duration::from_millis(200))
-            .with_max_delay(Duration::from_secs(5))
-            .with_max_times(attempts.saturating_sub(1))
-            .with_jitter(),
-    )
-    .when(ApiError::is_transient)
-    .await
-}
-
-/// `endpoint` + `path`, the endpoint's own path kept (an endpoint may sit under a prefix).
-pub(crate) fn url(endpoint: &str, path: &str) -> Result<url::Url, ApiError> {
-    let joined = format!("{}{path}", endpoint.trim_end_matches('/'));
-    url::Url::parse(&joined)
-        .map_err(|e| ApiError::InvalidRequest(format!("bad endpoint {endpoint:?}: {e}")))
 }
 
 /// A REST-JSON or JSON 1.1 error: the code from `x-amzn-ErrorType` (else the body's `__type`,
@@ -246,61 +201,6 @@ fn oauth_exception(error: &str) -> String {
         .collect();
     name.push_str("Exception");
     name
-}
-
-/// Signs a request with SigV4 in its headers, for `service` in `region`, with `creds`.
-pub(crate) fn sign(
-    request: reqwest::RequestBuilder,
-    creds: &RoleCredentials,
-    service: &str,
-    region: &str,
-    body: &[u8],
-) -> Result<reqwest::RequestBuilder, ApiError> {
-    use aws_sigv4::http_request::{SignableBody, SignableRequest, SigningSettings};
-    use aws_sigv4::sign::v4;
-
-    let built = request
-        .try_clone()
-        .and_then(|r| r.build().ok())
-        .ok_or_else(|| ApiError::InvalidRequest("the request could not be built".into()))?;
-    let cannot = |e: &dyn std::fmt::Display| ApiError::InvalidRequest(format!("cannot sign: {e}"));
-    let url = built.url();
-    let host = match (url.host_str(), url.port()) {
-        (Some(h), Some(p)) => format!("{h}:{p}"),
-        (Some(h), None) => h.to_owned(),
-        _ => return Err(cannot(&"no host")),
-    };
-    let identity = crate::identity(creds);
-    let params = v4::SigningParams::builder()
-        .identity(&identity)
-        .region(region)
-        .name(service)
-        .time(std::time::SystemTime::now())
-        .settings(SigningSettings::default())
-        .build()
-        .map_err(|e| cannot(&e))?
-        .into();
-    let mut headers: Vec<(&str, &str)> = vec![("host", host.as_str())];
-    for (name, value) in built.headers() {
-        if let Ok(value) = value.to_str() {
-            headers.push((name.as_str(), value));
-        }
-    }
-    let signable = SignableRequest::new(
-        built.method().as_str(),
-        url.as_str(),
-        headers.into_iter(),
-        SignableBody::Bytes(body),
-    )
-    .map_err(|e| cannot(&e))?;
-    let (instructions, _) = aws_sigv4::http_request::sign(signable, &params)
-        .map_err(|e| cannot(&e))?
-        .into_parts();
-    let mut request = request;
-    for (name, value) in instructions.headers() {
-        request = request.header(name, value);
-    }
-    Ok(request)
 }
 
 #[cfg(test)]
@@ -398,15 +298,5 @@ mod tests {
                 "{remote}"
             );
         }
-    }
-
-    #[test]
-    fn endpoints_keep_their_path_and_bad_ones_are_refused() {
-        let u = url("https://example.test/prefix/", "/token").expect("url");
-        assert_eq!(u.as_str(), "https://example.test/prefix/token");
-        assert!(matches!(
-            url("not a url", "/token"),
-            Err(ApiError::InvalidRequest(_))
-        ));
     }
 }

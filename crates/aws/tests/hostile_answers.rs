@@ -60,7 +60,7 @@ async fn a_redirect_never_carries_the_access_token_elsewhere() {
         )
     })
     .await;
-    let portal = HttpPortal::new(Http::default(), portal_url);
+    let portal = HttpPortal::new(Http::default(), portal_url, "eu-west-1");
     let answer = portal.list_accounts(&Secret::new(TOKEN), None, 100).await;
     assert!(answer.is_err(), "a redirect is not an answer: {answer:?}");
     tokio::time::sleep(Duration::from_millis(100)).await;
@@ -74,7 +74,7 @@ async fn a_redirect_never_carries_the_access_token_elsewhere() {
 async fn an_endless_answer_is_refused_not_read_into_memory() {
     let huge = "x".repeat(3 << 20);
     let (portal_url, _) = serve(move |_| http("200 OK", "", &huge)).await;
-    let portal = HttpPortal::new(Http::default(), portal_url);
+    let portal = HttpPortal::new(Http::default(), portal_url, "eu-west-1");
     match portal.list_accounts(&Secret::new(TOKEN), None, 100).await {
         Err(ApiError::Server(why)) => assert!(why.contains("larger than"), "{why}"),
         other => panic!("{other:?}"),
@@ -91,7 +91,7 @@ async fn the_portal_is_asked_once_per_call_and_oidc_again_after_a_fault() {
         )
     };
     let (portal_url, portal_seen) = serve(move |_| fault()).await;
-    let portal = HttpPortal::new(Http::default(), portal_url);
+    let portal = HttpPortal::new(Http::default(), portal_url, "eu-west-1");
     let answer = portal.list_accounts(&Secret::new(TOKEN), None, 100).await;
     assert!(matches!(answer, Err(ApiError::Server(_))), "{answer:?}");
     // The catalogue paces and retries portal calls; a retry here would slip past its limiter.
@@ -109,7 +109,7 @@ async fn the_portal_is_asked_once_per_call_and_oidc_again_after_a_fault() {
         }
     })
     .await;
-    let oidc = HttpOidc::new(Http::default(), oidc_url);
+    let oidc = HttpOidc::new(Http::default(), oidc_url, "eu-west-1");
     let registration = oidc
         .register_client(&RegisterRequest {
             client_name: "rolecall".into(),
@@ -142,7 +142,7 @@ async fn an_oauth_error_is_an_answer_and_never_asked_again() {
         )
     })
     .await;
-    let oidc = HttpOidc::new(Http::default(), oidc_url);
+    let oidc = HttpOidc::new(Http::default(), oidc_url, "eu-west-1");
     let client = ClientRegistration {
         client_id: "id".into(),
         client_secret: Secret::new("s"),

@@ -4,6 +4,7 @@
 mod support;
 
 use std::path::Path;
+use std::time::Duration;
 
 use idc_sim::Organisation;
 use support::{Machine, endpoint_grant, get_credentials};
@@ -374,7 +375,7 @@ async fn a_region_cannot_choose_where_the_secret_goes() {
         )
         .await;
     assert_eq!(out.status.code(), Some(1), "{}", text(&out.stderr));
-    tokio::time::sleep(std::time::Duration::from_millis(300)).await;
+    tokio::time::sleep(Duration::from_millis(300)).await;
     assert!(
         !heard.is_finished(),
         "nothing connected to the host the region named"
@@ -511,6 +512,57 @@ async fn a_proxy_in_the_environment_never_sees_a_loopback_call() {
     assert!(
         proxy.accept().is_err(),
         "a loopback call went through the proxy"
+    );
+}
+
+/// The other half: a call to AWS itself goes through the environment's proxy, as the AWS CLI's
+/// do (a machine behind a corporate proxy reaches AWS no other way). The SDK makes the call and
+/// Rolecall's HTTPS client carries it, so the proxy is asked to tunnel to the session's own SSO
+/// OIDC host, and a proxy that refuses gives a clear error, soon.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_proxy_in_the_environment_carries_the_sdks_calls_to_aws() {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let proxy = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .expect("bind");
+    let address = format!("http://{}", proxy.local_addr().expect("addr"));
+    let asked = std::sync::Arc::new(std::sync::Mutex::new(Vec::<String>::new()));
+    let log = asked.clone();
+    tokio::spawn(async move {
+        while let Ok((mut socket, _)) = proxy.accept().await {
+            let mut head = vec![0_u8; 4096];
+            let n = socket.read(&mut head).await.unwrap_or(0);
+            let line = String::from_utf8_lossy(&head[..n])
+                .lines()
+                .next()
+                .unwrap_or_default()
+                .to_owned();
+            log.lock().expect("log").push(line);
+            let _ = socket
+                .write_all(b"HTTP/1.1 403 Forbidden\r\ncontent-length: 0\r\n\r\n")
+                .await;
+        }
+    });
+    let m = Machine::new(Organisation::demo(), "through-a-proxy").await;
+    m.session_added(&[]).await;
+    let mut login = m.command(
+        &["--no-agent", "login", "--device-code"],
+        &[("HTTPS_PROXY", &address), ("NO_PROXY", "")],
+    );
+    login.env_remove("AWS_ENDPOINT_URL_SSO_OIDC");
+    let out = tokio::time::timeout(Duration::from_secs(60), login.output())
+        .await
+        .expect("rolecall gave up in time")
+        .expect("rolecall ran");
+    let said = text(&out.stderr);
+    assert!(!out.status.success(), "{said}");
+    assert!(!said.contains("panicked"), "{said}");
+    let asked = asked.lock().expect("log").clone();
+    assert!(
+        asked
+            .iter()
+            .any(|l| l.starts_with("CONNECT oidc.us-east-1.amazonaws.com:443 ")),
+        "the proxy was asked {asked:?}; rolecall said {said}"
     );
 }
 
