@@ -161,3 +161,50 @@ async fn an_oauth_error_is_an_answer_and_never_asked_again() {
     );
     assert_eq!(seen.lock().expect("log").len(), 1);
 }
+
+#[tokio::test]
+async fn sts_is_asked_again_after_a_fault_and_every_try_is_signed() {
+    let (sts_url, seen) = serve(|n| {
+        if n == 0 {
+            http(
+                "503 Service Unavailable",
+                "content-type: text/xml\r\n",
+                "<ErrorResponse><Error><Type>Receiver</Type><Code>ServiceUnavailable</Code>\
+                 <Message>injected</Message></Error><RequestId>1</RequestId></ErrorResponse>",
+            )
+        } else {
+            http(
+                "200 OK",
+                "content-type: text/xml\r\n",
+                "<GetCallerIdentityResponse xmlns=\"https://sts.amazonaws.com/doc/2011-06-15/\">\
+                 <GetCallerIdentityResult><Arn>arn:aws:sts::111111111111:assumed-role/R/s</Arn>\
+                 <UserId>AROA:s</UserId><Account>111111111111</Account></GetCallerIdentityResult>\
+                 <ResponseMetadata><RequestId>2</RequestId></ResponseMetadata></GetCallerIdentityResponse>",
+            )
+        }
+    })
+    .await;
+    let sts = rolecall_aws::HttpSts::new(Http::default(), sts_url, "eu-west-1");
+    let creds = rolecall_engine::api::RoleCredentials {
+        access_key_id: "ASIAEXAMPLE".into(),
+        secret_access_key: Secret::new("secret"),
+        session_token: Secret::new("token"),
+        expiration: std::time::SystemTime::now() + Duration::from_secs(3600),
+    };
+    let who = rolecall_engine::api::StsApi::get_caller_identity(&sts, &creds)
+        .await
+        .expect("answered on the second attempt");
+    assert_eq!(who.account, "111111111111");
+    let seen = seen.lock().expect("log");
+    assert_eq!(seen.len(), 2);
+    for request in seen.iter() {
+        let lower = request.to_ascii_lowercase();
+        assert!(
+            lower.contains("authorization: aws4-hmac-sha256 credential=asiaexample/")
+                && lower.contains("/eu-west-1/sts/aws4_request")
+                && lower.contains("x-amz-security-token: token"),
+            "{request}"
+        );
+        assert!(request.contains("Action=GetCallerIdentity"), "{request}");
+    }
+}
