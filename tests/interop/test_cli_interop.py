@@ -44,7 +44,7 @@ class Env:
             AWS_CONFIG_FILE=str(self.aws_config),
             AWS_SHARED_CREDENTIALS_FILE=str(self.home / ".aws" / "credentials"),
             PATH=f"{VENV_BIN}:{os.environ.get('PATH', '')}",
-            **{k: sim.env[k] for k in ("AWS_ENDPOINT_URL_SSO_OIDC", "AWS_ENDPOINT_URL_SSO", "AWS_ENDPOINT_URL_STS", "AWS_ENDPOINT_URL_ECR", "ROLECALL_FEDERATION_URL")},
+            **{k: sim.env[k] for k in ("AWS_ENDPOINT_URL_SSO_OIDC", "AWS_ENDPOINT_URL_SSO", "AWS_ENDPOINT_URL_STS", "AWS_ENDPOINT_URL_ECR", "AWS_ENDPOINT_URL_IAM", "ROLECALL_FEDERATION_URL")},
         )
         self.agent = None
 

@@ -28,6 +28,7 @@ use rolecall_engine::session::SsoSession;
 
 pub mod ecr;
 pub mod eks;
+pub mod keys;
 
 pub use federation::HttpFederation;
 pub use oidc::HttpOidc;

@@ -60,7 +60,7 @@ impl HttpSts {
 }
 
 /// A query-protocol error, as the SDK read it: its code and message, with the answer's status.
-fn failed<E>(e: &aws_sdk_sts::error::SdkError<E, HttpResponse>) -> ApiError
+pub(crate) fn failed<E>(e: &aws_sdk_sts::error::SdkError<E, HttpResponse>) -> ApiError
 where
     E: ProvideErrorMetadata + std::error::Error + 'static,
 {

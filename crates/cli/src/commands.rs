@@ -74,7 +74,7 @@ pub async fn run(cli: Cli) -> Result<ExitCode, CoreError> {
             eprintln!("rolecall: {n} manual pages written to {}", dir.display());
             return Ok(ExitCode::SUCCESS);
         }
-        Command::Audit => None,
+        Command::Audit { .. } => None,
         _ => Some(config_now()?),
     };
     let config = config.unwrap_or_default();
@@ -392,7 +392,30 @@ pub async fn run(cli: Cli) -> Result<ExitCode, CoreError> {
                 return Err(CoreError::Invalid(format!("no grant {}", printable(&id))));
             }
         }
-        Command::Audit => return Ok(audit()),
+        Command::Audit { paths, json } => return crate::keys::audit(paths, json).await,
+        Command::Retire {
+            profile,
+            role,
+            account,
+            yes,
+            dry_run,
+            deactivate,
+            deactivate_with,
+        } => {
+            return crate::keys::retire(
+                session,
+                crate::keys::RetireArgs {
+                    profile,
+                    role,
+                    account,
+                    yes,
+                    dry_run,
+                    deactivate,
+                    deactivate_with,
+                },
+            )
+            .await;
+        }
         Command::Agent => return run_agent().await,
     }
     Ok(ExitCode::SUCCESS)
@@ -617,6 +640,18 @@ async fn write_profiles(
         }
         !clash
     });
+    // Profiles that `rolecall retire` moved off a long-term key stay as they are.
+    let retired = rolecall_core::retire::retired_sections(&old_text);
+    specs.retain(|s| {
+        let clash = retired.contains_key(&s.name);
+        if clash {
+            eprintln!(
+                "rolecall: profile {} is a retired long-term key's profile: left as it is",
+                s.name
+            );
+        }
+        !clash
+    });
     let (specs, renamed) = profiles::assign_names(specs).map_err(CoreError::Invalid)?;
     for r in &renamed {
         eprintln!(
@@ -632,7 +667,8 @@ async fn write_profiles(
         .ok()
         .and_then(|p| p.to_str().map(str::to_owned))
         .unwrap_or_else(|| "rolecall".into());
-    let block = profiles::render_block(&specs, &program).map_err(CoreError::Invalid)?;
+    let kept: Vec<String> = retired.into_values().collect();
+    let block = profiles::render_block_with(&specs, &kept, &program).map_err(CoreError::Invalid)?;
     let new_text = profiles::apply(&old_text, &block).map_err(CoreError::Invalid)?;
     if dry_run {
         print!("{}", profiles::diff(&path, &old_text, &new_text));
@@ -657,29 +693,6 @@ async fn write_profiles(
             .unwrap_or_default()
     );
     Ok(ExitCode::SUCCESS)
-}
-
-fn audit() -> ExitCode {
-    let env: Vec<(String, String)> = std::env::vars().collect();
-    let get = |k: &str| env.iter().find(|(n, _)| n == k).map(|(_, v)| v.clone());
-    let home = std::env::var_os("HOME").map(std::path::PathBuf::from);
-    let config = aws_config::default_path(|k| get(k));
-    let credentials = get("AWS_SHARED_CREDENTIALS_FILE")
-        .map(std::path::PathBuf::from)
-        .or_else(|| home.map(|h| h.join(".aws").join("credentials")));
-    let findings = rolecall_engine::audit::audit(config.as_deref(), credentials.as_deref(), &env);
-    if findings.is_empty() {
-        println!("No long-term access keys found in the AWS config files or the environment.");
-        return ExitCode::SUCCESS;
-    }
-    for f in &findings {
-        println!("{}", f.advice());
-    }
-    println!(
-        "{} long-term access key(s) found. SEC02-BP02: use temporary credentials.",
-        findings.len()
-    );
-    ExitCode::FAILURE
 }
 
 async fn run_agent() -> Result<ExitCode, CoreError> {

@@ -7,6 +7,7 @@ mod commands;
 mod complete;
 mod ecr;
 mod exec;
+mod keys;
 mod kube;
 mod kube_yaml;
 mod status;
@@ -235,8 +236,41 @@ pub enum Command {
     Grants,
     /// Revoke a grant of the local credential endpoint.
     Revoke { id: String },
-    /// Find long-term access keys (AKIA...) in ~/.aws and the environment.
-    Audit,
+    /// Find long-term access keys (AKIA...) in ~/.aws, the environment, shell histories and
+    /// the folders given; exit 1 when any is found.
+    Audit {
+        /// Also every text file under this folder (repeatable); `.git` and links are skipped.
+        #[arg(long = "path", value_name = "DIR")]
+        paths: Vec<std::path::PathBuf>,
+        /// A JSON report, for scripts.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Move a profile off its long-term access key: the profile of the same name gets
+    /// temporary credentials from IAM Identity Center (`credential_process`), and the key leaves
+    /// ~/.aws/credentials (a backup is kept). `--deactivate` then makes the key inactive in IAM.
+    Retire {
+        /// The profile (section) whose key to retire.
+        profile: String,
+        /// The role the profile gets, in the key's account (asked when not given).
+        #[arg(long)]
+        role: Option<String>,
+        /// The key's account (name or id), when STS should not be asked.
+        #[arg(long)]
+        account: Option<String>,
+        /// Do it without asking.
+        #[arg(long, short = 'y')]
+        yes: bool,
+        /// Show the change to both files and write nothing.
+        #[arg(long)]
+        dry_run: bool,
+        /// Then make the key inactive in IAM (never deleted).
+        #[arg(long)]
+        deactivate: bool,
+        /// The role (in the key's account) allowed to change IAM keys, when not --role.
+        #[arg(long, value_name = "ROLE")]
+        deactivate_with: Option<String>,
+    },
     /// Print the shell code that completes rolecall's commands, sessions, accounts and roles.
     #[command(
         after_help = "bash:  source <(rolecall completions bash)     (in ~/.bashrc)\nzsh:   source <(rolecall completions zsh)      (in ~/.zshrc)\nfish:  rolecall completions fish | source   (in ~/.config/fish/config.fish)"

@@ -27,6 +27,7 @@ pub mod logging;
 mod login;
 pub mod opener;
 pub mod profiles;
+pub mod retire;
 mod rolecall;
 
 pub use error::{CoreError, ErrorPayload};

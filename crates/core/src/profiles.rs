@@ -172,6 +172,16 @@ pub fn credential_process_line(
 
 /// The block, markers included. Fails on a spec that cannot be written safely.
 pub fn render_block(profiles: &[ProfileSpec], program: &str) -> Result<String, String> {
+    render_block_with(profiles, &[], program)
+}
+
+/// The block with `kept` sections (retired profiles, see [`crate::retire`]) after the
+/// generated ones, as they were.
+pub fn render_block_with(
+    profiles: &[ProfileSpec],
+    kept: &[String],
+    program: &str,
+) -> Result<String, String> {
     let mut out = format!("{BEGIN}\n");
     for p in profiles {
         if p.name != clean(&p.name) || p.name.is_empty() {
@@ -190,6 +200,9 @@ pub fn render_block(profiles: &[ProfileSpec], program: &str) -> Result<String, S
             out.push_str(&format!("region = {region}\n"));
         }
         out.push('\n');
+    }
+    for section in kept {
+        out.push_str(section);
     }
     out.push_str(END);
     out.push('\n');

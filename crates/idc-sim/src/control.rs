@@ -24,6 +24,33 @@ pub(crate) fn routes() -> Router<Arc<Sim>> {
         .route("/_sim/fail-rate", post(fail_rate))
         .route("/_sim/stats", get(stats))
         .route("/_sim/issued-secrets", get(issued_secrets))
+        .route("/_sim/iam-keys", post(create_iam_key))
+}
+
+/// `POST /_sim/iam-keys?account_id=...&user_name=...`: a new long-term access key for one of
+/// the organisation's IAM users, as IAM's CreateAccessKey would hand it to its owner.
+async fn create_iam_key(
+    State(sim): State<Arc<Sim>>,
+    Query(q): Query<HashMap<String, String>>,
+) -> Response {
+    let (Some(account_id), Some(user_name)) = (q.get("account_id"), q.get("user_name")) else {
+        return (
+            StatusCode::BAD_REQUEST,
+            "say account_id=... and user_name=...\n",
+        )
+            .into_response();
+    };
+    match crate::iam::create_key(&sim, account_id, user_name) {
+        Ok((id, key)) => Json(serde_json::json!({
+            "access_key_id": id,
+            "secret_access_key": key.secret_access_key,
+            "account_id": key.account_id,
+            "user_name": key.user_name,
+            "arn": key.user_arn(),
+        }))
+        .into_response(),
+        Err(why) => (StatusCode::NOT_FOUND, format!("{why}\n")).into_response(),
+    }
 }
 
 /// Every secret handed out, when the simulator was started to expose them (tests in other

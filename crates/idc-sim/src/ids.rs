@@ -27,6 +27,23 @@ pub fn access_key_id() -> String {
     format!("ASIA{}", pick(KEY_ALPHABET, 16))
 }
 
+/// `AKIA` + 16 characters: the shape of an IAM user's long-term access key id.
+pub fn long_term_access_key_id() -> String {
+    format!("AKIA{}", pick(KEY_ALPHABET, 16))
+}
+
+/// `AIDA` + 17 characters derived from `seed`: the shape of an IAM user's unique id.
+pub fn user_unique_id(seed: &[u8]) -> String {
+    use sha2::Digest;
+    let digest = sha2::Sha256::digest(seed);
+    let tail: String = digest
+        .iter()
+        .take(17)
+        .map(|b| KEY_ALPHABET[usize::from(*b) % KEY_ALPHABET.len()] as char)
+        .collect();
+    format!("AIDA{tail}")
+}
+
 /// 40 characters, as secret access keys are.
 pub fn secret_access_key() -> String {
     let mut buf = [0u8; 30];
@@ -65,6 +82,10 @@ mod tests {
         let akid = super::access_key_id();
         assert!(akid.starts_with("ASIA") && akid.len() == 20);
         assert_eq!(super::secret_access_key().len(), 40);
+        let long = super::long_term_access_key_id();
+        assert!(long.starts_with("AKIA") && long.len() == 20);
+        assert_eq!(super::user_unique_id(b"a"), super::user_unique_id(b"a"));
+        assert_eq!(super::user_unique_id(b"a").len(), 21);
         let code = super::user_code();
         assert_eq!(code.len(), 9);
         assert_eq!(&code[4..5], "-");

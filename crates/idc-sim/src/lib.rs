@@ -15,6 +15,7 @@ pub mod eks;
 mod error;
 mod federation;
 mod html;
+mod iam;
 mod ids;
 pub mod model;
 mod oidc;
@@ -46,6 +47,8 @@ pub struct Endpoints {
     pub portal: String,
     /// STS (`AWS_ENDPOINT_URL_STS`).
     pub sts: String,
+    /// IAM (`AWS_ENDPOINT_URL_IAM`).
+    pub iam: String,
     /// Console federation (`ROLECALL_FEDERATION_URL`).
     pub federation: String,
     /// ECR's API (`AWS_ENDPOINT_URL_ECR`).
@@ -66,6 +69,7 @@ impl Endpoints {
             oidc: format!("{base}/oidc"),
             portal: format!("{base}/portal"),
             sts: format!("{base}/sts"),
+            iam: format!("{base}/iam"),
             federation: format!("{base}/federation"),
             ecr: format!("{base}/ecr"),
             start_url: format!("{base}/start"),
@@ -79,11 +83,12 @@ impl Endpoints {
     /// (`ROLECALL_START_URL` last: readers may stop at it).
     pub fn shell_exports(&self) -> String {
         format!(
-            "export AWS_ENDPOINT_URL_SSO_OIDC={}\nexport AWS_ENDPOINT_URL_SSO={}\nexport AWS_ENDPOINT_URL_STS={}\nexport AWS_ENDPOINT_URL_ECR={}\nexport ROLECALL_FEDERATION_URL={}\nexport ROLECALL_EKS_SERVER={}\nexport ROLECALL_EKS_CA_DATA={}\nexport ROLECALL_START_URL={}\n",
+            "export AWS_ENDPOINT_URL_SSO_OIDC={}\nexport AWS_ENDPOINT_URL_SSO={}\nexport AWS_ENDPOINT_URL_STS={}\nexport AWS_ENDPOINT_URL_ECR={}\nexport AWS_ENDPOINT_URL_IAM={}\nexport ROLECALL_FEDERATION_URL={}\nexport ROLECALL_EKS_SERVER={}\nexport ROLECALL_EKS_CA_DATA={}\nexport ROLECALL_START_URL={}\n",
             self.oidc,
             self.portal,
             self.sts,
             self.ecr,
+            self.iam,
             self.federation,
             self.eks_server,
             self.eks_ca_data,
@@ -206,6 +211,30 @@ impl Simulator {
         issued_secrets(&self.sim)
     }
 
+    /// A new long-term access key (`AKIA...`) for `user_name`, one of the `iam_users` of
+    /// account `account_id` (what `POST /_sim/iam-keys` does for tests in other languages).
+    pub fn create_iam_key(
+        &self,
+        account_id: &str,
+        user_name: &str,
+    ) -> Result<IamAccessKey, String> {
+        let (id, key) = iam::create_key(&self.sim, account_id, user_name)?;
+        Ok(IamAccessKey {
+            access_key_id: id,
+            user_arn: key.user_arn(),
+            secret_access_key: key.secret_access_key,
+        })
+    }
+
+    /// Whether IAM holds `access_key_id` as active (None: no such key).
+    pub fn iam_key_active(&self, access_key_id: &str) -> Option<bool> {
+        self.sim
+            .ledger()
+            .iam_keys
+            .get(access_key_id)
+            .map(|k| k.active)
+    }
+
     /// Moves this simulator's clock forward: tokens, codes and credentials age by `by` at
     /// once (tests pair it with a fake clock on Rolecall's side).
     pub fn advance(&self, by: std::time::Duration) {
@@ -271,5 +300,19 @@ pub(crate) fn issued_secrets(sim: &state::Sim) -> Vec<String> {
         out.push(c.secret_access_key.clone());
         out.push(c.session_token.clone());
     }
+    out.extend(
+        ledger
+            .iam_keys
+            .values()
+            .map(|k| k.secret_access_key.clone()),
+    );
     out
+}
+
+/// A long-term access key of one of the organisation's IAM users.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct IamAccessKey {
+    pub access_key_id: String,
+    pub secret_access_key: String,
+    pub user_arn: String,
 }

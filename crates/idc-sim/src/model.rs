@@ -1,5 +1,5 @@
 //! The simulator held to AWS's own service models: every API request is checked against the
-//! botocore model of its service (`botocore/data/{sso-oidc,sso,sts,ecr}/<version>/service-2.json`,
+//! botocore model of its service (`botocore/data/{sso-oidc,sso,sts,ecr,iam}/<version>/service-2.json`,
 //! read where botocore is installed, never copied here) before it is served, and every answer
 //! against the operation's output shape before it leaves.
 //!
@@ -23,11 +23,12 @@ use std::path::{Path, PathBuf};
 use serde_json::Value;
 
 /// The services the simulator serves, by botocore name, and the path prefix each is served at.
-pub const SERVICES: [(&str, &str); 4] = [
+pub const SERVICES: [(&str, &str); 5] = [
     ("sso-oidc", "/oidc"),
     ("sso", "/portal"),
     ("sts", "/sts"),
     ("ecr", "/ecr"),
+    ("iam", "/iam"),
 ];
 
 /// Where botocore's models are: `IDC_SIM_MODELS` (a `botocore/data` folder), else the
@@ -603,7 +604,7 @@ fn check_range(shape: &Value, n: i64) -> Result<(), String> {
     Ok(())
 }
 
-/// The four services' models.
+/// The five services' models.
 #[derive(Debug)]
 pub struct Models {
     services: Vec<(&'static str, ServiceModel)>,

@@ -43,6 +43,10 @@ pub struct Account {
     /// (role chaining through STS AssumeRole).
     #[serde(default)]
     pub chain_roles: Vec<String>,
+    /// IAM users of this account; the operator route `POST /_sim/iam-keys` gives them
+    /// long-term access keys (the kind Rolecall helps retire).
+    #[serde(default)]
+    pub iam_users: Vec<String>,
 }
 
 /// A whole organisation, as the simulator serves it.
@@ -180,6 +184,7 @@ impl Organisation {
                 email: format!("aws+account-{i:05}@example.com"),
                 roles: (0..m).map(|j| format!("Role{j:02}")).collect(),
                 chain_roles: vec!["OrganizationAccountAccessRole".into()],
+                iam_users: Vec::new(),
             })
             .collect();
         Self::new(format!("{n}x{m}"), User::default(), accounts)
@@ -192,12 +197,20 @@ impl Organisation {
         let mut accounts = Vec::new();
         let mut add = |name: String, roles: &[&str], chain: &[&str]| {
             let id = demo_account_id(&name);
+            // The IAM users a company that started before IAM Identity Center still has.
+            let iam_users: &[&str] = match name.as_str() {
+                "acme-management" => &["legacy-ci", "ada"],
+                "payments-prod" => &["deploy-bot"],
+                n if n.starts_with("sandbox-") => &["laptop"],
+                _ => &[],
+            };
             accounts.push(Account {
                 email: format!("aws+{name}@acme-rockets.example"),
                 id,
                 name,
                 roles: roles.iter().map(|s| (*s).to_owned()).collect(),
                 chain_roles: chain.iter().map(|s| (*s).to_owned()).collect(),
+                iam_users: iam_users.iter().map(|s| (*s).to_owned()).collect(),
             });
         };
         add(

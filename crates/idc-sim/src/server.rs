@@ -15,7 +15,7 @@ use axum::routing::{get, post};
 
 use crate::error::{OidcError, PortalError, StsError};
 use crate::state::Sim;
-use crate::{approval, control, ecr, federation, oidc, portal, sts};
+use crate::{approval, control, ecr, federation, iam, oidc, portal, sts};
 
 /// Which service an API path belongs to; pages and control routes are none.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -23,6 +23,7 @@ enum Service {
     Oidc,
     Portal,
     Sts,
+    Iam,
     Federation,
     Ecr,
 }
@@ -34,6 +35,7 @@ impl Service {
                 Some(Self::Oidc)
             }
             "/sts" | "/sts/" => Some(Self::Sts),
+            "/iam" | "/iam/" => Some(Self::Iam),
             "/federation" => Some(Self::Federation),
             "/ecr" | "/ecr/" => Some(Self::Ecr),
             p if p.starts_with("/portal/") => Some(Self::Portal),
@@ -45,7 +47,7 @@ impl Service {
         match self {
             Self::Oidc => OidcError::internal().into_response(),
             Self::Portal => PortalError::internal().into_response(),
-            Self::Sts => StsError::internal().into_response(),
+            Self::Sts | Self::Iam => StsError::internal().into_response(),
             Self::Federation => (
                 axum::http::StatusCode::INTERNAL_SERVER_ERROR,
                 "Injected server fault\n",
@@ -64,7 +66,7 @@ impl Service {
         match self {
             Self::Oidc => OidcError::invalid_request(why).into_response(),
             Self::Portal => PortalError::invalid_request(why).into_response(),
-            Self::Sts => StsError::validation(why).into_response(),
+            Self::Sts | Self::Iam => StsError::validation(why).into_response(),
             Self::Ecr => crate::ecr::error(
                 axum::http::StatusCode::BAD_REQUEST,
                 "InvalidParameterException",
@@ -171,6 +173,8 @@ pub(crate) fn router(sim: Arc<Sim>) -> Router {
         .route("/portal/logout", post(portal::logout))
         .route("/sts", get(sts::handle).post(sts::handle))
         .route("/sts/", get(sts::handle).post(sts::handle))
+        .route("/iam", get(iam::handle).post(iam::handle))
+        .route("/iam/", get(iam::handle).post(iam::handle))
         .route("/federation", get(federation::federation))
         .route("/ecr", post(ecr::api))
         .route("/ecr/", post(ecr::api))

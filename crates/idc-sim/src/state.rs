@@ -103,6 +103,24 @@ pub(crate) struct IssuedCredentials {
     pub chained: bool,
 }
 
+/// An IAM user's long-term access key (`AKIA...`), the kind Rolecall retires.
+#[derive(Debug, Clone)]
+pub(crate) struct IamKey {
+    pub account_id: String,
+    pub user_name: String,
+    pub secret_access_key: String,
+    pub active: bool,
+    pub created: SystemTime,
+    /// When, by which service and in which region it was last used.
+    pub last_used: Option<(SystemTime, String, String)>,
+}
+
+impl IamKey {
+    pub fn user_arn(&self) -> String {
+        format!("arn:aws:iam::{}:user/{}", self.account_id, self.user_name)
+    }
+}
+
 #[derive(Debug)]
 pub(crate) struct SigninGrant {
     pub access_key_id: String,
@@ -138,6 +156,8 @@ pub(crate) struct Ledger {
     pub access_tokens: HashMap<String, AccessTokenRecord>,
     pub refresh_tokens: HashMap<String, RefreshTokenRecord>,
     pub credentials: HashMap<String, IssuedCredentials>,
+    /// IAM users' long-term access keys, by key id.
+    pub iam_keys: BTreeMap<String, IamKey>,
     pub signin_tokens: HashMap<String, SigninGrant>,
     /// ECR passwords from GetAuthorizationToken.
     pub registry_passwords: HashMap<String, crate::ecr::RegistryPassword>,
@@ -162,6 +182,31 @@ impl Ledger {
         }
         self.access_tokens.clear();
         self.refresh_tokens.clear();
+    }
+
+    /// Records a signed request made with a long-term key (IAM's `GetAccessKeyLastUsed`).
+    pub fn note_key_use(
+        &mut self,
+        access_key_id: &str,
+        service: &str,
+        region: &str,
+        at: SystemTime,
+    ) {
+        if let Some(key) = self.iam_keys.get_mut(access_key_id) {
+            key.last_used = Some((at, service.to_owned(), region.to_owned()));
+        }
+    }
+
+    /// The account behind an access key id this simulator knows (STS `GetAccessKeyInfo`).
+    pub fn account_of_key(&self, access_key_id: &str) -> Option<String> {
+        self.iam_keys
+            .get(access_key_id)
+            .map(|k| k.account_id.clone())
+            .or_else(|| {
+                self.credentials
+                    .get(access_key_id)
+                    .map(|c| c.account_id.clone())
+            })
     }
 
     pub fn count(&mut self, operation: &str) {
@@ -214,12 +259,34 @@ impl Sim {
         access_key_id: &str,
         session_token: Option<&str>,
     ) -> Result<IssuedCredentials, IssuedProblem> {
-        let issued = self
-            .ledger()
+        let ledger = self.ledger();
+        if session_token.is_none()
+            && let Some(key) = ledger.iam_keys.get(access_key_id)
+        {
+            // A long-term key signs alone, with no session token, and works until it is made
+            // inactive; STS answers InvalidClientTokenId for an inactive one, as for any
+            // unknown key.
+            if !key.active {
+                return Err(IssuedProblem::Unknown);
+            }
+            let arn = key.user_arn();
+            return Ok(IssuedCredentials {
+                secret_access_key: key.secret_access_key.clone(),
+                session_token: String::new(),
+                account_id: key.account_id.clone(),
+                role_name: String::new(),
+                user_id: crate::ids::user_unique_id(arn.as_bytes()),
+                arn,
+                expires: self.now() + Duration::from_secs(86_400),
+                chained: false,
+            });
+        }
+        let issued = ledger
             .credentials
             .get(access_key_id)
             .cloned()
             .ok_or(IssuedProblem::Unknown)?;
+        drop(ledger);
         if session_token != Some(issued.session_token.as_str()) {
             return Err(IssuedProblem::Unknown);
         }

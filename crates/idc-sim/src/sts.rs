@@ -68,6 +68,23 @@ fn dispatch(
             ),
         )),
         "AssumeRole" => assume_role(sim, &caller, &params),
+        "GetAccessKeyInfo" => {
+            let key = params
+                .get("AccessKeyId")
+                .ok_or_else(|| StsError::validation("AccessKeyId is required"))?;
+            // AWS reads the account out of any key id; the simulator knows the ones it made.
+            let account = sim.ledger().account_of_key(key).ok_or_else(|| {
+                StsError::new(
+                    axum::http::StatusCode::BAD_REQUEST,
+                    "InvalidParameterValue",
+                    format!("The access key id {key} was not issued by this simulator"),
+                )
+            })?;
+            Ok(envelope(
+                "GetAccessKeyInfo",
+                &format!("<Account>{account}</Account>"),
+            ))
+        }
         "" => Err(StsError::new(
             axum::http::StatusCode::BAD_REQUEST,
             "MissingAction",
@@ -81,8 +98,8 @@ fn dispatch(
     }
 }
 
-/// Finds the issued credentials behind the signature and checks it.
-fn authenticate(
+/// Finds the issued credentials behind the signature and checks it (STS and IAM share this).
+pub(crate) fn authenticate(
     sim: &Sim,
     method: &Method,
     uri: &Uri,
@@ -120,6 +137,8 @@ fn authenticate(
         OffsetDateTime::now_utc(),
     )
     .map_err(|e| StsError::signature_mismatch(e.to_string()))?;
+    sim.ledger()
+        .note_key_use(&auth.access_key_id, &auth.service, &auth.region, sim.now());
     Ok(issued)
 }
 
