@@ -138,6 +138,7 @@ async fn start_demo(core: &Rolecall) -> Option<DemoOrganisation> {
                     portal: Some(e.portal),
                     sts: Some(e.sts),
                     federation: Some(e.federation),
+                    iam: Some(e.iam),
                 },
                 session_duration_seconds: None,
                 use_fips_endpoint: None,

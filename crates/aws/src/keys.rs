@@ -5,26 +5,15 @@
 
 use std::time::SystemTime;
 
+use async_trait::async_trait;
 use aws_sdk_iam::types::StatusType;
-use rolecall_engine::api::{ApiError, RoleCredentials};
+use rolecall_engine::api::{ApiError, KeyApi, KeyLastUse, RoleCredentials};
 
 use crate::sdk::{SdkHttp, retries};
 use crate::sts::failed;
 use crate::wire::Http;
 
 const ATTEMPTS: u32 = 3;
-
-/// A key's last use, as IAM records it.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct LastUse {
-    /// The IAM user the key belongs to.
-    pub user_name: String,
-    /// None when the key was never used.
-    pub when: Option<SystemTime>,
-    /// `sts`, `s3`, ..., or `N/A`.
-    pub service: String,
-    pub region: String,
-}
 
 /// STS and IAM as the key calls need them. IAM's endpoint is the SDK's own for `region`'s
 /// partition (`iam.amazonaws.com`, `iam.us-gov.amazonaws.com`, ...) unless overridden
@@ -39,12 +28,13 @@ pub struct KeyCalls {
 
 impl KeyCalls {
     pub fn new(
+        http: Http,
         sts_endpoint: impl Into<String>,
         iam_endpoint: Option<String>,
         region: impl Into<String>,
     ) -> Self {
         Self {
-            http: Http::default(),
+            http,
             sts_endpoint: sts_endpoint.into(),
             iam_endpoint,
             region: region.into(),
@@ -76,9 +66,11 @@ impl KeyCalls {
         }
         aws_sdk_iam::Client::from_conf(config.build())
     }
+}
 
-    /// The account a key id belongs to (any caller may ask).
-    pub async fn account_of(
+#[async_trait]
+impl KeyApi for KeyCalls {
+    async fn account_of(
         &self,
         creds: &RoleCredentials,
         access_key_id: &str,
@@ -95,12 +87,11 @@ impl KeyCalls {
             .ok_or_else(|| ApiError::Server("no Account in the GetAccessKeyInfo answer".into()))
     }
 
-    /// When the key was last used, and whose it is.
-    pub async fn last_used(
+    async fn last_used(
         &self,
         creds: &RoleCredentials,
         access_key_id: &str,
-    ) -> Result<LastUse, ApiError> {
+    ) -> Result<KeyLastUse, ApiError> {
         let out = self
             .iam(creds)
             .get_access_key_last_used()
@@ -109,7 +100,7 @@ impl KeyCalls {
             .await
             .map_err(|e| failed(&e))?;
         let used = out.access_key_last_used;
-        Ok(LastUse {
+        Ok(KeyLastUse {
             user_name: out.user_name.unwrap_or_default(),
             when: used
                 .as_ref()
@@ -123,8 +114,7 @@ impl KeyCalls {
         })
     }
 
-    /// Makes the key inactive (it can be made active again in IAM; it is not deleted).
-    pub async fn deactivate(
+    async fn deactivate(
         &self,
         creds: &RoleCredentials,
         access_key_id: &str,

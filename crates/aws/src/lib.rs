@@ -22,7 +22,7 @@ use std::sync::Arc;
 use aws_credential_types::Credentials;
 use aws_smithy_runtime_api::client::identity::Identity;
 use rolecall_engine::api::{
-    AwsConnector, FederationApi, OidcApi, PortalApi, RoleCredentials, StsApi,
+    AwsConnector, FederationApi, KeyApi, OidcApi, PortalApi, RoleCredentials, StsApi,
 };
 use rolecall_engine::session::SsoSession;
 
@@ -99,5 +99,13 @@ impl AwsConnector for HttpsConnector {
     }
     fn federation(&self) -> Arc<dyn FederationApi> {
         self.federation.clone()
+    }
+    fn keys(&self, session: &SsoSession) -> Arc<dyn KeyApi> {
+        Arc::new(keys::KeyCalls::new(
+            self.http.clone(),
+            session.sts_endpoint(&session.region),
+            session.endpoints.iam.clone(),
+            session.region.as_str(),
+        ))
     }
 }

@@ -84,6 +84,7 @@ async fn main() -> ExitCode {
             portal: Some(e.portal.clone()),
             sts: Some(e.sts.clone()),
             federation: Some(e.federation.clone()),
+            iam: Some(e.iam.clone()),
         },
         session_duration_seconds: None,
         use_fips_endpoint: None,

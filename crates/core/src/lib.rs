@@ -23,6 +23,7 @@ pub mod endpoint;
 mod error;
 pub mod handoff;
 pub mod hardening;
+pub mod keys;
 pub mod logging;
 mod login;
 pub mod opener;

@@ -61,7 +61,7 @@ pub const STREAM_EVERY: std::time::Duration = std::time::Duration::from_millis(2
 
 #[derive(Debug)]
 pub struct Rolecall {
-    parts: Parts,
+    pub(crate) parts: Parts,
     config_file: ConfigFile,
     /// The config as last read: a shared snapshot, replaced whole on every change (readers
     /// never copy it).
@@ -1178,6 +1178,7 @@ mod tests {
                 portal: Some(e.portal.clone()),
                 sts: Some(e.sts.clone()),
                 federation: Some(e.federation.clone()),
+                iam: Some(e.iam.clone()),
             },
             session_duration_seconds: None,
             use_fips_endpoint: None,

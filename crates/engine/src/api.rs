@@ -211,10 +211,72 @@ pub trait FederationApi: Send + Sync + std::fmt::Debug {
     ) -> Result<Secret, ApiError>;
 }
 
+/// A long-term key's last use, as IAM records it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct KeyLastUse {
+    /// The IAM user the key belongs to.
+    pub user_name: String,
+    /// None when the key was never used.
+    pub when: Option<std::time::SystemTime>,
+    /// `sts`, `s3`, ..., or `N/A`.
+    pub service: String,
+    pub region: String,
+}
+
+/// What retiring a long-term access key asks of STS and IAM, with a role's credentials.
+#[async_trait]
+pub trait KeyApi: Send + Sync + std::fmt::Debug {
+    /// The account a key id belongs to (STS `GetAccessKeyInfo`; any caller may ask).
+    async fn account_of(
+        &self,
+        credentials: &RoleCredentials,
+        access_key_id: &str,
+    ) -> Result<String, ApiError>;
+    /// IAM `GetAccessKeyLastUsed`.
+    async fn last_used(
+        &self,
+        credentials: &RoleCredentials,
+        access_key_id: &str,
+    ) -> Result<KeyLastUse, ApiError>;
+    /// IAM `UpdateAccessKey Status=Inactive` (never a delete).
+    async fn deactivate(
+        &self,
+        credentials: &RoleCredentials,
+        access_key_id: &str,
+        user_name: Option<&str>,
+    ) -> Result<(), ApiError>;
+}
+
+/// A connector without STS and IAM key calls (fakes of other tests).
+#[derive(Debug)]
+pub struct NoKeyApi;
+
+#[async_trait]
+impl KeyApi for NoKeyApi {
+    async fn account_of(&self, _: &RoleCredentials, _: &str) -> Result<String, ApiError> {
+        Err(ApiError::Network("no key calls here".into()))
+    }
+    async fn last_used(&self, _: &RoleCredentials, _: &str) -> Result<KeyLastUse, ApiError> {
+        Err(ApiError::Network("no key calls here".into()))
+    }
+    async fn deactivate(
+        &self,
+        _: &RoleCredentials,
+        _: &str,
+        _: Option<&str>,
+    ) -> Result<(), ApiError> {
+        Err(ApiError::Network("no key calls here".into()))
+    }
+}
+
 /// Makes the clients for one SSO session (each has its own region and endpoints).
 pub trait AwsConnector: Send + Sync + std::fmt::Debug {
     fn oidc(&self, session: &crate::session::SsoSession) -> std::sync::Arc<dyn OidcApi>;
     fn portal(&self, session: &crate::session::SsoSession) -> std::sync::Arc<dyn PortalApi>;
     fn sts(&self, session: &crate::session::SsoSession) -> std::sync::Arc<dyn StsApi>;
     fn federation(&self) -> std::sync::Arc<dyn FederationApi>;
+    /// STS and IAM for long-term keys (`rolecall audit`, `rolecall retire`).
+    fn keys(&self, _session: &crate::session::SsoSession) -> std::sync::Arc<dyn KeyApi> {
+        std::sync::Arc::new(NoKeyApi)
+    }
 }

@@ -7,7 +7,7 @@ use crate::partition::Region;
 
 /// Endpoint overrides. Unset ones come from the standard variables
 /// (`AWS_ENDPOINT_URL_SSO_OIDC`, `AWS_ENDPOINT_URL_SSO`, `AWS_ENDPOINT_URL_STS`,
-/// `ROLECALL_FEDERATION_URL`), then from the region.
+/// `AWS_ENDPOINT_URL_IAM`, `ROLECALL_FEDERATION_URL`), then from the region.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Endpoints {
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -18,6 +18,9 @@ pub struct Endpoints {
     pub sts: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub federation: Option<String>,
+    /// IAM, for retiring long-term keys (else the SDK's endpoint for the partition).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub iam: Option<String>,
 }
 
 impl Endpoints {
@@ -32,6 +35,7 @@ impl Endpoints {
             ("portal", &self.portal),
             ("sts", &self.sts),
             ("federation", &self.federation),
+            ("iam", &self.iam),
         ] {
             if let Some(v) = value {
                 check_endpoint(v).map_err(|e| format!("endpoint {name}: {e}"))?;
@@ -58,6 +62,7 @@ impl Endpoints {
         self.portal = pick(self.portal, "AWS_ENDPOINT_URL_SSO");
         self.sts = pick(self.sts, "AWS_ENDPOINT_URL_STS");
         self.federation = pick(self.federation, "ROLECALL_FEDERATION_URL");
+        self.iam = pick(self.iam, "AWS_ENDPOINT_URL_IAM");
         self
     }
 }

@@ -2,9 +2,9 @@
 //! `GetAccessKeyLastUsed` and `UpdateAccessKey` (the key made inactive, never deleted), each
 //! SigV4-checked against credentials this simulator issued, as its STS is.
 //!
-//! Who may: role credentials of an account may manage that account's users' keys when the
-//! role is `AdministratorAccess` (a permission set) or `OrganizationAccountAccessRole` (a
-//! chained IAM role); any other caller is refused with IAM's own `AccessDenied`.
+//! Who may: any role of an account may read its users' keys (as `ReadOnlyAccess` may); only
+//! `AdministratorAccess` (a permission set) or `OrganizationAccountAccessRole` (a chained IAM
+//! role) may change them. Any other caller is refused with IAM's own `AccessDenied`.
 
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -95,11 +95,16 @@ fn iso(t: SystemTime) -> Result<String, StsError> {
         .map_err(|_| StsError::internal())
 }
 
-/// The caller may manage keys in `account_id`.
-fn authorise(caller: &IssuedCredentials, account_id: &str, action: &str) -> Result<(), StsError> {
+/// The caller may read (or, `write`, change) keys in `account_id`.
+fn authorise(
+    caller: &IssuedCredentials,
+    account_id: &str,
+    action: &str,
+    write: bool,
+) -> Result<(), StsError> {
     let allowed = caller.account_id == account_id
         && !caller.session_token.is_empty()
-        && KEY_ADMINS.contains(&caller.role_name.as_str());
+        && (!write || KEY_ADMINS.contains(&caller.role_name.as_str()));
     if allowed {
         Ok(())
     } else {
@@ -157,7 +162,7 @@ fn list_access_keys(
                 format!("The user with name {user} cannot be found."),
             )
         })?;
-    authorise(caller, &account.id, "ListAccessKeys")?;
+    authorise(caller, &account.id, "ListAccessKeys", false)?;
     let mut members = String::new();
     for (id, key) in sim
         .ledger()
@@ -186,7 +191,7 @@ fn last_used(
     params: &HashMap<String, String>,
 ) -> Result<String, StsError> {
     let (_, key) = key_of(sim, params)?;
-    authorise(caller, &key.account_id, "GetAccessKeyLastUsed")?;
+    authorise(caller, &key.account_id, "GetAccessKeyLastUsed", false)?;
     let used = match &key.last_used {
         Some((at, service, region)) => format!(
             "<LastUsedDate>{}</LastUsedDate>\n      <ServiceName>{}</ServiceName>\n      <Region>{}</Region>",
@@ -212,7 +217,7 @@ fn update_access_key(
     params: &HashMap<String, String>,
 ) -> Result<String, StsError> {
     let (key_id, key) = key_of(sim, params)?;
-    authorise(caller, &key.account_id, "UpdateAccessKey")?;
+    authorise(caller, &key.account_id, "UpdateAccessKey", true)?;
     let active = match params.get("Status").map(String::as_str) {
         Some("Active") => true,
         Some("Inactive") => false,

@@ -365,6 +365,7 @@ fn the_known_key_lists_cover_every_field() {
         portal: Some("https://p.example".into()),
         sts: Some("https://s.example".into()),
         federation: Some("https://f.example".into()),
+        iam: Some("https://i.example".into()),
     };
     let doc: toml::Table = toml::from_str(&full.to_toml()).expect("toml");
     let check = |table: &toml::Table, path: &[Segment]| {
