@@ -35,6 +35,8 @@ fn main() {
             "set_console_mode",
             "copy_console_link",
             "answer_link",
+            "long_term_keys",
+            "retire_key",
         ]),
     ))
     .expect("tauri build configuration");

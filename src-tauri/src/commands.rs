@@ -7,8 +7,8 @@ use tauri::{AppHandle, Runtime, State};
 
 use crate::desktop::{Desktop, SEARCH_ROWS};
 use crate::view::{
-    AppView, ChainView, ConsoleMenuView, ConsoleTarget, ErrorView, ImportView, PreferencesView,
-    RoleRef, SearchView, SettingsView,
+    AppView, ChainView, ConsoleMenuView, ConsoleTarget, ErrorView, ImportView, LongTermKeysView,
+    PreferencesView, RetiredView, RoleRef, SearchView, SettingsView,
 };
 use crate::{changed, copy_to_clipboard, start_sign_in, start_sweep};
 
@@ -392,4 +392,26 @@ pub fn import_sessions<R: Runtime>(app: AppHandle<R>, d: Ds<'_>) -> Res<ImportVi
 #[tauri::command]
 pub fn open_settings<R: Runtime>(app: AppHandle<R>) {
     crate::show_settings(&app);
+}
+
+/// The "Long-term keys" panel: asks STS and IAM, so off the main thread.
+#[tauri::command]
+pub async fn long_term_keys<R: Runtime>(app: AppHandle<R>, d: Ds<'_>) -> Res<LongTermKeysView> {
+    let view = d.long_term_keys_view().await;
+    changed(&app);
+    Ok(view)
+}
+
+#[tauri::command]
+pub async fn retire_key<R: Runtime>(
+    app: AppHandle<R>,
+    d: Ds<'_>,
+    session: String,
+    profile: String,
+    role: String,
+    deactivate: bool,
+) -> Res<RetiredView> {
+    let done = d.retire_key(&session, &profile, &role, deactivate).await;
+    changed(&app);
+    Ok(done?)
 }

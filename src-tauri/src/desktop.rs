@@ -192,6 +192,8 @@ pub struct Desktop {
     links: AtomicU32,
     keychain_warning: Mutex<Option<String>>,
     clipboard_seq: AtomicU64,
+    /// How many long-term keys the last look found (`keys.rs`).
+    pub(crate) long_term_keys: AtomicU32,
 }
 
 /// Where the config and cache live; for `--demo`, a folder made new for this run (0700, a
@@ -313,6 +315,7 @@ impl Desktop {
             links: AtomicU32::new(1),
             keychain_warning: Mutex::new(keychain_warning),
             clipboard_seq: AtomicU64::new(0),
+            long_term_keys: AtomicU32::new(0),
         })
     }
 
@@ -411,6 +414,7 @@ impl Desktop {
             shortcut: config.preferences.shortcut.clone(),
             autostart: config.preferences.autostart,
             pending_link: self.pending_link(),
+            long_term_keys: self.long_term_keys.load(Ordering::Relaxed),
         }
     }
 

@@ -10,6 +10,7 @@ pub mod bus;
 pub mod clipboard;
 mod commands;
 pub mod desktop;
+mod keys;
 pub mod main_thread;
 pub mod tray;
 pub mod view;
@@ -80,6 +81,8 @@ pub fn start_sign_in<R: Runtime>(
     let app = app.clone();
     tauri::async_runtime::spawn(async move {
         if desktop.core.sign_in(&s, method).await.is_ok() {
+            // The banner's count is looked for again after each sign-in.
+            desktop.count_long_term_keys();
             let _ = start_sweep(&app, desktop, &s.name);
         }
     });
@@ -502,6 +505,14 @@ pub fn notification_text(text: &str) -> String {
 }
 
 fn pump_events<R: Runtime>(app: &AppHandle<R>, desktop: Arc<Desktop>) {
+    // The long-term keys banner: the AWS files, the environment and the shell histories are
+    // read once at start, off the main thread.
+    let (a, d) = (app.clone(), desktop.clone());
+    tauri::async_runtime::spawn_blocking(move || {
+        if d.count_long_term_keys() > 0 {
+            changed(&a);
+        }
+    });
     let mut sign_ins = desktop.core.signin().subscribe();
     // After the subscription, so that no warning is said before anyone listens.
     tauri::async_runtime::spawn(desktop.core.watch_session_endings());
@@ -680,6 +691,8 @@ pub fn handler<R: Runtime>() -> impl Fn(tauri::ipc::Invoke<R>) -> bool + Send + 
         commands::edit_session,
         commands::import_sessions,
         commands::open_settings,
+        commands::long_term_keys,
+        commands::retire_key,
     ]
 }
 

@@ -163,6 +163,51 @@ pub struct AppView {
     pub autostart: bool,
     /// A `rolecall://` link waiting for the person's answer.
     pub pending_link: Option<PendingLinkView>,
+    /// Long-term access keys found in the AWS files, the environment and the shell histories
+    /// (looked for at start, after each sign-in and after each retire): a quiet banner.
+    pub long_term_keys: u32,
+}
+
+/// A long-term access key found on this machine: its id masked, never its secret.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, TS)]
+#[ts(export, export_to = "../../ui/src/lib/bindings/")]
+pub struct LongTermKeyView {
+    /// `AKIA…7QXY`.
+    pub key_id: String,
+    /// `~/.aws/credentials:7 [legacy]`, `environment (AWS_ACCESS_KEY_ID)`, `~/.bash_history:42`.
+    pub found_in: String,
+    /// `aws_file`, `environment`, `shell_history` or `file`.
+    pub source: String,
+    /// The AWS-file profile whose key it is: what Retire moves onto Rolecall.
+    pub profile: Option<String>,
+    /// Profiles whose credentials it is (its own, and through `source_profile`).
+    pub used_by: Vec<String>,
+    pub account_id: Option<String>,
+    pub account_name: Option<String>,
+    /// The session with a role in that account, and the person's roles there.
+    pub session: Option<String>,
+    pub roles: Vec<String>,
+    /// `last used 2026-12-07T20:41:00Z by sts in us-east-1`, `never used`, or None when IAM
+    /// could not be asked.
+    pub last_used: Option<String>,
+}
+
+/// The "Long-term keys" panel.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, TS)]
+#[ts(export, export_to = "../../ui/src/lib/bindings/")]
+pub struct LongTermKeysView {
+    pub keys: Vec<LongTermKeyView>,
+    /// False when no session was signed in to ask STS which account each key is of.
+    pub accounts_named: bool,
+}
+
+/// What Retire did.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, TS)]
+#[ts(export, export_to = "../../ui/src/lib/bindings/")]
+pub struct RetiredView {
+    pub message: String,
+    /// When the key could not be made inactive: what to do by hand.
+    pub still_active: Option<String>,
 }
 
 /// Where a console opens and how, as the window asks (all optional: the role's defaults and

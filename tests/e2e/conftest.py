@@ -100,7 +100,7 @@ def free_port():
 class Desktop:
     """A running app, driven through WebDriver."""
 
-    def __init__(self, tmp_path, sim, clipboard_clear=0, session=True, extra_config="", log="info", session_duration=None, session_type="x11"):
+    def __init__(self, tmp_path, sim, clipboard_clear=0, session=True, extra_config="", log="info", session_duration=None, session_type="x11", env_extra=None):
         from selenium import webdriver
         from selenium.webdriver.common.options import ArgOptions
 
@@ -116,11 +116,15 @@ class Desktop:
         recorder.write_text(f"#!/bin/sh\nprintf '%s\\n' \"$1\" >> {self.opened}\n")
         recorder.chmod(0o755)
         env = dict(os.environ, ROLECALL_HOME=str(self.home), ROLECALL_OPENER=str(recorder), ROLECALL_LOG=log)
+        # The person's own AWS files: none, unless a test gives some (the long-term keys banner
+        # looks there).
+        env.update(AWS_SHARED_CREDENTIALS_FILE=str(tmp_path / "no-aws" / "credentials"), AWS_CONFIG_FILE=str(tmp_path / "no-aws" / "config"))
+        env.update(env_extra or {})
         # The app runs on Xvfb (X11); `session_type` is what it is told the desktop session is.
         env["XDG_SESSION_TYPE"] = session_type
         env.pop("WAYLAND_DISPLAY", None)
         self.env = env
-        for k in ("AWS_ENDPOINT_URL_SSO_OIDC", "AWS_ENDPOINT_URL_SSO", "AWS_ENDPOINT_URL_STS", "ROLECALL_FEDERATION_URL"):
+        for k in ("AWS_ENDPOINT_URL_SSO_OIDC", "AWS_ENDPOINT_URL_SSO", "AWS_ENDPOINT_URL_STS", "AWS_ENDPOINT_URL_IAM", "ROLECALL_FEDERATION_URL"):
             env.pop(k, None)
         # Notifications go to org.freedesktop.Notifications on the session bus: record them.
         self.notifications = tmp_path / "notifications.txt"

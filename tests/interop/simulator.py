@@ -109,6 +109,7 @@ oidc = "{self.oidc}"
 portal = "{self.portal}"
 sts = "{self.sts}"
 federation = "{self.federation}"
+iam = "{self.env['AWS_ENDPOINT_URL_IAM']}"
 """
 
     def stop(self):

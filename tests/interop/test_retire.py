@@ -118,3 +118,10 @@ def test_bad_input_is_refused_and_nothing_is_written(machine):  # noqa: F811
     assert credentials.read_text() == original
     assert m.aws_config.read_text() == config
     assert not credentials.with_name("credentials.rolecall-backup").exists()
+
+    # A credentials file the AWS tools could not read either: said, and left as it is.
+    broken = original + "[unfinished\n"
+    credentials.write_text(broken)
+    out = m.rolecall("retire", "legacy", "--role", "ReadOnlyAccess", "--yes", check=False)
+    assert out.returncode != 0 and "does not parse" in out.stderr, out.stderr
+    assert credentials.read_text() == broken and m.aws_config.read_text() == config

@@ -180,7 +180,11 @@ pub async fn retire(session: Option<&str>, args: RetireArgs) -> Result<ExitCode,
         .await?;
     let masked = prepared.masked_key();
     let role = pick_role(&args, &prepared.account_name, &prepared.roles)?;
-    let (resolved, plan) = core.plan_retire(&prepared, &role).await?;
+    let program = std::env::current_exe()
+        .ok()
+        .and_then(|p| p.to_str().map(str::to_owned))
+        .unwrap_or_else(|| "rolecall".into());
+    let (resolved, plan) = core.plan_retire(&prepared, &role, &program).await?;
     eprintln!(
         "rolecall: profile {} uses long-term key {masked} of {} ({}); it will get {} from IAM Identity Center instead, through `rolecall credential-process`.",
         printable(&args.profile),

@@ -118,6 +118,41 @@ impl Rolecall {
         self.credentials(&resolved).await.ok()
     }
 
+    /// The first session whose catalogue holds `account_id`, and the person's roles there.
+    pub fn session_with_account(&self, account_id: &str) -> Option<(SsoSession, Vec<String>)> {
+        self.sessions().into_iter().find_map(|s| {
+            let catalog = self.catalog(&s.name)?;
+            let roles = catalog
+                .accounts
+                .iter()
+                .find(|a| a.account.account_id == account_id)?
+                .roles
+                .clone();
+            Some((s, roles))
+        })
+    }
+
+    /// A key's last use, asked with a role of its account (a read-only one when there is
+    /// one); None when no signed-in session has a role there or IAM would not say.
+    pub async fn key_last_used(&self, account_id: &str, key_id: &str) -> Option<KeyLastUse> {
+        let (session, mut roles) = self.session_with_account(account_id)?;
+        if !self.signin().status(&session).signed_in {
+            return None;
+        }
+        roles.sort_by_key(|r| !r.contains("ReadOnly"));
+        let resolved = self
+            .resolve_exact(&RoleKey::new(&session.name, account_id, roles.first()?))
+            .await
+            .ok()?;
+        let creds = self.credentials(&resolved).await.ok()?;
+        self.parts
+            .connector
+            .keys(&session)
+            .last_used(&creds, key_id)
+            .await
+            .ok()
+    }
+
     /// Fills in each finding's account (and its name from the catalogue) with the first
     /// signed-in session that can ask STS. False when no session could.
     pub async fn name_key_accounts(&self, findings: &mut [Finding]) -> bool {
@@ -213,19 +248,17 @@ impl Rolecall {
         })
     }
 
-    /// The role `role` of the prepared account, and the plan for it.
+    /// The role `role` of the prepared account, and the plan for it; `program` is the
+    /// `rolecall` CLI the profile runs.
     pub async fn plan_retire(
         &self,
         prepared: &Prepared,
         role: &str,
+        program: &str,
     ) -> Result<(Resolved, Plan), CoreError> {
         let resolved = self
             .resolve(Some(&prepared.session.name), &prepared.account_id, role)
             .await?;
-        let program = std::env::current_exe()
-            .ok()
-            .and_then(|p| p.to_str().map(str::to_owned))
-            .unwrap_or_else(|| "rolecall".into());
         let now = time::OffsetDateTime::from(self.clock().now());
         let date = format!(
             "{:04}-{:02}-{:02}",
@@ -236,7 +269,7 @@ impl Rolecall {
         let plan = retire::plan(
             &prepared.profile,
             &Target {
-                program: &program,
+                program,
                 session: &resolved.session.name,
                 account_id: &resolved.key.account_id,
                 role: &resolved.key.role,

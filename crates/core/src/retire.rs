@@ -204,6 +204,8 @@ pub fn plan(
     if profile.is_empty() || profile.contains([']', '[', '\n', '\r']) || profile.trim() != profile {
         return Err(format!("{profile:?} is not a profile name Rolecall writes"));
     }
+    rolecall_engine::aws_config::check_parses("the AWS config file", config)?;
+    rolecall_engine::aws_config::check_parses("the AWS credentials file", credentials)?;
     let key = static_key(profile, config, credentials)?;
     let lines: Vec<&str> = config.lines().collect();
     let block = block_range(&lines);

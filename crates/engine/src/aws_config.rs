@@ -22,6 +22,13 @@ pub enum Found {
     Skipped { section: String, reason: String },
 }
 
+/// Whether `text` parses as the INI the AWS tools read (`what` names it in the sentence).
+pub fn check_parses(what: &str, text: &str) -> Result<(), String> {
+    ini::Ini::load_from_str(text)
+        .map(|_| ())
+        .map_err(|e| format!("{what} does not parse ({e}): fix it first"))
+}
+
 /// Parses the text of an AWS config file.
 pub fn sso_sessions(text: &str) -> Result<Vec<Found>, String> {
     let ini = ini::Ini::load_from_str(text)

@@ -14,6 +14,9 @@ import type { SearchView } from "./bindings/SearchView";
 import type { ConsoleMenuView } from "./bindings/ConsoleMenuView";
 import type { ConsoleTarget } from "./bindings/ConsoleTarget";
 import type { PendingLinkView } from "./bindings/PendingLinkView";
+import type { LongTermKeysView } from "./bindings/LongTermKeysView";
+import type { LongTermKeyView } from "./bindings/LongTermKeyView";
+import type { RetiredView } from "./bindings/RetiredView";
 
 export type {
   AppView,
@@ -22,9 +25,12 @@ export type {
   ConsoleTarget,
   ErrorView,
   ImportView,
+  LongTermKeysView,
+  LongTermKeyView,
   PendingLinkView,
   PreferencesView,
   RoleRef,
+  RetiredView,
   RoleView,
   SearchView,
   SettingsView,
@@ -77,6 +83,9 @@ export const api = {
   editSession: (name: string, startUrl: string, region: string) =>
     invoke<void>("edit_session", { name, startUrl, region }),
   importSessions: () => invoke<ImportView>("import_sessions"),
+  longTermKeys: () => invoke<LongTermKeysView>("long_term_keys"),
+  retireKey: (session: string, profile: string, role: string, deactivate: boolean) =>
+    invoke<RetiredView>("retire_key", { session, profile, role, deactivate }),
   reportVisible: (roles: number) => invoke<void>("report_visible", { roles, page: pageMarks() }),
   onStateChanged: (f: () => void): Promise<UnlistenFn> => listen("state-changed", () => f()),
   onPickerShown: (f: () => void): Promise<UnlistenFn> => listen("picker-shown", () => f()),

@@ -21,4 +21,9 @@ autostart: boolean,
 /**
  * A `rolecall://` link waiting for the person's answer.
  */
-pending_link: PendingLinkView | null, };
+pending_link: PendingLinkView | null, 
+/**
+ * Long-term access keys found in the AWS files, the environment and the shell histories
+ * (looked for at start, after each sign-in and after each retire): a quiet banner.
+ */
+long_term_keys: number, };
