@@ -65,6 +65,15 @@ def test_the_credential_endpoint_with_the_js_sdks_http_providers(machine):  # no
         assert got.returncode == 0, f"{provider}: {got.stderr}"
         assert role_of(json.loads(got.stdout)["arn"]) == "AdministratorAccess"
 
+    # The token in a file (AWS_CONTAINER_AUTHORIZATION_TOKEN_FILE): fromHttp reads it.
+    token_file = m.home / "js-grant-token"
+    in_file = m.rolecall("env", "payments-prod", "ReadOnlyAccess", "--endpoint", "--token-file", str(token_file))
+    file_exports = dict(re.findall(r"export (\w+)='([^']*)'", in_file.stdout))
+    assert "AWS_CONTAINER_AUTHORIZATION_TOKEN" not in file_exports
+    got, _ = identity(m, "http", extra=file_exports)
+    assert got.returncode == 0, got.stderr
+    assert role_of(json.loads(got.stdout)["arn"]) == "ReadOnlyAccess"
+
     m.rolecall("revoke", exports["ROLECALL_HOLDS"].removeprefix("grant:"))
     for provider in ("http", "container"):
         got, took = identity(m, provider, extra=exports)

@@ -79,6 +79,16 @@ def test_a_static_key_profile_is_retired_and_the_key_made_inactive(machine):  # 
     assert old.returncode != 0
     assert "InvalidClientTokenId" in old.stderr, old.stderr
 
+    # boto3's IAM client, with the administrator role's keys, sees the key inactive, not gone.
+    keys = m.rolecall("env", "payments-prod", "AdministratorAccess", "--format", "env").stdout
+    exports = dict(line.removeprefix("export ").split("=", 1) for line in keys.splitlines())
+    listed = m.python(
+        "import boto3, json, os; iam = boto3.client('iam', region_name='us-east-1', endpoint_url=os.environ['AWS_ENDPOINT_URL_IAM']); "
+        "print(json.dumps(iam.list_access_keys(UserName='deploy-bot')['AccessKeyMetadata'], default=str))",
+        extra=exports,
+    )
+    assert [(k["AccessKeyId"], k["Status"]) for k in json.loads(listed.stdout)] == [(key["access_key_id"], "Inactive")]
+
     # `rolecall profiles` rewrites its block and keeps the retired profile.
     m.rolecall("profiles", "--role", "payments-prod/ReadOnlyAccess")
     assert sts(m, "--profile", "legacy").returncode == 0

@@ -7,6 +7,7 @@ import json
 import os
 import re
 import signal
+import stat
 import subprocess
 import sys
 import time
@@ -179,3 +180,37 @@ def test_manual_pages_come_from_the_same_definitions(machine, tmp_path):
     exec_page = (tmp_path / "man" / "rolecall-exec.1").read_text().replace("\\-", "-")
     assert ".TH rolecall-exec 1" in exec_page
     assert "--endpoint" in exec_page and "--nest" in exec_page
+
+
+def test_the_grants_token_can_live_in_a_file_not_in_the_environment(machine):
+    """`env --endpoint --token-file` and `exec --endpoint --token-file`: the token is in a 0600
+    file that AWS_CONTAINER_AUTHORIZATION_TOKEN_FILE names, never in the environment (which
+    `docker inspect` and /proc show); boto3 reads it on every call; exec's file goes with it."""
+    m = machine().signed_in().start_agent()
+    token_file = m.home / "grant-token"
+    out = m.rolecall("env", "payments-prod", "ReadOnlyAccess", "--endpoint", "--token-file", str(token_file))
+    exports = dict(re.findall(r"export (\w+)='([^']*)'", out.stdout))
+    assert "AWS_CONTAINER_AUTHORIZATION_TOKEN" not in exports
+    assert exports["AWS_CONTAINER_AUTHORIZATION_TOKEN_FILE"] == str(token_file)
+    assert stat.S_IMODE(token_file.stat().st_mode) == 0o600
+    assert token_file.read_text() not in out.stdout + out.stderr
+    who = m.python("import boto3; print(boto3.client('sts', region_name='us-east-1').get_caller_identity()['Arn'])", extra=exports)
+    assert "AWSReservedSSO_ReadOnlyAccess_" in who.stdout
+    # `rolecall prompt` still names the shell's role.
+    assert m.rolecall("prompt", extra=exports).stdout.startswith("payments-prod/ReadOnlyAccess")
+
+    script = (
+        "import boto3, json, os, stat\n"
+        "f = os.environ['AWS_CONTAINER_AUTHORIZATION_TOKEN_FILE']\n"
+        "arn = boto3.client('sts', region_name='us-east-1').get_caller_identity()['Arn']\n"
+        "print(json.dumps([arn, f, stat.S_IMODE(os.stat(f).st_mode), 'AWS_CONTAINER_AUTHORIZATION_TOKEN' in os.environ]))\n"
+    )
+    ran = m.rolecall("exec", "--endpoint", "--token-file", "payments-prod", "ReadOnlyAccess", "--", sys.executable, "-c", script)
+    arn, path, mode, token_in_env = json.loads(ran.stdout)
+    assert "AWSReservedSSO_ReadOnlyAccess_" in arn
+    assert mode == 0o600 and not token_in_env
+    assert not os.path.exists(path), "the token file ends with the command"
+    env_grant = exports["ROLECALL_HOLDS"].removeprefix("grant:")
+    assert [g.split()[0] for g in m.rolecall("grants").stdout.splitlines()] == [env_grant], "exec's grant ended with it"
+    no_endpoint = m.rolecall("env", "payments-prod", "ReadOnlyAccess", "--token-file", str(token_file), check=False)
+    assert no_endpoint.returncode == 2 and "--endpoint" in no_endpoint.stderr

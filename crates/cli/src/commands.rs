@@ -131,6 +131,7 @@ pub async fn run(cli: Cli) -> Result<ExitCode, CoreError> {
             format,
             region,
             endpoint,
+            token_file,
         } => {
             let aws_cli = format.as_deref().and_then(shell::AwsCliFormat::parse);
             if let Some(aws_cli) = aws_cli {
@@ -170,7 +171,15 @@ pub async fn run(cli: Cli) -> Result<ExitCode, CoreError> {
             if endpoint {
                 let (grant, _, role) = backend.grant(session, &account, &role, false).await?;
                 let id = grant.id.clone();
-                let mut vars = grant.vars(region);
+                let mut vars = match &token_file {
+                    None => grant.vars(region),
+                    Some(path) => grant.vars_with_token_file(region, path).map_err(|e| {
+                        CoreError::Invalid(format!(
+                            "cannot write the token file {}: {e}",
+                            path.display()
+                        ))
+                    })?,
+                };
                 vars.extend(marker_vars(&role, &Holds::Grant(id.clone())));
                 let text = shell::render_secrets(format, &vars)
                     .map_err(|e| CoreError::Invalid(e.to_string()))?;
@@ -188,6 +197,7 @@ pub async fn run(cli: Cli) -> Result<ExitCode, CoreError> {
         Command::Exec {
             target: RoleArgs { account, role },
             endpoint,
+            token_file,
             region,
             nest,
             command,
@@ -198,6 +208,7 @@ pub async fn run(cli: Cli) -> Result<ExitCode, CoreError> {
                 account,
                 role,
                 endpoint,
+                token_file,
                 region,
                 nest,
                 command,

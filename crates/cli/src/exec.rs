@@ -27,6 +27,8 @@ pub struct ExecArgs {
     pub account: String,
     pub role: String,
     pub endpoint: bool,
+    /// With `endpoint`: the token in a private file, not in the environment.
+    pub token_file: bool,
     pub region: Option<String>,
     pub nest: bool,
     pub command: Vec<OsString>,
@@ -96,6 +98,9 @@ pub async fn run(args: ExecArgs) -> Result<ExitCode, CoreError> {
     let session = args.session.as_deref();
 
     let mut grant_id = None;
+    // The token file's folder (0700, in XDG_RUNTIME_DIR when there is one), removed when the
+    // command ends; the grant dies with this process either way.
+    let mut token_dir: Option<tempfile::TempDir> = None;
     let (mut vars, role, session_region) = if args.endpoint {
         // Held by this process's life: if `exec` is killed (SIGKILL leaves no time to revoke
         // it), the agent ends the grant itself.
@@ -103,7 +108,22 @@ pub async fn run(args: ExecArgs) -> Result<ExitCode, CoreError> {
             .grant(session, &args.account, &args.role, true)
             .await?;
         grant_id = Some(grant.id.clone());
-        let mut vars = grant.vars(None);
+        let mut vars = if args.token_file {
+            let dir = std::env::var_os("XDG_RUNTIME_DIR")
+                .filter(|d| !d.is_empty() && std::path::Path::new(d).is_dir())
+                .map_or_else(std::env::temp_dir, std::path::PathBuf::from);
+            let made = tempfile::Builder::new()
+                .prefix("rolecall-grant-")
+                .tempdir_in(dir)
+                .map_err(|e| CoreError::Invalid(format!("cannot make the token file: {e}")))?;
+            let vars = grant
+                .vars_with_token_file(None, &made.path().join("token"))
+                .map_err(|e| CoreError::Invalid(format!("cannot write the token file: {e}")))?;
+            token_dir = Some(made);
+            vars
+        } else {
+            grant.vars(None)
+        };
         vars.extend(marker_vars(&role, &Holds::Grant(grant.id.clone())));
         (vars, role, region)
     } else {
@@ -152,6 +172,7 @@ pub async fn run(args: ExecArgs) -> Result<ExitCode, CoreError> {
     if let Some(id) = &grant_id {
         revoke(id).await;
     }
+    drop(token_dir);
     Ok(ExitCode::from(match status {
         Ok(code) | Err(code) => code,
     }))

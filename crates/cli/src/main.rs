@@ -75,6 +75,11 @@ pub enum Command {
         /// refresh credentials by themselves. Needs the Rolecall app or `rolecall agent`.
         #[arg(long)]
         endpoint: bool,
+        /// With --endpoint: write the grant's token to this file (readable by you alone) and
+        /// print AWS_CONTAINER_AUTHORIZATION_TOKEN_FILE instead of the token, so no token sits
+        /// in an environment (`docker inspect`, /proc). Current SDKs and AWS CLIs read it.
+        #[arg(long, value_name = "PATH", requires = "endpoint")]
+        token_file: Option<std::path::PathBuf>,
     },
     /// Run a command with a role's credentials in its environment.
     #[command(
@@ -88,6 +93,12 @@ pub enum Command {
         /// revoked when the command ends. Needs the Rolecall app or `rolecall agent`.
         #[arg(long)]
         endpoint: bool,
+        /// With --endpoint: the token in a file of its own (readable by you alone, removed when
+        /// the command ends), named by AWS_CONTAINER_AUTHORIZATION_TOKEN_FILE, not in the
+        /// command's environment. Current SDKs and AWS CLIs read it; older ones (such as
+        /// Debian 12's AWS CLI 2.9) do not.
+        #[arg(long, requires = "endpoint")]
+        token_file: bool,
         /// AWS_REGION and AWS_DEFAULT_REGION; default: the environment's, else the session's.
         #[arg(long)]
         region: Option<String>,

@@ -127,6 +127,38 @@ impl IssuedGrant {
     }
 }
 
+impl IssuedGrant {
+    /// As [`IssuedGrant::vars`], with the token in a file instead of the environment
+    /// (`AWS_CONTAINER_AUTHORIZATION_TOKEN_FILE`, which current SDKs and the AWS CLI read on
+    /// every call): the file is written here, readable by its owner alone, atomically.
+    pub fn vars_with_token_file(
+        &self,
+        region: Option<&str>,
+        path: &std::path::Path,
+    ) -> std::io::Result<Vec<(&'static str, Secret)>> {
+        rolecall_engine::files::write_atomic(
+            path,
+            self.token.expose().as_bytes(),
+            rolecall_engine::files::Mode::Private,
+        )?;
+        let path = std::path::absolute(path)?;
+        let path = path
+            .to_str()
+            .ok_or_else(|| std::io::Error::other("the token file's path is not UTF-8"))?;
+        Ok(self
+            .vars(region)
+            .into_iter()
+            .map(|(k, v)| {
+                if k == "AWS_CONTAINER_AUTHORIZATION_TOKEN" {
+                    ("AWS_CONTAINER_AUTHORIZATION_TOKEN_FILE", Secret::new(path))
+                } else {
+                    (k, v)
+                }
+            })
+            .collect())
+    }
+}
+
 #[derive(Debug)]
 struct Shared {
     core: Weak<Rolecall>,

@@ -126,7 +126,8 @@ impl Held {
         } else if let Some(grant) = holds.strip_prefix("grant:") {
             if get("AWS_ACCESS_KEY_ID").is_some()
                 || get("AWS_CONTAINER_CREDENTIALS_FULL_URI").is_none()
-                || get("AWS_CONTAINER_AUTHORIZATION_TOKEN").is_none()
+                || (get("AWS_CONTAINER_AUTHORIZATION_TOKEN").is_none()
+                    && get("AWS_CONTAINER_AUTHORIZATION_TOKEN_FILE").is_none())
             {
                 return None;
             }
@@ -235,6 +236,17 @@ mod tests {
         assert_eq!(held.left(SystemTime::now()), "auto");
         e.insert("AWS_ACCESS_KEY_ID".into(), "AKIAOTHER".into());
         assert_eq!(Held::read(|k| e.get(k).cloned()), None);
+    }
+
+    #[test]
+    fn a_grant_whose_token_is_in_a_file_is_held_too() {
+        let mut e: HashMap<String, String> =
+            marked(&Holds::Grant("g-1".into())).into_iter().collect();
+        e.extend(env(&[
+            ("AWS_CONTAINER_CREDENTIALS_FULL_URI", "http://127.0.0.1:1/c"),
+            ("AWS_CONTAINER_AUTHORIZATION_TOKEN_FILE", "/run/user/1000/t"),
+        ]));
+        assert!(Held::read(|k| e.get(k).cloned()).is_some());
     }
 
     #[test]
