@@ -314,7 +314,7 @@ mod tests {
         let diff = "--- a\n+++ b\n [temp]\n-aws_access_key_id = AKIA…0001\n-aws_secret_access_key = wJalrXUtnFEMI\n aws_session_token = tok\n";
         let hidden = super::hide_secrets(diff);
         assert!(
-            !hidden.contains("wJalr") && !hidden.contains("tok"),
+            !hidden.contains("wJalr") && !hidden.contains("= tok"),
             "{hidden}"
         );
         assert!(
