@@ -386,7 +386,7 @@ fn known_keys(segments: &[Segment]) -> &'static [&'static str] {
             "use_fips_endpoint",
             "use_dualstack_endpoint",
         ],
-        ["session", "endpoints", _] => &["oidc", "portal", "sts", "federation"],
+        ["session", "endpoints", _] => &["oidc", "portal", "sts", "iam", "federation"],
         ["favourite", _] => &["session", "account_id", "role"],
         ["chain", _] => &["name", "session", "account_id", "role", "role_arn"],
         ["registry", _] => &["host", "session", "account_id", "role"],
