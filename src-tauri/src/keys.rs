@@ -6,25 +6,10 @@ use std::sync::atomic::Ordering;
 
 use rolecall_core::CoreError;
 use rolecall_core::keys::{Deactivation, default_places};
-use rolecall_engine::api::KeyLastUse;
 use rolecall_engine::audit::Source;
 
 use crate::desktop::Desktop;
 use crate::view::{LongTermKeyView, LongTermKeysView, RetiredView};
-
-fn last_use(used: &KeyLastUse) -> String {
-    match used.when {
-        None => "never used".into(),
-        Some(t) => format!(
-            "last used {} by {} in {}",
-            time::OffsetDateTime::from(t)
-                .format(&time::format_description::well_known::Rfc3339)
-                .unwrap_or_default(),
-            used.service,
-            used.region
-        ),
-    }
-}
 
 impl Desktop {
     /// Looks again (the AWS files, the environment, the shell histories) and keeps the count
@@ -49,18 +34,26 @@ impl Desktop {
             Ordering::Relaxed,
         );
         let mut keys = Vec::new();
+        let mut asked: std::collections::HashMap<String, Option<String>> = Default::default();
         for f in report.findings {
             let there = f
                 .account_id
                 .as_deref()
                 .and_then(|a| self.core.session_with_account(a));
-            let last_used = match &f.account_id {
-                Some(a) => self
-                    .core
-                    .key_last_used(a, &f.full_key_id)
-                    .await
-                    .map(|u| last_use(&u)),
-                None => None,
+            // A key found in several places (the credentials file, the environment, a
+            // history) is asked about once.
+            let last_used = match (&f.account_id, asked.get(&f.full_key_id)) {
+                (_, Some(known)) => known.clone(),
+                (Some(a), None) => {
+                    let used = self
+                        .core
+                        .key_last_used(a, &f.full_key_id)
+                        .await
+                        .map(|u| u.describe());
+                    asked.insert(f.full_key_id.clone(), used.clone());
+                    used
+                }
+                (None, None) => None,
             };
             keys.push(LongTermKeyView {
                 found_in: f.where_(),
@@ -135,7 +128,7 @@ impl Desktop {
                 Deactivation::Done(used) => {
                     message.push_str(&format!(
                         ". The key ({}) is inactive in IAM now, not deleted",
-                        last_use(&used)
+                        used.describe()
                     ));
                     None
                 }

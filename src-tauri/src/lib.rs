@@ -81,8 +81,10 @@ pub fn start_sign_in<R: Runtime>(
     let app = app.clone();
     tauri::async_runtime::spawn(async move {
         if desktop.core.sign_in(&s, method).await.is_ok() {
-            // The banner's count is looked for again after each sign-in.
-            desktop.count_long_term_keys();
+            // The banner's count is looked for again after each sign-in (file reads: off
+            // the async workers).
+            let d = desktop.clone();
+            let _ = tauri::async_runtime::spawn_blocking(move || d.count_long_term_keys()).await;
             let _ = start_sweep(&app, desktop, &s.name);
         }
     });

@@ -641,27 +641,18 @@ async fn write_profiles(
         .map_err(|e| CoreError::Invalid(format!("cannot read {}: {e}", path.display())))?;
     let old_text = old.clone().unwrap_or_default();
     let foreign = profiles::foreign_profiles(&old_text);
-    specs.retain(|s| {
-        let clash = foreign.contains(&s.name);
-        if clash {
-            eprintln!(
-                "rolecall: profile {} already exists outside Rolecall's block: left alone",
-                s.name
-            );
-        }
-        !clash
-    });
     // Profiles that `rolecall retire` moved off a long-term key stay as they are.
     let retired = rolecall_core::retire::retired_sections(&old_text);
     specs.retain(|s| {
-        let clash = retired.contains_key(&s.name);
-        if clash {
-            eprintln!(
-                "rolecall: profile {} is a retired long-term key's profile: left as it is",
-                s.name
-            );
-        }
-        !clash
+        let why = if foreign.contains(&s.name) {
+            "already exists outside Rolecall's block: left alone"
+        } else if retired.contains_key(&s.name) {
+            "is a retired long-term key's profile: left as it is"
+        } else {
+            return true;
+        };
+        eprintln!("rolecall: profile {} {why}", s.name);
+        false
     });
     let (specs, renamed) = profiles::assign_names(specs).map_err(CoreError::Invalid)?;
     for r in &renamed {
@@ -793,20 +784,14 @@ async fn open_console(
 /// A link can come from anywhere (a chat, a web page): say what it opens and ask, on a
 /// terminal; elsewhere, refuse without --yes.
 fn confirm_link(what: &str) -> Result<(), CoreError> {
-    use std::io::{BufRead, IsTerminal, Write};
+    use std::io::IsTerminal;
     if !std::io::stdin().is_terminal() {
         return Err(CoreError::Usage(format!(
             "this link opens {what}; run again with --yes to open it"
         )));
     }
-    eprint!("rolecall: open {what}? [y/N] ");
-    let _ = std::io::stderr().flush();
-    let mut answer = String::new();
-    std::io::stdin()
-        .lock()
-        .read_line(&mut answer)
-        .map_err(|e| CoreError::Invalid(format!("cannot read the answer: {e}")))?;
-    if matches!(answer.trim(), "y" | "Y" | "yes") {
+    let answer = crate::prompt::ask(&format!("rolecall: open {what}? [y/N] "))?;
+    if matches!(answer.as_str(), "y" | "Y" | "yes") {
         Ok(())
     } else {
         Err(CoreError::Usage("not opened".into()))

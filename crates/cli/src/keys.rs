@@ -3,7 +3,7 @@
 //! from `~/.aws/credentials`, then made inactive in IAM). The work is `rolecall-core::keys`'s;
 //! this is what the terminal shows and asks.
 
-use std::io::{BufRead, IsTerminal, Write};
+use std::io::IsTerminal;
 use std::path::PathBuf;
 use std::process::ExitCode;
 use std::sync::Arc;
@@ -14,6 +14,7 @@ use rolecall_engine::audit;
 use rolecall_engine::text::printable;
 
 use crate::backend::open_core;
+use crate::prompt::ask;
 
 /// `rolecall audit`: exit 1 when any long-term key is found.
 pub async fn audit(paths: Vec<PathBuf>, json: bool) -> Result<ExitCode, CoreError> {
@@ -107,17 +108,6 @@ pub struct RetireArgs {
     pub dry_run: bool,
     pub deactivate: bool,
     pub deactivate_with: Option<String>,
-}
-
-fn ask(question: &str) -> Result<String, CoreError> {
-    eprint!("{question}");
-    let _ = std::io::stderr().flush();
-    let mut answer = String::new();
-    std::io::stdin()
-        .lock()
-        .read_line(&mut answer)
-        .map_err(|e| CoreError::Invalid(format!("cannot read the answer: {e}")))?;
-    Ok(answer.trim().to_owned())
 }
 
 /// The role the profile gets: given, the account's only one, or asked on a terminal.
@@ -276,19 +266,7 @@ pub async fn retire(session: Option<&str>, args: RetireArgs) -> Result<ExitCode,
     };
     match core.deactivate_key(&prepared, &admin).await {
         Deactivation::Done(used) => {
-            let when = used.when.map_or_else(
-                || "never used".to_owned(),
-                |t| {
-                    format!(
-                        "last used {} by {} in {}",
-                        time::OffsetDateTime::from(t)
-                            .format(&time::format_description::well_known::Rfc3339)
-                            .unwrap_or_default(),
-                        used.service,
-                        used.region
-                    )
-                },
-            );
+            let when = used.describe();
             let user = (!used.user_name.is_empty()).then_some(used.user_name.as_str());
             eprintln!(
                 "rolecall: key {masked} of IAM user {} was {when}; it is inactive in IAM now (not deleted: once nothing broke, delete it on {})",

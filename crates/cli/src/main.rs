@@ -10,6 +10,7 @@ mod exec;
 mod keys;
 mod kube;
 mod kube_yaml;
+mod prompt;
 mod status;
 
 use std::process::ExitCode;

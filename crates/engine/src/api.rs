@@ -223,6 +223,24 @@ pub struct KeyLastUse {
     pub region: String,
 }
 
+impl KeyLastUse {
+    /// "never used", or "last used 2026-12-01T09:30:00Z by s3 in eu-west-1", as the CLI and
+    /// the app both say it.
+    pub fn describe(&self) -> String {
+        match self.when {
+            None => "never used".into(),
+            Some(t) => format!(
+                "last used {} by {} in {}",
+                time::OffsetDateTime::from(t)
+                    .format(&time::format_description::well_known::Rfc3339)
+                    .unwrap_or_default(),
+                self.service,
+                self.region
+            ),
+        }
+    }
+}
+
 /// What retiring a long-term access key asks of STS and IAM, with a role's credentials.
 #[async_trait]
 pub trait KeyApi: Send + Sync + std::fmt::Debug {
@@ -278,5 +296,27 @@ pub trait AwsConnector: Send + Sync + std::fmt::Debug {
     /// STS and IAM for long-term keys (`rolecall audit`, `rolecall retire`).
     fn keys(&self, _session: &crate::session::SsoSession) -> std::sync::Arc<dyn KeyApi> {
         std::sync::Arc::new(NoKeyApi)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::KeyLastUse;
+    use std::time::{Duration, UNIX_EPOCH};
+
+    #[test]
+    fn a_keys_last_use_reads_the_same_in_the_cli_and_the_app() {
+        let mut used = KeyLastUse {
+            user_name: "ci-bot".into(),
+            when: Some(UNIX_EPOCH + Duration::from_secs(1_796_000_000)),
+            service: "s3".into(),
+            region: "eu-west-1".into(),
+        };
+        assert_eq!(
+            used.describe(),
+            "last used 2026-11-30T00:53:20Z by s3 in eu-west-1"
+        );
+        used.when = None;
+        assert_eq!(used.describe(), "never used");
     }
 }

@@ -12,18 +12,25 @@ use std::time::SystemTime;
 
 use axum::body::Bytes;
 use axum::extract::State;
-use axum::http::{HeaderMap, HeaderValue, Method, StatusCode, Uri, header};
-use axum::response::{IntoResponse, Response};
+use axum::http::{HeaderMap, Method, StatusCode, Uri};
+use axum::response::Response;
 use time::OffsetDateTime;
 use time::format_description::well_known::Rfc3339;
 
 use crate::error::StsError;
 use crate::html::escape;
 use crate::ids;
+use crate::query;
 use crate::state::{IamKey, IssuedCredentials, Sim};
 
 /// Roles allowed to manage the access keys of their account's IAM users.
 const KEY_ADMINS: [&str; 2] = ["AdministratorAccess", "OrganizationAccountAccessRole"];
+
+pub(crate) const IAM: query::Service = query::Service {
+    version: "2010-05-08",
+    namespace: "https://iam.amazonaws.com/doc/2010-05-08/",
+    act,
+};
 
 pub(crate) async fn handle(
     State(sim): State<Arc<Sim>>,
@@ -32,60 +39,25 @@ pub(crate) async fn handle(
     headers: HeaderMap,
     body: Bytes,
 ) -> Response {
-    match dispatch(&sim, &method, &uri, &headers, &body) {
-        Ok(xml) => {
-            let mut response = xml.into_response();
-            response
-                .headers_mut()
-                .insert(header::CONTENT_TYPE, HeaderValue::from_static("text/xml"));
-            response
-        }
-        Err(e) => e.into_response(),
-    }
+    query::serve(&IAM, &sim, &method, &uri, &headers, &body)
 }
 
-fn dispatch(
+fn act(
     sim: &Sim,
-    method: &Method,
-    uri: &Uri,
-    headers: &HeaderMap,
-    body: &[u8],
-) -> Result<String, StsError> {
-    let mut params: HashMap<String, String> = HashMap::new();
-    if let Some(q) = uri.query() {
-        params.extend(form_urlencoded::parse(q.as_bytes()).into_owned());
-    }
-    if method == Method::POST {
-        params.extend(form_urlencoded::parse(body).into_owned());
-    }
-    let caller = crate::sts::authenticate(sim, method, uri, headers, body)?;
-    let action = params.get("Action").map(String::as_str).unwrap_or("");
-    sim.ledger().count(action);
-    match action {
-        "ListAccessKeys" => list_access_keys(sim, &caller, &params),
-        "GetAccessKeyLastUsed" => last_used(sim, &caller, &params),
-        "UpdateAccessKey" => update_access_key(sim, &caller, &params),
-        "" => Err(StsError::new(
-            StatusCode::BAD_REQUEST,
-            "MissingAction",
-            "Missing Action",
-        )),
-        other => Err(StsError::new(
-            StatusCode::BAD_REQUEST,
-            "InvalidAction",
-            format!("Could not find operation {other} for version 2010-05-08"),
-        )),
-    }
+    caller: &IssuedCredentials,
+    action: &str,
+    params: &HashMap<String, String>,
+) -> Option<Result<String, StsError>> {
+    Some(match action {
+        "ListAccessKeys" => list_access_keys(sim, caller, params),
+        "GetAccessKeyLastUsed" => last_used(sim, caller, params),
+        "UpdateAccessKey" => update_access_key(sim, caller, params),
+        _ => return None,
+    })
 }
 
 fn envelope(action: &str, result: Option<&str>) -> String {
-    let result = result
-        .map(|r| format!("  <{action}Result>\n    {r}\n  </{action}Result>\n"))
-        .unwrap_or_default();
-    format!(
-        "<{action}Response xmlns=\"https://iam.amazonaws.com/doc/2010-05-08/\">\n{result}  <ResponseMetadata>\n    <RequestId>{}</RequestId>\n  </ResponseMetadata>\n</{action}Response>\n",
-        ids::request_id()
-    )
+    query::envelope(&IAM, action, result)
 }
 
 fn iso(t: SystemTime) -> Result<String, StsError> {

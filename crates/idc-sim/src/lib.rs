@@ -22,6 +22,7 @@ mod oidc;
 mod options;
 pub mod org;
 mod portal;
+mod query;
 mod registration;
 mod server;
 pub mod sigv4;

@@ -8,18 +8,25 @@ use std::time::{Duration, UNIX_EPOCH};
 
 use axum::body::Bytes;
 use axum::extract::State;
-use axum::http::{HeaderMap, HeaderValue, Method, Uri, header};
-use axum::response::{IntoResponse, Response};
+use axum::http::{HeaderMap, Method, Uri};
+use axum::response::Response;
 use time::OffsetDateTime;
 use time::format_description::well_known::Rfc3339;
 
 use crate::error::StsError;
 use crate::html::escape;
 use crate::ids;
+use crate::query;
 use crate::sigv4::{self, SigV4Error, SignedRequest};
 use crate::state::{IssuedCredentials, IssuedProblem, Sim, role_unique_id};
 
 const CHAIN_CAP: Duration = Duration::from_secs(3600);
+
+pub(crate) const STS: query::Service = query::Service {
+    version: "2011-06-15",
+    namespace: "https://sts.amazonaws.com/doc/2011-06-15/",
+    act,
+};
 
 pub(crate) async fn handle(
     State(sim): State<Arc<Sim>>,
@@ -28,36 +35,16 @@ pub(crate) async fn handle(
     headers: HeaderMap,
     body: Bytes,
 ) -> Response {
-    match dispatch(&sim, &method, &uri, &headers, &body) {
-        Ok(xml) => {
-            let mut response = xml.into_response();
-            response
-                .headers_mut()
-                .insert(header::CONTENT_TYPE, HeaderValue::from_static("text/xml"));
-            response
-        }
-        Err(e) => e.into_response(),
-    }
+    query::serve(&STS, &sim, &method, &uri, &headers, &body)
 }
 
-fn dispatch(
+fn act(
     sim: &Sim,
-    method: &Method,
-    uri: &Uri,
-    headers: &HeaderMap,
-    body: &[u8],
-) -> Result<String, StsError> {
-    let mut params: HashMap<String, String> = HashMap::new();
-    if let Some(q) = uri.query() {
-        params.extend(form_urlencoded::parse(q.as_bytes()).into_owned());
-    }
-    if method == Method::POST {
-        params.extend(form_urlencoded::parse(body).into_owned());
-    }
-    let caller = authenticate(sim, method, uri, headers, body)?;
-    let action = params.get("Action").map(String::as_str).unwrap_or("");
-    sim.ledger().count(action);
-    match action {
+    caller: &IssuedCredentials,
+    action: &str,
+    params: &HashMap<String, String>,
+) -> Option<Result<String, StsError>> {
+    Some(match action {
         "GetCallerIdentity" => Ok(envelope(
             "GetCallerIdentity",
             &format!(
@@ -67,35 +54,28 @@ fn dispatch(
                 caller.account_id
             ),
         )),
-        "AssumeRole" => assume_role(sim, &caller, &params),
-        "GetAccessKeyInfo" => {
-            let key = params
-                .get("AccessKeyId")
-                .ok_or_else(|| StsError::validation("AccessKeyId is required"))?;
-            // AWS reads the account out of any key id; the simulator knows the ones it made.
-            let account = sim.ledger().account_of_key(key).ok_or_else(|| {
-                StsError::new(
-                    axum::http::StatusCode::BAD_REQUEST,
-                    "InvalidParameterValue",
-                    format!("The access key id {key} was not issued by this simulator"),
-                )
-            })?;
-            Ok(envelope(
-                "GetAccessKeyInfo",
-                &format!("<Account>{account}</Account>"),
-            ))
-        }
-        "" => Err(StsError::new(
+        "AssumeRole" => assume_role(sim, caller, params),
+        "GetAccessKeyInfo" => get_access_key_info(sim, params),
+        _ => return None,
+    })
+}
+
+fn get_access_key_info(sim: &Sim, params: &HashMap<String, String>) -> Result<String, StsError> {
+    let key = params
+        .get("AccessKeyId")
+        .ok_or_else(|| StsError::validation("AccessKeyId is required"))?;
+    // AWS reads the account out of any key id; the simulator knows the ones it made.
+    let account = sim.ledger().account_of_key(key).ok_or_else(|| {
+        StsError::new(
             axum::http::StatusCode::BAD_REQUEST,
-            "MissingAction",
-            "Missing Action",
-        )),
-        other => Err(StsError::new(
-            axum::http::StatusCode::BAD_REQUEST,
-            "InvalidAction",
-            format!("Could not find operation {other} for version 2011-06-15"),
-        )),
-    }
+            "InvalidParameterValue",
+            format!("The access key id {key} was not issued by this simulator"),
+        )
+    })?;
+    Ok(envelope(
+        "GetAccessKeyInfo",
+        &format!("<Account>{account}</Account>"),
+    ))
 }
 
 /// Finds the issued credentials behind the signature and checks it (STS and IAM share this).
@@ -216,10 +196,7 @@ pub(crate) fn caller_of_presigned(
 }
 
 fn envelope(action: &str, result: &str) -> String {
-    format!(
-        "<{action}Response xmlns=\"https://sts.amazonaws.com/doc/2011-06-15/\">\n  <{action}Result>\n    {result}\n  </{action}Result>\n  <ResponseMetadata>\n    <RequestId>{}</RequestId>\n  </ResponseMetadata>\n</{action}Response>\n",
-        ids::request_id()
-    )
+    query::envelope(&STS, action, Some(result))
 }
 
 fn assume_role(
