@@ -116,9 +116,10 @@ class Desktop:
         recorder.write_text(f"#!/bin/sh\nprintf '%s\\n' \"$1\" >> {self.opened}\n")
         recorder.chmod(0o755)
         env = dict(os.environ, ROLECALL_HOME=str(self.home), ROLECALL_OPENER=str(recorder), ROLECALL_LOG=log)
-        # The person's own AWS files: none, unless a test gives some (the long-term keys banner
-        # looks there).
-        env.update(AWS_SHARED_CREDENTIALS_FILE=str(tmp_path / "no-aws" / "credentials"), AWS_CONFIG_FILE=str(tmp_path / "no-aws" / "config"))
+        # The person's own AWS files: none, unless a test gives some (in env_extra, or set in
+        # the environment as test_settings' import does; the long-term keys banner looks there).
+        env.setdefault("AWS_SHARED_CREDENTIALS_FILE", str(tmp_path / "no-aws" / "credentials"))
+        env.setdefault("AWS_CONFIG_FILE", str(tmp_path / "no-aws" / "config"))
         env.update(env_extra or {})
         # The app runs on Xvfb (X11); `session_type` is what it is told the desktop session is.
         env["XDG_SESSION_TYPE"] = session_type
